@@ -1,0 +1,497 @@
+//! The relay's side of one connection.
+//!
+//! Call order for a driver:
+//! 1. [`ServerConnection::handle_bytes`] with whatever the stream yielded;
+//! 2. [`ServerConnection::poll_request`] until `None`, acting on each [`Request`] and
+//!    answering those that carry a request id with [`ServerConnection::reply`] (now or
+//!    later, in any order);
+//! 3. [`ServerConnection::deliver`] stored envelopes while
+//!    [`ServerConnection::window`] reports room;
+//! 4. write [`ServerConnection::take_transmit`] to the stream; close it once
+//!    [`ServerConnection::is_finished`] says so.
+//!
+//! Frames this machine can answer alone (hello, ping, malformed frames, limit
+//! violations, commands on mailboxes not proven on this connection) never reach the
+//! driver.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use boucle_wire::{
+    AccessToken, BatchRecipient, Body, Challenge, ClientFrame, Command, Envelope, ErrorCode,
+    FrameDecoder, PublicKey, ReceiveId, RelayLimits, Reply, RequestId, SendId, Seq, ServerFrame,
+    Signature, encode_frame, subscribe_proof,
+};
+use ed25519_dalek::{Verifier, VerifyingKey};
+
+/// Settings of a server connection.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerSettings {
+    /// Limits announced to the client and enforced.
+    pub limits: RelayLimits,
+    /// Most mailboxes one connection may prove ownership of.
+    pub max_proven: usize,
+    /// Most envelopes delivered to one subscription and not yet acknowledged.
+    pub delivery_window: usize,
+}
+
+impl ServerSettings {
+    /// Settings with the given limits and default per-connection bounds.
+    pub fn new(limits: RelayLimits) -> Self {
+        Self {
+            limits,
+            max_proven: 1_000,
+            delivery_window: 512,
+        }
+    }
+}
+
+/// Work for the relay, decoded and checked.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Request {
+    /// Create a mailbox (check the token, pick ids, store it).
+    CreateMailbox {
+        /// Reply with this id.
+        request: RequestId,
+        /// The new mailbox's owner key.
+        owner_key: PublicKey,
+        /// Token offered.
+        access_token: Option<AccessToken>,
+    },
+    /// Someone claims a mailbox: look up its owner key and call
+    /// [`ServerConnection::verify_claim`].
+    Subscribe {
+        /// Reply with this id.
+        request: RequestId,
+        /// The claim to verify.
+        claim: OwnershipClaim,
+    },
+    /// Stop delivering this mailbox here.
+    Unsubscribe {
+        /// Reply with this id.
+        request: RequestId,
+        /// Proven on this connection.
+        mailbox: ProvenMailbox,
+    },
+    /// Delete a mailbox.
+    DeleteMailbox {
+        /// Reply with this id.
+        request: RequestId,
+        /// Proven on this connection.
+        mailbox: ProvenMailbox,
+    },
+    /// Set or clear the sender key.
+    SetSenderKey {
+        /// Reply with this id.
+        request: RequestId,
+        /// Proven on this connection.
+        mailbox: ProvenMailbox,
+        /// New key.
+        sender_key: Option<PublicKey>,
+    },
+    /// Store an envelope (sizes already checked).
+    Send {
+        /// Reply with this id.
+        request: RequestId,
+        /// Destination.
+        send_id: SendId,
+        /// Content.
+        envelope: Envelope,
+        /// Sender signature, if any.
+        sender_signature: Option<Signature>,
+    },
+    /// Store one body for many mailboxes (sizes and count already checked).
+    SendBatch {
+        /// Reply with this id.
+        request: RequestId,
+        /// Shared body.
+        body: Body,
+        /// Recipients.
+        recipients: Vec<BatchRecipient>,
+    },
+    /// Delete an acknowledged envelope. Needs no reply.
+    Ack {
+        /// Proven on this connection.
+        mailbox: ProvenMailbox,
+        /// Which envelope.
+        seq: Seq,
+    },
+    /// Report a mailbox's fill level.
+    Status {
+        /// Reply with this id.
+        request: RequestId,
+        /// Proven on this connection.
+        mailbox: ProvenMailbox,
+    },
+}
+
+/// A not-yet-verified claim of mailbox ownership. Only
+/// [`ServerConnection::verify_claim`] turns it into a [`ProvenMailbox`].
+#[derive(Debug)]
+pub struct OwnershipClaim {
+    receive_id: ReceiveId,
+    signature: Signature,
+}
+
+impl OwnershipClaim {
+    /// The mailbox claimed.
+    pub fn receive_id(&self) -> &ReceiveId {
+        &self.receive_id
+    }
+}
+
+/// Proof that this connection holds the owner key of a mailbox. Cannot be built outside
+/// this crate, so a driver cannot act for an unproven mailbox by mistake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProvenMailbox(ReceiveId);
+
+impl ProvenMailbox {
+    /// The mailbox.
+    pub fn receive_id(&self) -> &ReceiveId {
+        &self.0
+    }
+}
+
+/// Delivery state of one subscription.
+#[derive(Debug, Default)]
+struct Subscription {
+    unacked: BTreeSet<Seq>,
+}
+
+/// Room in a subscription's delivery window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubscriptionWindow {
+    /// Envelopes that may still be delivered before acknowledgements are needed.
+    pub room: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    AwaitingHello,
+    Ready,
+    Finished,
+}
+
+/// One connection, relay side. See the module documentation for the call order.
+#[derive(Debug)]
+pub struct ServerConnection {
+    phase: Phase,
+    challenge: Challenge,
+    settings: ServerSettings,
+    decoder: FrameDecoder,
+    out: Vec<u8>,
+    proven: HashSet<ReceiveId>,
+    subscriptions: HashMap<ReceiveId, Subscription>,
+    in_flight: usize,
+}
+
+impl ServerConnection {
+    /// A connection that will greet the client with this challenge (fresh random bytes,
+    /// never reused).
+    pub fn new(challenge: Challenge, settings: ServerSettings) -> Self {
+        Self {
+            phase: Phase::AwaitingHello,
+            challenge,
+            settings,
+            decoder: FrameDecoder::default(),
+            out: Vec::new(),
+            proven: HashSet::new(),
+            subscriptions: HashMap::new(),
+            in_flight: 0,
+        }
+    }
+
+    /// Adds bytes read from the stream.
+    pub fn handle_bytes(&mut self, data: &[u8]) {
+        if self.phase != Phase::Finished {
+            self.decoder.extend(data);
+        }
+    }
+
+    /// Whether the driver should read more from the stream. False while too many
+    /// requests wait for replies (backpressure) or once the connection is finished.
+    pub fn wants_input(&self) -> bool {
+        self.phase != Phase::Finished
+            && self.in_flight < self.settings.limits.max_in_flight as usize
+            && self.decoder.buffered() < 2 * boucle_wire::MAX_FRAME_LEN
+    }
+
+    /// Whether the connection should be closed once the transmit buffer is written.
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+
+    /// Requests answered by the driver so far not yet replied to.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Decodes the next piece of work for the relay, answering by itself what it can.
+    pub fn poll_request(&mut self) -> Option<Request> {
+        while self.phase != Phase::Finished
+            && self.in_flight < self.settings.limits.max_in_flight as usize
+        {
+            let frame = match self.decoder.decode::<ClientFrame>() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return None,
+                Err(error) => {
+                    let code = match &error {
+                        boucle_wire::WireError::UnsupportedVersion(_) => {
+                            ErrorCode::UnsupportedVersion
+                        }
+                        boucle_wire::WireError::FrameTooLarge { .. } => ErrorCode::FrameTooLarge,
+                        _ => ErrorCode::Malformed,
+                    };
+                    self.push(&ServerFrame::ProtocolError { code });
+                    if error.is_fatal() {
+                        self.phase = Phase::Finished;
+                    }
+                    continue;
+                }
+            };
+            if let Some(request) = self.handle_frame(frame) {
+                if !matches!(request, Request::Ack { .. }) {
+                    self.in_flight += 1;
+                }
+                return Some(request);
+            }
+        }
+        None
+    }
+
+    fn handle_frame(&mut self, frame: ClientFrame) -> Option<Request> {
+        let request = frame.request;
+        if self.phase == Phase::AwaitingHello {
+            if frame.command == Command::Hello {
+                self.phase = Phase::Ready;
+                self.push(&ServerFrame::Hello {
+                    challenge: self.challenge,
+                    limits: self.settings.limits,
+                });
+            } else {
+                self.push_reply(request, Err(ErrorCode::OutOfOrder));
+            }
+            return None;
+        }
+        match frame.command {
+            Command::Hello => self.refuse(request, ErrorCode::OutOfOrder),
+            Command::Ping => {
+                self.push_reply(request, Ok(Reply::Pong));
+                None
+            }
+            Command::CreateMailbox {
+                owner_key,
+                access_token,
+            } => Some(Request::CreateMailbox {
+                request,
+                owner_key,
+                access_token,
+            }),
+            Command::Subscribe {
+                receive_id,
+                signature,
+            } => Some(Request::Subscribe {
+                request,
+                claim: OwnershipClaim {
+                    receive_id,
+                    signature,
+                },
+            }),
+            Command::Unsubscribe { receive_id } => {
+                let mailbox = self.proven(request, receive_id)?;
+                self.subscriptions.remove(&receive_id);
+                Some(Request::Unsubscribe { request, mailbox })
+            }
+            Command::DeleteMailbox { receive_id } => {
+                let mailbox = self.proven(request, receive_id)?;
+                self.subscriptions.remove(&receive_id);
+                self.proven.remove(&receive_id);
+                Some(Request::DeleteMailbox { request, mailbox })
+            }
+            Command::SetSenderKey {
+                receive_id,
+                sender_key,
+            } => {
+                let mailbox = self.proven(request, receive_id)?;
+                Some(Request::SetSenderKey {
+                    request,
+                    mailbox,
+                    sender_key,
+                })
+            }
+            Command::Status { receive_id } => {
+                let mailbox = self.proven(request, receive_id)?;
+                Some(Request::Status { request, mailbox })
+            }
+            Command::Send {
+                send_id,
+                envelope,
+                sender_signature,
+            } => {
+                let limits = &self.settings.limits;
+                if envelope.body.len() > limits.max_body as usize
+                    || envelope.header.len() > limits.max_header as usize
+                {
+                    return self.refuse(request, ErrorCode::EnvelopeTooLarge);
+                }
+                Some(Request::Send {
+                    request,
+                    send_id,
+                    envelope,
+                    sender_signature,
+                })
+            }
+            Command::SendBatch { body, recipients } => {
+                let limits = &self.settings.limits;
+                if recipients.is_empty() || recipients.len() > limits.max_batch as usize {
+                    return self.refuse(request, ErrorCode::LimitReached);
+                }
+                if body.len() > limits.max_body as usize
+                    || recipients
+                        .iter()
+                        .any(|r| r.header.len() > limits.max_header as usize)
+                {
+                    return self.refuse(request, ErrorCode::EnvelopeTooLarge);
+                }
+                Some(Request::SendBatch {
+                    request,
+                    body,
+                    recipients,
+                })
+            }
+            Command::Ack { receive_id, seq } => {
+                let mailbox = self.proven(request, receive_id)?;
+                if let Some(subscription) = self.subscriptions.get_mut(&receive_id) {
+                    subscription.unacked.remove(&seq);
+                }
+                Some(Request::Ack { mailbox, seq })
+            }
+            _ => self.refuse(request, ErrorCode::Malformed),
+        }
+    }
+
+    fn proven(&mut self, request: RequestId, receive_id: ReceiveId) -> Option<ProvenMailbox> {
+        if self.proven.contains(&receive_id) {
+            Some(ProvenMailbox(receive_id))
+        } else {
+            self.refuse(request, ErrorCode::NotProven)
+        }
+    }
+
+    fn refuse<T>(&mut self, request: RequestId, code: ErrorCode) -> Option<T> {
+        self.push_reply(request, Err(code));
+        None
+    }
+
+    /// Checks a claim against the mailbox's owner key (as stored by the relay). On
+    /// success the mailbox is proven for the rest of this connection and subscribed.
+    /// On failure the driver replies with the returned code.
+    pub fn verify_claim(
+        &mut self,
+        claim: OwnershipClaim,
+        owner_key: &PublicKey,
+    ) -> Result<ProvenMailbox, ErrorCode> {
+        let key = VerifyingKey::from_bytes(owner_key.as_bytes())
+            .map_err(|_| ErrorCode::BadSignature)?;
+        let signature = ed25519_dalek::Signature::from_bytes(claim.signature.as_bytes());
+        key.verify(&subscribe_proof(&self.challenge, &claim.receive_id), &signature)
+            .map_err(|_| ErrorCode::BadSignature)?;
+        if !self.proven.contains(&claim.receive_id) {
+            if self.proven.len() >= self.settings.max_proven {
+                return Err(ErrorCode::LimitReached);
+            }
+            self.proven.insert(claim.receive_id);
+        }
+        self.subscriptions.entry(claim.receive_id).or_default();
+        Ok(ProvenMailbox(claim.receive_id))
+    }
+
+    /// Answers a request handed out by [`ServerConnection::poll_request`].
+    pub fn reply(&mut self, request: RequestId, result: Result<Reply, ErrorCode>) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.push_reply(request, result);
+    }
+
+    /// Room left in the delivery window of a subscription on this connection, or `None`
+    /// if the mailbox is not subscribed here.
+    pub fn window(&self, receive_id: &ReceiveId) -> Option<SubscriptionWindow> {
+        self.subscriptions.get(receive_id).map(|s| SubscriptionWindow {
+            room: self.settings.delivery_window.saturating_sub(s.unacked.len()),
+        })
+    }
+
+    /// Whether `seq` was delivered on this connection and is not yet acknowledged.
+    pub fn is_unacked(&self, receive_id: &ReceiveId, seq: Seq) -> bool {
+        self.subscriptions
+            .get(receive_id)
+            .is_some_and(|s| s.unacked.contains(&seq))
+    }
+
+    /// Pushes a stored envelope to the subscriber. Returns false (and sends nothing) if
+    /// the mailbox is not subscribed here or its window is full.
+    pub fn deliver(&mut self, receive_id: ReceiveId, seq: Seq, envelope: &Envelope) -> bool {
+        let window = self.settings.delivery_window;
+        let Some(subscription) = self.subscriptions.get_mut(&receive_id) else {
+            return false;
+        };
+        if subscription.unacked.len() >= window || !subscription.unacked.insert(seq) {
+            return false;
+        }
+        self.push_deliver(receive_id, seq, envelope);
+        true
+    }
+
+    fn push_deliver(&mut self, receive_id: ReceiveId, seq: Seq, envelope: &Envelope) {
+        self.push(&ServerFrame::Deliver {
+            receive_id,
+            seq,
+            envelope: envelope.clone(),
+        });
+    }
+
+    /// Tells the subscriber that the backlog present at subscription time has been sent.
+    pub fn drained(&mut self, receive_id: ReceiveId) {
+        self.push(&ServerFrame::Drained { receive_id });
+    }
+
+    /// Ends a subscription (taken over by another connection, or mailbox deleted).
+    pub fn end_subscription(&mut self, receive_id: ReceiveId) {
+        if self.subscriptions.remove(&receive_id).is_some() {
+            self.push(&ServerFrame::SubscriptionEnded { receive_id });
+        }
+    }
+
+    /// Mailboxes subscribed on this connection.
+    pub fn subscribed(&self) -> impl Iterator<Item = &ReceiveId> {
+        self.subscriptions.keys()
+    }
+
+    /// Tells the client the relay is going away, and finishes the connection.
+    pub fn shut_down(&mut self) {
+        if self.phase != Phase::Finished {
+            self.push(&ServerFrame::ProtocolError {
+                code: ErrorCode::ShuttingDown,
+            });
+            self.phase = Phase::Finished;
+        }
+    }
+
+    /// Bytes to write to the stream.
+    pub fn take_transmit(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Whether there are bytes to write.
+    pub fn has_transmit(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    fn push_reply(&mut self, request: RequestId, result: Result<Reply, ErrorCode>) {
+        self.push(&ServerFrame::Reply { request, result });
+    }
+
+    fn push(&mut self, frame: &ServerFrame) {
+        // Server frames are built from bounded values and always fit in a frame.
+        let _ = encode_frame(frame, &mut self.out);
+    }
+}
