@@ -1,0 +1,278 @@
+//! Message content: what is encrypted inside an Olm or Megolm ciphertext.
+//!
+//! Frame (version 1), little endian:
+//! `version u8 | id [16] | sent_at u64 | kind u16 | payload`, where `payload`
+//! is the postcard encoding of the kind's struct. The frame header is frozen
+//! across versions; a kind this build does not know decodes to
+//! [`Content::Unsupported`] (kept, shown as "unsupported"), never an error.
+//! Decoders ignore trailing bytes after a known payload, so later versions may
+//! append fields.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ContentError;
+use crate::hexfmt::Hex;
+use crate::loops::{KeyShare, SignedControl};
+use crate::time::Timestamp;
+
+/// The content format version this build writes.
+pub const CONTENT_VERSION: u8 = 1;
+const HEADER_LEN: usize = 1 + 16 + 8 + 2;
+
+/// A message identifier chosen by the sender (16 random bytes).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MessageId(pub [u8; 16]);
+
+impl fmt::Debug for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MessageId({:?})", Hex(&self.0))
+    }
+}
+
+impl MessageId {
+    /// A fresh random id.
+    pub fn random(rng: &mut impl rand::CryptoRng) -> Self {
+        let mut id = [0u8; 16];
+        rng.fill_bytes(&mut id);
+        Self(id)
+    }
+}
+
+/// One message: id, the sender's clock, and the content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Sender-chosen unique id (what replies, reactions and edits point to).
+    pub id: MessageId,
+    /// The sender's clock when it was written.
+    pub sent_at: Timestamp,
+    /// What the message says or does.
+    pub content: Content,
+}
+
+/// The kinds of content. `Debug` shows the kind and sizes, never the text.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Content {
+    /// Plain text.
+    Text(String),
+    /// A reply to an earlier message.
+    Reply {
+        /// The message replied to.
+        to: MessageId,
+        /// The reply's text.
+        text: String,
+    },
+    /// A reaction (an emoji) to a message, or its removal.
+    Reaction {
+        /// The message reacted to.
+        to: MessageId,
+        /// The emoji.
+        emoji: String,
+        /// `true` to take the reaction back.
+        remove: bool,
+    },
+    /// A replacement text for an earlier message of the same sender.
+    Edit {
+        /// The edited message.
+        target: MessageId,
+        /// The new text.
+        text: String,
+    },
+    /// Deletion of an earlier message of the same sender.
+    Delete {
+        /// The deleted message.
+        target: MessageId,
+    },
+    /// A reference to an encrypted attachment stored elsewhere.
+    Attachment(AttachmentRef),
+    /// Delivery (or read) receipts.
+    Receipt {
+        /// The acknowledged messages.
+        ids: Vec<MessageId>,
+        /// `true` for "read", `false` for "delivered".
+        read: bool,
+    },
+    /// A loop key share (sent over a pairwise session only).
+    KeyShare(KeyShare),
+    /// A signed loop change (members, admins, name).
+    Control(SignedControl),
+    /// A kind this version does not know; kept as received.
+    Unsupported {
+        /// The sender's content version.
+        version: u8,
+        /// The unknown kind number.
+        kind: u16,
+        /// The undecoded payload.
+        payload: Vec<u8>,
+    },
+}
+
+/// An attachment: where the encrypted blob is, the key to read it, and what
+/// it should hash to.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    /// Opaque locator of the encrypted blob (format owned by the client).
+    pub locator: Vec<u8>,
+    /// Symmetric key of the blob.
+    pub key: [u8; 32],
+    /// SHA-256 of the encrypted blob.
+    pub sha256: [u8; 32],
+    /// Size of the plaintext in bytes.
+    pub size: u64,
+    /// Media type, e.g. `image/png`.
+    pub media_type: String,
+    /// Suggested file name.
+    pub name: String,
+}
+
+impl fmt::Debug for AttachmentRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttachmentRef")
+            .field("size", &self.size)
+            .field("media_type", &self.media_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Content {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Content::Text(t) => f.debug_struct("Text").field("len", &t.len()).finish(),
+            Content::Reply { to, text } => f
+                .debug_struct("Reply")
+                .field("to", to)
+                .field("len", &text.len())
+                .finish(),
+            Content::Reaction { to, remove, .. } => f
+                .debug_struct("Reaction")
+                .field("to", to)
+                .field("remove", remove)
+                .finish_non_exhaustive(),
+            Content::Edit { target, text } => f
+                .debug_struct("Edit")
+                .field("target", target)
+                .field("len", &text.len())
+                .finish(),
+            Content::Delete { target } => f.debug_struct("Delete").field("target", target).finish(),
+            Content::Attachment(a) => f.debug_tuple("Attachment").field(a).finish(),
+            Content::Receipt { ids, read } => f
+                .debug_struct("Receipt")
+                .field("count", &ids.len())
+                .field("read", read)
+                .finish(),
+            Content::KeyShare(k) => f.debug_tuple("KeyShare").field(k).finish(),
+            Content::Control(c) => f.debug_tuple("Control").field(c).finish(),
+            Content::Unsupported {
+                version,
+                kind,
+                payload,
+            } => f
+                .debug_struct("Unsupported")
+                .field("version", version)
+                .field("kind", kind)
+                .field("len", &payload.len())
+                .finish(),
+        }
+    }
+}
+
+mod kind {
+    pub const TEXT: u16 = 1;
+    pub const REPLY: u16 = 2;
+    pub const REACTION: u16 = 3;
+    pub const EDIT: u16 = 4;
+    pub const DELETE: u16 = 5;
+    pub const ATTACHMENT: u16 = 6;
+    pub const RECEIPT: u16 = 7;
+    pub const KEY_SHARE: u16 = 16;
+    pub const CONTROL: u16 = 17;
+}
+
+fn pc<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    // Serializing strings, arrays and vectors into a Vec cannot fail.
+    postcard::to_allocvec(value).unwrap_or_default()
+}
+
+impl Message {
+    /// Encodes the message frame.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let (kind, payload) = match &self.content {
+            Content::Text(t) => (kind::TEXT, pc(t)),
+            Content::Reply { to, text } => (kind::REPLY, pc(&(to, text))),
+            Content::Reaction { to, emoji, remove } => (kind::REACTION, pc(&(to, emoji, remove))),
+            Content::Edit { target, text } => (kind::EDIT, pc(&(target, text))),
+            Content::Delete { target } => (kind::DELETE, pc(target)),
+            Content::Attachment(a) => (kind::ATTACHMENT, pc(a)),
+            Content::Receipt { ids, read } => (kind::RECEIPT, pc(&(ids, read))),
+            Content::KeyShare(k) => (kind::KEY_SHARE, k.to_bytes()),
+            Content::Control(c) => (kind::CONTROL, c.to_bytes()),
+            Content::Unsupported { kind, payload, .. } => (*kind, payload.clone()),
+        };
+        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+        out.push(CONTENT_VERSION);
+        out.extend_from_slice(&self.id.0);
+        out.extend_from_slice(&self.sent_at.0.to_le_bytes());
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&payload);
+        out
+    }
+
+    /// Decodes a message frame. Unknown kinds become [`Content::Unsupported`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ContentError> {
+        if bytes.len() < HEADER_LEN {
+            return Err(ContentError::Truncated);
+        }
+        let version = bytes[0];
+        if version == 0 {
+            return Err(ContentError::BadVersion);
+        }
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&bytes[1..17]);
+        let mut ts = [0u8; 8];
+        ts.copy_from_slice(&bytes[17..25]);
+        let k = u16::from_le_bytes([bytes[25], bytes[26]]);
+        let p = &bytes[HEADER_LEN..];
+        let bad = |_| ContentError::Malformed(k);
+        let content = match k {
+            kind::TEXT => Content::Text(postcard::from_bytes(p).map_err(bad)?),
+            kind::REPLY => {
+                let (to, text) = postcard::from_bytes(p).map_err(bad)?;
+                Content::Reply { to, text }
+            }
+            kind::REACTION => {
+                let (to, emoji, remove) = postcard::from_bytes(p).map_err(bad)?;
+                Content::Reaction { to, emoji, remove }
+            }
+            kind::EDIT => {
+                let (target, text) = postcard::from_bytes(p).map_err(bad)?;
+                Content::Edit { target, text }
+            }
+            kind::DELETE => Content::Delete {
+                target: postcard::from_bytes(p).map_err(bad)?,
+            },
+            kind::ATTACHMENT => Content::Attachment(postcard::from_bytes(p).map_err(bad)?),
+            kind::RECEIPT => {
+                let (ids, read) = postcard::from_bytes(p).map_err(bad)?;
+                Content::Receipt { ids, read }
+            }
+            kind::KEY_SHARE => {
+                Content::KeyShare(KeyShare::from_bytes(p).ok_or(ContentError::Malformed(k))?)
+            }
+            kind::CONTROL => Content::Control(
+                SignedControl::from_bytes(p).map_err(|_| ContentError::Malformed(k))?,
+            ),
+            other => Content::Unsupported {
+                version,
+                kind: other,
+                payload: p.to_vec(),
+            },
+        };
+        Ok(Self {
+            id: MessageId(id),
+            sent_at: Timestamp(u64::from_le_bytes(ts)),
+            content,
+        })
+    }
+}

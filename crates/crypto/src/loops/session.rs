@@ -1,0 +1,443 @@
+//! [`LoopSession`]: one member's view of a loop — its state, its own
+//! outbound Megolm session, and the inbound sessions shared by the others.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chacha20poly1305::XChaCha20Poly1305;
+use serde::{Deserialize, Serialize};
+use vodozemac::megolm::{
+    DecryptionError, GroupSession, GroupSessionPickle, InboundGroupSession,
+    InboundGroupSessionPickle, MegolmMessage, SessionConfig, SessionKey,
+};
+
+use super::LoopId;
+use super::control::{ControlBody, ControlOp, SignedControl};
+use super::keyshare::KeyShare;
+use super::state::{ControlEffect, LoopState};
+use super::window::ReadWindow;
+use crate::content::Message;
+use crate::error::{ControlError, LoopError, PickleError};
+use crate::identity::{Account, ContactCard, IdentityKeys, MailboxAddress};
+use crate::pickle::{self, PickleKey, StateKind};
+use crate::seal::{HeaderKey, Inner, Opened};
+use crate::time::Timestamp;
+
+/// When a sender replaces its outbound session even without membership
+/// changes. Defaults: 100 messages or 7 days, as in Matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationPolicy {
+    /// Messages per session.
+    pub max_messages: u32,
+    /// Session lifetime in milliseconds.
+    pub max_age_ms: u64,
+}
+
+impl Default for RotationPolicy {
+    fn default() -> Self {
+        Self {
+            max_messages: 100,
+            max_age_ms: 7 * 24 * 3600 * 1000,
+        }
+    }
+}
+
+/// A Megolm ciphertext ready for [`crate::seal_loop`].
+pub struct LoopCiphertext {
+    pub(crate) loop_id: LoopId,
+    pub(crate) session_id: [u8; 32],
+    pub(crate) message: MegolmMessage,
+    pub(crate) header_key: HeaderKey,
+}
+
+impl fmt::Debug for LoopCiphertext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoopCiphertext")
+            .field("loop_id", &self.loop_id)
+            .field("index", &self.message.message_index())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Outbound {
+    session: GroupSession,
+    header_key: HeaderKey,
+    created_at: Timestamp,
+}
+
+pub(crate) struct Inbound {
+    owner: IdentityKeys,
+    session: InboundGroupSession,
+    header_key: HeaderKey,
+    cipher: XChaCha20Poly1305,
+    window: ReadWindow,
+}
+
+/// One member's state of a loop. No `Debug`, no `Serialize`: use
+/// [`LoopSession::pickle`].
+///
+/// Sending: [`LoopSession::rotate_if_needed`] (send the returned
+/// [`KeyShare`] over pairwise sessions to every other member), then
+/// [`LoopSession::encrypt`] and [`crate::seal_loop`]. Receiving:
+/// [`crate::open`] with this loop, then [`LoopSession::decrypt`]; key shares
+/// arriving pairwise go to [`LoopSession::accept_key_share`], control
+/// messages to [`LoopSession::apply_control`].
+pub struct LoopSession {
+    me: IdentityKeys,
+    state: LoopState,
+    policy: RotationPolicy,
+    outbound: Option<Outbound>,
+    inbound: HashMap<[u8; 32], Inbound>,
+    must_rotate: bool,
+    removed: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LoopRecord {
+    me: IdentityKeys,
+    state: LoopState,
+    policy: RotationPolicy,
+    outbound: Option<(GroupSessionPickle, [u8; 32], Timestamp)>,
+    inbound: Vec<(
+        [u8; 32],
+        IdentityKeys,
+        InboundGroupSessionPickle,
+        [u8; 32],
+        ReadWindow,
+    )>,
+    must_rotate: bool,
+    removed: bool,
+}
+
+fn config() -> SessionConfig {
+    SessionConfig::version_1()
+}
+
+fn session_id_bytes(id: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if let Ok(bytes) = vodozemac::base64_decode(id) {
+        if bytes.len() == 32 {
+            out.copy_from_slice(&bytes);
+        }
+    }
+    out
+}
+
+impl LoopSession {
+    /// Creates a loop with us as its only admin; returns the `Create`
+    /// control to send to the other members.
+    pub fn create(
+        account: &Account,
+        id: LoopId,
+        name: &str,
+        my_card: ContactCard,
+        others: Vec<ContactCard>,
+        now: Timestamp,
+    ) -> Result<(Self, SignedControl), ControlError> {
+        let me = account.identity_keys();
+        let mut members = vec![my_card];
+        members.extend(others);
+        let op = ControlOp::Create {
+            name: name.to_owned(),
+            members,
+            admins: vec![me.ed25519],
+        };
+        let control = SignedControl::sign(
+            account,
+            ControlBody {
+                loop_id: id,
+                version: 1,
+                author: me,
+                issued_at: now,
+                op,
+            },
+        );
+        let session = Self::join(me, &control, RotationPolicy::default())?;
+        Ok((session, control))
+    }
+
+    /// Joins a loop from its signed `Create` control; we must be a member.
+    pub fn join(
+        me: IdentityKeys,
+        create: &SignedControl,
+        policy: RotationPolicy,
+    ) -> Result<Self, ControlError> {
+        let state = LoopState::from_create(create)?;
+        if state.member(&me).is_none() {
+            return Err(ControlError::Invalid("you are not a member of this loop"));
+        }
+        Ok(Self {
+            me,
+            state,
+            policy,
+            outbound: None,
+            inbound: HashMap::new(),
+            must_rotate: true,
+            removed: false,
+        })
+    }
+
+    /// The loop's public state.
+    pub fn state(&self) -> &LoopState {
+        &self.state
+    }
+
+    /// Cards of every member except us (whom key shares and messages go to).
+    pub fn others(&self) -> impl Iterator<Item = &ContactCard> {
+        let me = self.me.ed25519;
+        self.state
+            .members()
+            .filter(move |c| c.identity().ed25519 != me)
+    }
+
+    /// Mailbox addresses of every member except us, in [`Self::others`] order.
+    pub fn recipients(&self) -> Vec<MailboxAddress> {
+        self.others().map(|c| c.mailbox().clone()).collect()
+    }
+
+    /// Applies a signed control message. On a membership change our outbound
+    /// session must be rotated before the next send and the removed members'
+    /// inbound sessions are dropped.
+    pub fn apply_control(
+        &mut self,
+        control: &SignedControl,
+    ) -> Result<ControlEffect, ControlError> {
+        let effect = self.state.apply(control, &self.me)?;
+        if effect.membership_changed {
+            self.must_rotate = true;
+            let state = &self.state;
+            self.inbound.retain(|_, i| state.member(&i.owner).is_some());
+        }
+        if effect.removed_me {
+            self.removed = true;
+            self.outbound = None;
+            self.inbound.clear();
+        }
+        Ok(effect)
+    }
+
+    /// Whether [`Self::encrypt`] would refuse until a rotation.
+    pub fn rotation_due(&self, now: Timestamp) -> bool {
+        match &self.outbound {
+            None => true,
+            Some(o) => {
+                self.must_rotate
+                    || o.session.message_index() >= self.policy.max_messages
+                    || now.since(o.created_at) >= self.policy.max_age_ms
+            }
+        }
+    }
+
+    /// Rotates our outbound session if due (membership change, message count
+    /// or age) and returns the key share to send to [`Self::others`].
+    /// The Megolm session's randomness comes from the OS inside vodozemac;
+    /// the header key comes from `rng`.
+    pub fn rotate_if_needed(
+        &mut self,
+        rng: &mut impl rand::CryptoRng,
+        now: Timestamp,
+    ) -> Result<Option<KeyShare>, LoopError> {
+        if !self.rotation_due(now) {
+            return Ok(None);
+        }
+        self.rotate(rng, now).map(Some)
+    }
+
+    /// Replaces our outbound session now and returns its key share.
+    pub fn rotate(
+        &mut self,
+        rng: &mut impl rand::CryptoRng,
+        now: Timestamp,
+    ) -> Result<KeyShare, LoopError> {
+        if self.removed {
+            return Err(LoopError::Removed);
+        }
+        let session = GroupSession::new(config());
+        let header_key = HeaderKey::random(rng);
+        let share = KeyShare {
+            loop_id: self.state.id(),
+            session_key: session.session_key().to_bytes(),
+            header_key: header_key.clone(),
+        };
+        self.outbound = Some(Outbound {
+            session,
+            header_key,
+            created_at: now,
+        });
+        self.must_rotate = false;
+        Ok(share)
+    }
+
+    /// Encrypts a message with our outbound session.
+    pub fn encrypt(
+        &mut self,
+        message: &Message,
+        now: Timestamp,
+    ) -> Result<LoopCiphertext, LoopError> {
+        if self.removed {
+            return Err(LoopError::Removed);
+        }
+        if self.rotation_due(now) {
+            return Err(LoopError::RotationRequired);
+        }
+        let out = self.outbound.as_mut().ok_or(LoopError::RotationRequired)?;
+        let megolm = out.session.encrypt(message.to_bytes());
+        Ok(LoopCiphertext {
+            loop_id: self.state.id(),
+            session_id: session_id_bytes(&out.session.session_id()),
+            message: megolm,
+            header_key: out.header_key.clone(),
+        })
+    }
+
+    /// Stores a key share received over the pairwise session with `from`
+    /// (whose identity that session authenticated). Idempotent.
+    pub fn accept_key_share(
+        &mut self,
+        from: &IdentityKeys,
+        share: &KeyShare,
+    ) -> Result<(), LoopError> {
+        if share.loop_id != self.state.id() {
+            return Err(LoopError::WrongLoop);
+        }
+        if self.removed {
+            return Err(LoopError::Removed);
+        }
+        if self.state.member(from).is_none() || *from == self.me {
+            return Err(LoopError::NotAMember);
+        }
+        let key = SessionKey::from_bytes(&share.session_key).map_err(|_| LoopError::BadKeyShare)?;
+        let session = InboundGroupSession::new(&key, config());
+        let id = session_id_bytes(&session.session_id());
+        if self.inbound.contains_key(&id) {
+            return Ok(());
+        }
+        let window = ReadWindow::starting_at(session.first_known_index());
+        let cipher = crate::seal::keyed_cipher(&share.header_key);
+        self.inbound.insert(
+            id,
+            Inbound {
+                owner: *from,
+                session,
+                header_key: share.header_key.clone(),
+                cipher,
+                window,
+            },
+        );
+        Ok(())
+    }
+
+    /// Decrypts a loop message opened by [`crate::open`]; returns the
+    /// authenticated sender and the message. Each message is accepted once.
+    pub fn decrypt(&mut self, opened: &Opened) -> Result<(IdentityKeys, Message), LoopError> {
+        let Inner::Loop {
+            loop_id,
+            session_id,
+            message,
+        } = &opened.inner
+        else {
+            return Err(LoopError::WrongLoop);
+        };
+        if *loop_id != self.state.id() {
+            return Err(LoopError::WrongLoop);
+        }
+        if self.removed {
+            return Err(LoopError::Removed);
+        }
+        let inbound = self
+            .inbound
+            .get_mut(session_id)
+            .ok_or(LoopError::UnknownSession)?;
+        if inbound.owner != opened.sender {
+            return Err(LoopError::WrongSender);
+        }
+        let index = message.message_index();
+        if !inbound.window.is_fresh(index) {
+            return Err(LoopError::AlreadyReadOrExpired);
+        }
+        let decrypted = inbound.session.decrypt(message).map_err(|e| match e {
+            DecryptionError::UnknownMessageIndex(..) => LoopError::AlreadyReadOrExpired,
+            _ => LoopError::Decrypt,
+        })?;
+        let low = inbound.window.mark(index);
+        inbound.session.advance_to(low);
+        let message = Message::from_bytes(&decrypted.plaintext)?;
+        Ok((inbound.owner, message))
+    }
+
+    /// Ciphers of the header keys of every inbound session (for `open`).
+    pub(crate) fn header_ciphers(&self) -> impl Iterator<Item = &XChaCha20Poly1305> {
+        self.inbound.values().map(|i| &i.cipher)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn inbound_sessions(&mut self) -> impl Iterator<Item = &mut InboundGroupSession> {
+        self.inbound.values_mut().map(|i| &mut i.session)
+    }
+
+    /// Exports the loop state and keys encrypted under `key`.
+    pub fn pickle(&self, key: &PickleKey, rng: &mut impl rand::CryptoRng) -> Vec<u8> {
+        let record = LoopRecord {
+            me: self.me,
+            state: self.state.clone(),
+            policy: self.policy,
+            outbound: self
+                .outbound
+                .as_ref()
+                .map(|o| (o.session.pickle(), o.header_key.0, o.created_at)),
+            inbound: self
+                .inbound
+                .iter()
+                .map(|(id, i)| {
+                    (
+                        *id,
+                        i.owner,
+                        i.session.pickle(),
+                        i.header_key.0,
+                        i.window.clone(),
+                    )
+                })
+                .collect(),
+            must_rotate: self.must_rotate,
+            removed: self.removed,
+        };
+        pickle::seal(StateKind::Loop, &record, key, rng)
+    }
+
+    /// Imports a loop exported by [`LoopSession::pickle`].
+    pub fn from_pickle(bytes: &[u8], key: &PickleKey) -> Result<Self, PickleError> {
+        let r: LoopRecord = pickle::open(StateKind::Loop, bytes, key)?;
+        let outbound = r.outbound.map(|(p, hk, created_at)| Outbound {
+            session: GroupSession::from_pickle(p),
+            header_key: HeaderKey(hk),
+            created_at,
+        });
+        let inbound = r
+            .inbound
+            .into_iter()
+            .map(|(id, owner, p, hk, window)| {
+                let header_key = HeaderKey(hk);
+                let cipher = crate::seal::keyed_cipher(&header_key);
+                (
+                    id,
+                    Inbound {
+                        owner,
+                        session: InboundGroupSession::from_pickle(p),
+                        header_key,
+                        cipher,
+                        window,
+                    },
+                )
+            })
+            .collect();
+        Ok(Self {
+            me: r.me,
+            state: r.state,
+            policy: r.policy,
+            outbound,
+            inbound,
+            must_rotate: r.must_rotate,
+            removed: r.removed,
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! A loop's public state and the deterministic rules for changing it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::LoopId;
+use super::control::{ControlOp, SignedControl};
+use crate::error::ControlError;
+use crate::identity::{ContactCard, IdentityKeys};
+
+/// Longest loop name accepted, in bytes.
+pub const MAX_NAME_LEN: usize = 256;
+
+/// Members (by Ed25519 identity key, with their cards), admins, name and
+/// version of a loop. Every member holds the same state once it has applied
+/// the same control messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoopState {
+    id: LoopId,
+    name: String,
+    version: u64,
+    members: BTreeMap<[u8; 32], ContactCard>,
+    admins: BTreeSet<[u8; 32]>,
+}
+
+/// What applying a control message changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ControlEffect {
+    /// Members were added or removed (every sender must rotate).
+    pub membership_changed: bool,
+    /// We were removed from the loop.
+    pub removed_me: bool,
+}
+
+impl LoopState {
+    /// Builds the state from a signed `Create` (version 1). The author must be
+    /// a listed admin and member, and every card must verify.
+    pub fn from_create(control: &SignedControl) -> Result<Self, ControlError> {
+        let body = control.verified()?;
+        let ControlOp::Create {
+            name,
+            members,
+            admins,
+        } = &body.op
+        else {
+            return Err(ControlError::Invalid(
+                "the first change of a loop must create it",
+            ));
+        };
+        if body.version != 1 {
+            return Err(ControlError::WrongVersion {
+                expected: 1,
+                got: body.version,
+            });
+        }
+        check_name(name)?;
+        let members: BTreeMap<_, _> = members
+            .iter()
+            .map(|c| (c.identity().ed25519, c.clone()))
+            .collect();
+        let admins: BTreeSet<_> = admins.iter().copied().collect();
+        if !admins.contains(&body.author.ed25519) {
+            return Err(ControlError::NotAdmin);
+        }
+        if members.get(&body.author.ed25519).map(|c| c.identity()) != Some(&body.author) {
+            return Err(ControlError::Invalid("the creator must be a member"));
+        }
+        if !admins.iter().all(|a| members.contains_key(a)) {
+            return Err(ControlError::Invalid("every admin must be a member"));
+        }
+        Ok(Self {
+            id: body.loop_id,
+            name: name.clone(),
+            version: 1,
+            members,
+            admins,
+        })
+    }
+
+    /// Applies a signed change, or rejects it without changing anything.
+    /// `me` is used to report [`ControlEffect::removed_me`].
+    pub fn apply(
+        &mut self,
+        control: &SignedControl,
+        me: &IdentityKeys,
+    ) -> Result<ControlEffect, ControlError> {
+        let body = control.body();
+        if body.loop_id != self.id {
+            return Err(ControlError::WrongLoop);
+        }
+        if body.version != self.version + 1 {
+            return Err(ControlError::WrongVersion {
+                expected: self.version + 1,
+                got: body.version,
+            });
+        }
+        let body = control.verified()?;
+        let author = body.author.ed25519;
+        if self.members.get(&author).map(|c| c.identity()) != Some(&body.author) {
+            return Err(ControlError::NotAdmin);
+        }
+        let is_admin = self.admins.contains(&author);
+        let mut next = self.clone();
+        let mut effect = ControlEffect::default();
+        match &body.op {
+            ControlOp::Create { .. } => {
+                return Err(ControlError::Invalid("the loop already exists"));
+            }
+            ControlOp::RemoveMember(who) if *who == author => {
+                next.remove_member(who)?;
+                effect.membership_changed = true;
+            }
+            _ if !is_admin => return Err(ControlError::NotAdmin),
+            ControlOp::AddMember(card) => {
+                card.verify().map_err(|_| {
+                    ControlError::Invalid("the new member's card is not validly signed")
+                })?;
+                let key = card.identity().ed25519;
+                if next.members.insert(key, card.clone()).is_some() {
+                    return Err(ControlError::Invalid("already a member"));
+                }
+                effect.membership_changed = true;
+            }
+            ControlOp::RemoveMember(who) => {
+                next.remove_member(who)?;
+                effect.membership_changed = true;
+            }
+            ControlOp::AddAdmin(who) => {
+                if !next.members.contains_key(who) {
+                    return Err(ControlError::Invalid("only a member can become an admin"));
+                }
+                if !next.admins.insert(*who) {
+                    return Err(ControlError::Invalid("already an admin"));
+                }
+            }
+            ControlOp::RemoveAdmin(who) => {
+                if !next.admins.remove(who) {
+                    return Err(ControlError::Invalid("not an admin"));
+                }
+                if next.admins.is_empty() {
+                    return Err(ControlError::Invalid("a loop must keep at least one admin"));
+                }
+            }
+            ControlOp::Rename(name) => {
+                check_name(name)?;
+                next.name = name.clone();
+            }
+        }
+        effect.removed_me =
+            !next.members.contains_key(&me.ed25519) && self.members.contains_key(&me.ed25519);
+        next.version = body.version;
+        *self = next;
+        Ok(effect)
+    }
+
+    fn remove_member(&mut self, who: &[u8; 32]) -> Result<(), ControlError> {
+        if self.members.remove(who).is_none() {
+            return Err(ControlError::Invalid("not a member"));
+        }
+        self.admins.remove(who);
+        if self.admins.is_empty() && !self.members.is_empty() {
+            return Err(ControlError::Invalid("a loop must keep at least one admin"));
+        }
+        Ok(())
+    }
+
+    /// The loop's id.
+    pub fn id(&self) -> LoopId {
+        self.id
+    }
+
+    /// The loop's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The version (number of changes applied, creation included).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Members' cards, ordered by Ed25519 key.
+    pub fn members(&self) -> impl Iterator<Item = &ContactCard> {
+        self.members.values()
+    }
+
+    /// The member with this identity, if any (both keys must match).
+    pub fn member(&self, identity: &IdentityKeys) -> Option<&ContactCard> {
+        self.members
+            .get(&identity.ed25519)
+            .filter(|c| c.identity() == identity)
+    }
+
+    /// Whether this Ed25519 key is an admin.
+    pub fn is_admin(&self, ed25519: &[u8; 32]) -> bool {
+        self.admins.contains(ed25519)
+    }
+}
+
+fn check_name(name: &str) -> Result<(), ControlError> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(ControlError::Invalid("the loop name is too long"));
+    }
+    Ok(())
+}
