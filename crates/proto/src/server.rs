@@ -18,8 +18,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use boucle_wire::{
     AccessToken, BatchRecipient, Body, Challenge, ClientFrame, Command, Envelope, ErrorCode,
-    FrameDecoder, PublicKey, ReceiveId, RelayLimits, Reply, RequestId, SendId, Seq, ServerFrame,
-    Signature, encode_frame, subscribe_proof,
+    FrameDecoder, Header, PublicKey, ReceiveId, RelayLimits, Reply, RequestId, SendId, Seq,
+    ServerFrame, Signature, encode_deliver, encode_frame, subscribe_proof,
 };
 use ed25519_dalek::{Verifier, VerifyingKey};
 
@@ -429,7 +429,13 @@ impl ServerConnection {
 
     /// Pushes a stored envelope to the subscriber. Returns false (and sends nothing) if
     /// the mailbox is not subscribed here or its window is full.
-    pub fn deliver(&mut self, receive_id: ReceiveId, seq: Seq, envelope: &Envelope) -> bool {
+    pub fn deliver(
+        &mut self,
+        receive_id: ReceiveId,
+        seq: Seq,
+        header: &Header,
+        body: &Body,
+    ) -> bool {
         let window = self.settings.delivery_window;
         let Some(subscription) = self.subscriptions.get_mut(&receive_id) else {
             return false;
@@ -437,16 +443,14 @@ impl ServerConnection {
         if subscription.unacked.len() >= window || !subscription.unacked.insert(seq) {
             return false;
         }
-        self.push_deliver(receive_id, seq, envelope);
+        if encode_deliver(&receive_id, seq, header, body, &mut self.out).is_err() {
+            // An envelope the relay accepted always fits in a frame; if it somehow does
+            // not, the subscriber is told rather than left waiting.
+            self.push(&ServerFrame::ProtocolError {
+                code: ErrorCode::StorageFailure,
+            });
+        }
         true
-    }
-
-    fn push_deliver(&mut self, receive_id: ReceiveId, seq: Seq, envelope: &Envelope) {
-        self.push(&ServerFrame::Deliver {
-            receive_id,
-            seq,
-            envelope: envelope.clone(),
-        });
     }
 
     /// Tells the subscriber that the backlog present at subscription time has been sent.

@@ -93,7 +93,7 @@ impl ToyRelay {
                 break;
             };
             let envelope = envelope.clone();
-            assert!(self.conn.deliver(self.receive_id, seq, &envelope));
+            assert!(self.conn.deliver(self.receive_id, seq, &envelope.header, &envelope.body));
             self.cursor = seq.0 + 1;
         }
         self.conn.take_transmit()

@@ -15,13 +15,13 @@ pub const MAX_HEADER_LEN: usize = 256;
 pub const MAX_BODY_LEN: usize = 65_536;
 
 /// A per-recipient opaque header, at most [`MAX_HEADER_LEN`] bytes (often empty).
-#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(try_from = "ByteBuf", into = "ByteBuf")]
+#[derive(Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "ByteBuf")]
 pub struct Header(Vec<u8>);
 
 /// An opaque sealed body, at most [`MAX_BODY_LEN`] bytes.
-#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(try_from = "ByteBuf", into = "ByteBuf")]
+#[derive(Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "ByteBuf")]
 pub struct Body(Vec<u8>);
 
 macro_rules! opaque_bytes {
@@ -68,9 +68,9 @@ macro_rules! opaque_bytes {
             }
         }
 
-        impl From<$name> for ByteBuf {
-            fn from(value: $name) -> ByteBuf {
-                ByteBuf::from(value.0)
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_bytes(&self.0)
             }
         }
 

@@ -10,6 +10,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::{Body, Envelope, Header};
+use crate::error::WireError;
+use crate::frame::encode_frame;
 use crate::error::ErrorCode;
 use crate::ids::{AccessToken, Challenge, PublicKey, ReceiveId, RequestId, SendId, Seq, Signature};
 
@@ -239,4 +241,43 @@ pub fn sender_proof(send_id: &SendId, header: &Header, body: &Body) -> Vec<u8> {
     out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(body.as_bytes());
     out
+}
+
+/// Variant index of [`ServerFrame::Deliver`] in the postcard encoding.
+const DELIVER_VARIANT: u32 = 2;
+
+/// Appends a [`ServerFrame::Deliver`] frame to `out` without copying the envelope: the
+/// bytes are identical to encoding the owned frame.
+pub fn encode_deliver(
+    receive_id: &ReceiveId,
+    seq: Seq,
+    header: &Header,
+    body: &Body,
+    out: &mut Vec<u8>,
+) -> Result<(), WireError> {
+    encode_frame(&(DELIVER_VARIANT, receive_id, seq, header, body), out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn borrowed_deliver_matches_the_owned_frame() {
+        let receive_id = ReceiveId::from_bytes([3; 16]);
+        let envelope = Envelope {
+            header: Header::new(vec![1, 2, 3]).unwrap(),
+            body: Body::new(vec![9; 300]).unwrap(),
+        };
+        let mut borrowed = Vec::new();
+        encode_deliver(&receive_id, Seq(70_000), &envelope.header, &envelope.body, &mut borrowed)
+            .unwrap();
+        let owned = crate::frame_bytes(&ServerFrame::Deliver {
+            receive_id,
+            seq: Seq(70_000),
+            envelope,
+        })
+        .unwrap();
+        assert_eq!(borrowed, owned);
+    }
 }
