@@ -1,13 +1,16 @@
 //! Device identities, the [`Account`] that holds their secrets, and the
 //! signed [`ContactCard`] an invitation carries.
 
+use std::collections::VecDeque;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use vodozemac::olm::{Account as OlmAccount, AccountPickle};
+use vodozemac::olm::{
+    Account as OlmAccount, AccountPickle, InboundCreationResult, PreKeyMessage, SessionConfig,
+};
 use vodozemac::{Curve25519PublicKey, Ed25519PublicKey, Ed25519Signature};
 
-use crate::error::{KeyError, PickleError};
+use crate::error::{KeyError, PairwiseError, PickleError};
 use crate::hexfmt::Hex;
 use crate::mailbox::SealKey;
 use crate::pickle::{self, PickleKey, StateKind};
@@ -207,12 +210,20 @@ fn encode_body(body: &CardBody) -> Vec<u8> {
 pub struct Account {
     pub(crate) olm: OlmAccount,
     fallback: Option<[u8; 32]>,
+    /// Ids of sessions created from incoming pre-key messages, newest last,
+    /// so that a replayed first message (the fallback key is reusable) is
+    /// refused instead of creating a second session.
+    accepted: VecDeque<String>,
 }
+
+/// How many accepted inbound session ids an account remembers.
+pub const REMEMBERED_INBOUND_SESSIONS: usize = 4096;
 
 #[derive(Serialize, Deserialize)]
 struct AccountRecord {
     olm: AccountPickle,
     fallback: Option<[u8; 32]>,
+    accepted: VecDeque<String>,
 }
 
 impl Default for Account {
@@ -227,6 +238,7 @@ impl Account {
         Self {
             olm: OlmAccount::new(),
             fallback: None,
+            accepted: VecDeque::new(),
         }
     }
 
@@ -313,6 +325,7 @@ impl Account {
         let record = AccountRecord {
             olm: self.olm.pickle(),
             fallback: self.fallback,
+            accepted: self.accepted.clone(),
         };
         pickle::seal(StateKind::Account, &record, key, rng)
     }
@@ -323,7 +336,29 @@ impl Account {
         Ok(Self {
             olm: OlmAccount::from_pickle(record.olm),
             fallback: record.fallback,
+            accepted: record.accepted,
         })
+    }
+
+    /// Creates an inbound Olm session from a pre-key message, refusing one
+    /// whose session was already created before (a replay).
+    pub(crate) fn accept_prekey(
+        &mut self,
+        their: &IdentityKeys,
+        prekey: &PreKeyMessage,
+    ) -> Result<InboundCreationResult, PairwiseError> {
+        let id = prekey.session_id();
+        if self.accepted.contains(&id) {
+            return Err(PairwiseError::AlreadyReadOrExpired);
+        }
+        let created =
+            self.olm
+                .create_inbound_session(SessionConfig::version_1(), their.curve(), prekey)?;
+        self.accepted.push_back(id);
+        if self.accepted.len() > REMEMBERED_INBOUND_SESSIONS {
+            self.accepted.pop_front();
+        }
+        Ok(created)
     }
 }
 

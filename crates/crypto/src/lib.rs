@@ -76,7 +76,9 @@ pub use content::{AttachmentRef, CONTENT_VERSION, Content, Message, MessageId};
 pub use error::{
     ContentError, ControlError, EnvelopeError, KeyError, LoopError, PairwiseError, PickleError,
 };
-pub use identity::{Account, ContactCard, IdentityKeys, MailboxAddress, SenderProof};
+pub use identity::{
+    Account, ContactCard, IdentityKeys, MailboxAddress, REMEMBERED_INBOUND_SESSIONS, SenderProof,
+};
 pub use loops::{
     ControlBody, ControlEffect, ControlOp, KeyShare, LoopCiphertext, LoopId, LoopSession,
     LoopState, MAX_SKIPPED, RotationPolicy, SignedControl,

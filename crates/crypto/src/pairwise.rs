@@ -86,10 +86,7 @@ impl PairwiseSession {
         {
             return Err(PairwiseError::BadSenderProof);
         }
-        let created =
-            account
-                .olm
-                .create_inbound_session(config(), opened.sender.curve(), prekey)?;
+        let created = account.accept_prekey(&opened.sender, prekey)?;
         let message = Message::from_bytes(&created.plaintext)?;
         Ok((
             Self {
@@ -137,11 +134,7 @@ impl PairwiseSession {
                 match self.sessions.iter().position(|s| s.session_id() == id) {
                     Some(i) => (i, self.sessions[i].decrypt(message).map_err(map_err)?),
                     None => {
-                        let created = account.olm.create_inbound_session(
-                            config(),
-                            self.their.curve(),
-                            prekey,
-                        )?;
+                        let created = account.accept_prekey(&self.their, prekey)?;
                         self.sessions.push(created.session);
                         (self.sessions.len() - 1, created.plaintext)
                     }

@@ -16,12 +16,51 @@ pub const MAX_NAME_LEN: usize = 256;
 /// version of a loop. Every member holds the same state once it has applied
 /// the same control messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "StateWire", from = "StateWire")]
 pub struct LoopState {
     id: LoopId,
     name: String,
     version: u64,
     members: BTreeMap<[u8; 32], ContactCard>,
     admins: BTreeSet<[u8; 32]>,
+}
+
+/// Serialized form (JSON map keys must be strings, so maps become lists).
+#[derive(Clone, Serialize, Deserialize)]
+struct StateWire {
+    id: LoopId,
+    name: String,
+    version: u64,
+    members: Vec<ContactCard>,
+    admins: Vec<[u8; 32]>,
+}
+
+impl From<LoopState> for StateWire {
+    fn from(s: LoopState) -> Self {
+        Self {
+            id: s.id,
+            name: s.name,
+            version: s.version,
+            members: s.members.into_values().collect(),
+            admins: s.admins.into_iter().collect(),
+        }
+    }
+}
+
+impl From<StateWire> for LoopState {
+    fn from(w: StateWire) -> Self {
+        Self {
+            id: w.id,
+            name: w.name,
+            version: w.version,
+            members: w
+                .members
+                .into_iter()
+                .map(|c| (c.identity().ed25519, c))
+                .collect(),
+            admins: w.admins.into_iter().collect(),
+        }
+    }
 }
 
 /// What applying a control message changed.
