@@ -310,7 +310,9 @@ impl ClientConnection {
                     return Err(ProtoError::UnexpectedReply(request));
                 }
                 if kind == RequestKind::Hello {
-                    return Err(ProtoError::Refused(result.err().unwrap_or(ErrorCode::OutOfOrder)));
+                    return Err(ProtoError::Refused(
+                        result.err().unwrap_or(ErrorCode::OutOfOrder),
+                    ));
                 }
                 ClientEvent::Reply {
                     request,

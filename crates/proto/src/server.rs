@@ -391,11 +391,14 @@ impl ServerConnection {
         claim: OwnershipClaim,
         owner_key: &PublicKey,
     ) -> Result<ProvenMailbox, ErrorCode> {
-        let key = VerifyingKey::from_bytes(owner_key.as_bytes())
-            .map_err(|_| ErrorCode::BadSignature)?;
+        let key =
+            VerifyingKey::from_bytes(owner_key.as_bytes()).map_err(|_| ErrorCode::BadSignature)?;
         let signature = ed25519_dalek::Signature::from_bytes(claim.signature.as_bytes());
-        key.verify(&subscribe_proof(&self.challenge, &claim.receive_id), &signature)
-            .map_err(|_| ErrorCode::BadSignature)?;
+        key.verify(
+            &subscribe_proof(&self.challenge, &claim.receive_id),
+            &signature,
+        )
+        .map_err(|_| ErrorCode::BadSignature)?;
         if !self.proven.contains(&claim.receive_id) {
             if self.proven.len() >= self.settings.max_proven {
                 return Err(ErrorCode::LimitReached);
@@ -415,9 +418,14 @@ impl ServerConnection {
     /// Room left in the delivery window of a subscription on this connection, or `None`
     /// if the mailbox is not subscribed here.
     pub fn window(&self, receive_id: &ReceiveId) -> Option<SubscriptionWindow> {
-        self.subscriptions.get(receive_id).map(|s| SubscriptionWindow {
-            room: self.settings.delivery_window.saturating_sub(s.unacked.len()),
-        })
+        self.subscriptions
+            .get(receive_id)
+            .map(|s| SubscriptionWindow {
+                room: self
+                    .settings
+                    .delivery_window
+                    .saturating_sub(s.unacked.len()),
+            })
     }
 
     /// Whether `seq` was delivered on this connection and is not yet acknowledged.

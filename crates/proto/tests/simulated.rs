@@ -93,7 +93,10 @@ impl ToyRelay {
                 break;
             };
             let envelope = envelope.clone();
-            assert!(self.conn.deliver(self.receive_id, seq, &envelope.header, &envelope.body));
+            assert!(
+                self.conn
+                    .deliver(self.receive_id, seq, &envelope.header, &envelope.body)
+            );
             self.cursor = seq.0 + 1;
         }
         self.conn.take_transmit()
@@ -134,10 +137,16 @@ fn send_subscribe_deliver_ack() {
     let owner = SigningKey::from_bytes(&[5; 32]);
     let mut relay = ToyRelay::new([9; 32], &owner, 16);
     let mut client = ClientConnection::new();
-    assert!(matches!(exchange(&mut client, &mut relay)[0], ClientEvent::Ready { .. }));
+    assert!(matches!(
+        exchange(&mut client, &mut relay)[0],
+        ClientEvent::Ready { .. }
+    ));
 
     let sent = client.send(relay.send_id, envelope(1), None).unwrap();
-    assert_eq!(reply_of(&exchange(&mut client, &mut relay), sent), Ok(Reply::Stored));
+    assert_eq!(
+        reply_of(&exchange(&mut client, &mut relay), sent),
+        Ok(Reply::Stored)
+    );
 
     let sub = client.subscribe(relay.receive_id, &owner).unwrap();
     let got = exchange(&mut client, &mut relay);
@@ -195,9 +204,15 @@ fn a_proof_from_another_connection_cannot_be_replayed() {
     let frame: boucle_wire::ServerFrame = decoder.decode().unwrap().unwrap();
     assert!(matches!(
         frame,
-        boucle_wire::ServerFrame::Reply { result: Err(ErrorCode::BadSignature), .. }
+        boucle_wire::ServerFrame::Reply {
+            result: Err(ErrorCode::BadSignature),
+            ..
+        }
     ));
-    assert!(second.conn.window(&second.receive_id).is_none(), "not subscribed");
+    assert!(
+        second.conn.window(&second.receive_id).is_none(),
+        "not subscribed"
+    );
 }
 
 #[test]
@@ -224,7 +239,10 @@ fn oversized_envelope_and_garbage_get_errors_and_the_connection_goes_on() {
         code: ErrorCode::Malformed
     }));
     let ping = client.ping().unwrap();
-    assert_eq!(reply_of(&exchange(&mut client, &mut relay), ping), Ok(Reply::Pong));
+    assert_eq!(
+        reply_of(&exchange(&mut client, &mut relay), ping),
+        Ok(Reply::Pong)
+    );
 }
 
 #[test]

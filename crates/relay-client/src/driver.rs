@@ -228,7 +228,8 @@ impl Driver {
                     envelope,
                 } => {
                     if let Some(events) = self.subscriptions.get(&receive_id) {
-                        let _ = events.send(SubscriptionEvent::Envelope(Delivery { seq, envelope }));
+                        let _ =
+                            events.send(SubscriptionEvent::Envelope(Delivery { seq, envelope }));
                     }
                 }
                 ClientEvent::Drained { receive_id } => {

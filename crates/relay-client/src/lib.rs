@@ -31,6 +31,8 @@ mod driver;
 mod error;
 mod tls;
 
-pub use client::{ClientOptions, Delivery, MailboxIds, RelayClient, Subscription, SubscriptionEvent};
+pub use client::{
+    ClientOptions, Delivery, MailboxIds, RelayClient, Subscription, SubscriptionEvent,
+};
 pub use error::ClientError;
 pub use tls::{ALPN, SERVER_NAME, fingerprint_of};

@@ -70,7 +70,11 @@ impl fmt::Display for RelayAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(RELAY_SCHEME)?;
         self.write_authority(f)?;
-        write!(f, "/{}", URL_SAFE_NO_PAD.encode(self.fingerprint.as_bytes()))
+        write!(
+            f,
+            "/{}",
+            URL_SAFE_NO_PAD.encode(self.fingerprint.as_bytes())
+        )
     }
 }
 
@@ -85,10 +89,10 @@ impl FromStr for RelayAddress {
 
     fn from_str(text: &str) -> Result<Self, WireError> {
         const WHAT: &str = "relay address";
-        let rest = text.trim().strip_prefix(RELAY_SCHEME).ok_or(invalid(
-            WHAT,
-            "it must start with boucle-relay://",
-        ))?;
+        let rest = text
+            .trim()
+            .strip_prefix(RELAY_SCHEME)
+            .ok_or(invalid(WHAT, "it must start with boucle-relay://"))?;
         let mut parts = rest.split('/');
         let (host, port) = parse_authority(parts.next().unwrap_or_default(), WHAT)?;
         let fingerprint = parse_b64(parts.next(), WHAT, "certificate fingerprint")?;
@@ -135,10 +139,10 @@ impl FromStr for MailboxAddress {
 
     fn from_str(text: &str) -> Result<Self, WireError> {
         const WHAT: &str = "mailbox address";
-        let rest = text.trim().strip_prefix(MAILBOX_SCHEME).ok_or(invalid(
-            WHAT,
-            "it must start with boucle-mailbox://",
-        ))?;
+        let rest = text
+            .trim()
+            .strip_prefix(MAILBOX_SCHEME)
+            .ok_or(invalid(WHAT, "it must start with boucle-mailbox://"))?;
         let mut parts = rest.split('/');
         let (host, port) = parse_authority(parts.next().unwrap_or_default(), WHAT)?;
         let fingerprint = parse_b64(parts.next(), WHAT, "certificate fingerprint")?;
@@ -167,7 +171,10 @@ fn validate_host(host: &str) -> Result<(), WireError> {
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '[' | ']' | '@' | '#'))
     {
-        return Err(invalid("relay address", "the host contains a forbidden character"));
+        return Err(invalid(
+            "relay address",
+            "the host contains a forbidden character",
+        ));
     }
     Ok(())
 }
@@ -246,7 +253,11 @@ mod tests {
             let text = address.to_string();
             assert_eq!(text.parse::<RelayAddress>().unwrap(), address, "{text}");
         }
-        assert!(relay("::1").to_string().starts_with("boucle-relay://[::1]:4433/"));
+        assert!(
+            relay("::1")
+                .to_string()
+                .starts_with("boucle-relay://[::1]:4433/")
+        );
     }
 
     #[test]
@@ -272,7 +283,10 @@ mod tests {
             "boucle-relay://:1/BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc",
         ] {
             let err = text.parse::<RelayAddress>().unwrap_err();
-            assert!(matches!(err, WireError::InvalidAddress { .. }), "{text}: {err}");
+            assert!(
+                matches!(err, WireError::InvalidAddress { .. }),
+                "{text}: {err}"
+            );
         }
     }
 }

@@ -122,7 +122,9 @@ impl ErrorCode {
             Self::ShuttingDown => "the relay is shutting down",
             Self::OutOfOrder => "the request came out of order",
             Self::SenderNotAllowed => "the mailbox does not accept messages from this sender",
-            Self::Unknown(_) => "the relay refused the request for a reason this version does not know",
+            Self::Unknown(_) => {
+                "the relay refused the request for a reason this version does not know"
+            }
         }
     }
 }

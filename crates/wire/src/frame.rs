@@ -149,8 +149,8 @@ impl WireError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{ClientFrame, Command};
     use crate::ids::RequestId;
+    use crate::message::{ClientFrame, Command};
 
     fn ping(n: u32) -> ClientFrame {
         ClientFrame {

@@ -21,7 +21,10 @@
 //! # Ok::<(), boucle_wire::WireError>(())
 //! ```
 
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod address;
 mod envelope;
@@ -35,12 +38,13 @@ pub use envelope::{Body, Envelope, Header, MAX_BODY_LEN, MAX_HEADER_LEN};
 pub use error::{ErrorCode, WireError};
 pub use frame::{FrameDecoder, MAX_FRAME_LEN, decode_payload, encode_frame, frame_bytes};
 pub use ids::{
-    AccessToken, CertFingerprint, Challenge, PublicKey, ReceiveId, RequestId, SealKey, SendId,
-    Seq, Signature,
+    AccessToken, CertFingerprint, Challenge, PublicKey, ReceiveId, RequestId, SealKey, SendId, Seq,
+    Signature,
 };
 pub use message::{
     BatchRecipient, ClientFrame, Command, MAX_BATCH_RECIPIENTS, MailboxStatus, RelayLimits, Reply,
-    SENDER_PROOF_LABEL, SUBSCRIBE_PROOF_LABEL, ServerFrame, encode_deliver, sender_proof, subscribe_proof,
+    SENDER_PROOF_LABEL, SUBSCRIBE_PROOF_LABEL, ServerFrame, encode_deliver, sender_proof,
+    subscribe_proof,
 };
 
 /// The protocol version this crate speaks, first byte of every frame.

@@ -10,9 +10,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::{Body, Envelope, Header};
+use crate::error::ErrorCode;
 use crate::error::WireError;
 use crate::frame::encode_frame;
-use crate::error::ErrorCode;
 use crate::ids::{AccessToken, Challenge, PublicKey, ReceiveId, RequestId, SendId, Seq, Signature};
 
 /// The most recipients one batch may name.
@@ -270,8 +270,14 @@ mod tests {
             body: Body::new(vec![9; 300]).unwrap(),
         };
         let mut borrowed = Vec::new();
-        encode_deliver(&receive_id, Seq(70_000), &envelope.header, &envelope.body, &mut borrowed)
-            .unwrap();
+        encode_deliver(
+            &receive_id,
+            Seq(70_000),
+            &envelope.header,
+            &envelope.body,
+            &mut borrowed,
+        )
+        .unwrap();
         let owned = crate::frame_bytes(&ServerFrame::Deliver {
             receive_id,
             seq: Seq(70_000),

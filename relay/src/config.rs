@@ -1,0 +1,250 @@
+//! The relay's TOML configuration, with documented defaults.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::RelayError;
+
+/// When a send is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Durability {
+    /// Acknowledged only after the envelope is committed and fsynced (group commit).
+    #[default]
+    Fsync,
+    /// Acknowledged after the commit reaches the operating system, before fsync. For
+    /// comparison only: a power failure can lose acknowledged envelopes.
+    OsBuffered,
+}
+
+/// Everything an operator can set. Every key is optional in the file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// UDP address to listen on.
+    pub listen: SocketAddr,
+    /// Host name or IP written into the relay address that clients use. Defaults to the
+    /// listen IP (or 127.0.0.1 when listening on all interfaces).
+    pub public_host: Option<String>,
+    /// When sends are acknowledged.
+    pub durability: Durability,
+    /// Whether creating a mailbox needs an access token (sending never does).
+    pub require_access_token: bool,
+    /// Debug option: write peer IP addresses in logs. Off by default.
+    pub log_peer_addresses: bool,
+    /// Limits.
+    pub limits: Limits,
+}
+
+/// Size, count and time limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest envelope body accepted, in bytes (at most 65536).
+    pub max_body_bytes: u32,
+    /// Largest envelope header accepted, in bytes (at most 256).
+    pub max_header_bytes: u32,
+    /// Most recipients in one batch send (at most 1024).
+    pub max_batch_recipients: u32,
+    /// Most envelopes a mailbox holds.
+    pub mailbox_max_envelopes: u32,
+    /// Most bytes a mailbox holds.
+    pub mailbox_max_bytes: u64,
+    /// Envelopes older than this are deleted undelivered.
+    pub envelope_expiry_secs: u64,
+    /// How often expired envelopes are swept.
+    pub expiry_sweep_secs: u64,
+    /// Most simultaneous connections.
+    pub max_connections: u32,
+    /// Most mailboxes one connection may prove and subscribe.
+    pub max_mailboxes_per_connection: u32,
+    /// Most unanswered requests per connection before the relay stops reading it.
+    pub max_requests_in_flight: u32,
+    /// Most envelopes delivered to one subscription and not yet acknowledged.
+    pub delivery_window: u32,
+    /// A connection silent for this long is closed.
+    pub idle_timeout_secs: u64,
+    /// A connection that has not completed its handshake and hello by then is dropped.
+    pub handshake_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4433)),
+            public_host: None,
+            durability: Durability::Fsync,
+            require_access_token: true,
+            log_peer_addresses: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 65_536,
+            max_header_bytes: 256,
+            max_batch_recipients: 1_024,
+            mailbox_max_envelopes: 10_000,
+            mailbox_max_bytes: 64 << 20,
+            envelope_expiry_secs: 21 * 24 * 3600,
+            expiry_sweep_secs: 3600,
+            max_connections: 1_024,
+            max_mailboxes_per_connection: 1_000,
+            max_requests_in_flight: 256,
+            delivery_window: 512,
+            idle_timeout_secs: 60,
+            handshake_timeout_secs: 10,
+        }
+    }
+}
+
+impl Limits {
+    /// Envelope expiry.
+    pub fn expiry(&self) -> Duration {
+        Duration::from_secs(self.envelope_expiry_secs)
+    }
+}
+
+impl Config {
+    /// Reads a configuration file.
+    pub fn load(path: &Path) -> Result<Config, RelayError> {
+        let text = std::fs::read_to_string(path).map_err(|e| RelayError::io(path, e))?;
+        let config: Config = toml::from_str(&text).map_err(|e| RelayError::Config {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        config.validate().map_err(|reason| RelayError::Config {
+            path: path.to_owned(),
+            reason,
+        })?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let l = &self.limits;
+        if l.max_body_bytes as usize > boucle_wire::MAX_BODY_LEN {
+            return Err(format!(
+                "limits.max_body_bytes may be at most {}",
+                boucle_wire::MAX_BODY_LEN
+            ));
+        }
+        if l.max_header_bytes as usize > boucle_wire::MAX_HEADER_LEN {
+            return Err(format!(
+                "limits.max_header_bytes may be at most {}",
+                boucle_wire::MAX_HEADER_LEN
+            ));
+        }
+        if l.max_batch_recipients == 0
+            || l.max_batch_recipients as usize > boucle_wire::MAX_BATCH_RECIPIENTS
+        {
+            return Err(format!(
+                "limits.max_batch_recipients must be between 1 and {}",
+                boucle_wire::MAX_BATCH_RECIPIENTS
+            ));
+        }
+        if l.max_requests_in_flight == 0 || l.delivery_window == 0 {
+            return Err(
+                "limits.max_requests_in_flight and limits.delivery_window must be at least 1"
+                    .into(),
+            );
+        }
+        if l.expiry_sweep_secs == 0 {
+            return Err("limits.expiry_sweep_secs must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The host to put in the relay address.
+    pub fn address_host(&self) -> String {
+        match &self.public_host {
+            Some(host) => host.clone(),
+            None if self.listen.ip().is_unspecified() => "127.0.0.1".into(),
+            None => self.listen.ip().to_string(),
+        }
+    }
+
+    /// The file written by `init`: every key with its default and a comment.
+    pub fn commented_toml(&self) -> String {
+        let l = &self.limits;
+        let public_host = match &self.public_host {
+            Some(host) => format!("public_host = {host:?}"),
+            None => "# public_host = \"relay.example.org\"   # host clients use; defaults to the listen IP".into(),
+        };
+        let durability = match self.durability {
+            Durability::Fsync => "fsync",
+            Durability::OsBuffered => "os-buffered",
+        };
+        format!(
+            r#"# Boucle relay configuration. Every key is optional; the values shown are in force.
+
+# UDP address to listen on. Use "0.0.0.0:4433" (or "[::]:4433") to accept clients from other machines.
+listen = "{listen}"
+{public_host}
+
+# "fsync": a send is acknowledged only once the envelope is on disk (group commit).
+# "os-buffered": acknowledged before fsync; for comparison only, a power cut can lose acknowledged envelopes.
+durability = "{durability}"
+
+# Creating a mailbox needs an access token (see `boucle-relay token create`). Sending never does.
+require_access_token = {require_access_token}
+
+# Debug only: write peer IP addresses into logs. Ids and content are never logged.
+log_peer_addresses = {log_peer_addresses}
+
+[limits]
+max_body_bytes = {max_body}            # largest envelope body (at most 65536)
+max_header_bytes = {max_header}            # largest per-recipient header (at most 256)
+max_batch_recipients = {max_batch}       # recipients per batch send (at most 1024)
+mailbox_max_envelopes = {mbx_count}      # per-mailbox quota: envelopes
+mailbox_max_bytes = {mbx_bytes}       # per-mailbox quota: bytes
+envelope_expiry_secs = {expiry}     # undelivered envelopes are deleted after this (21 days)
+expiry_sweep_secs = {sweep}          # how often expired envelopes are swept
+max_connections = {max_conn}            # simultaneous connections
+max_mailboxes_per_connection = {max_mbx} # mailboxes one connection may subscribe
+max_requests_in_flight = {in_flight}      # unanswered requests per connection
+delivery_window = {window}             # unacknowledged deliveries per subscription
+idle_timeout_secs = {idle}             # silent connections are closed after this
+handshake_timeout_secs = {handshake}        # connections must greet within this
+"#,
+            listen = self.listen,
+            require_access_token = self.require_access_token,
+            log_peer_addresses = self.log_peer_addresses,
+            max_body = l.max_body_bytes,
+            max_header = l.max_header_bytes,
+            max_batch = l.max_batch_recipients,
+            mbx_count = l.mailbox_max_envelopes,
+            mbx_bytes = l.mailbox_max_bytes,
+            expiry = l.envelope_expiry_secs,
+            sweep = l.expiry_sweep_secs,
+            max_conn = l.max_connections,
+            max_mbx = l.max_mailboxes_per_connection,
+            in_flight = l.max_requests_in_flight,
+            window = l.delivery_window,
+            idle = l.idle_timeout_secs,
+            handshake = l.handshake_timeout_secs,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_commented_file_parses_back_to_the_defaults() {
+        let config = Config::default();
+        let parsed: Config = toml::from_str(&config.commented_toml()).unwrap();
+        assert_eq!(format!("{parsed:?}"), format!("{config:?}"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("listne = \"1.2.3.4:5\"").is_err());
+    }
+}

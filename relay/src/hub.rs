@@ -1,0 +1,113 @@
+//! Who is subscribed to what, and the events the writer sends to connections.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use boucle_wire::{Body, ErrorCode, Header, ReceiveId, Reply, RequestId, Seq};
+use tokio::sync::mpsc;
+
+/// Sends events to one connection task.
+pub(crate) type ConnSender = mpsc::UnboundedSender<ConnEvent>;
+
+/// What a connection task receives from the rest of the relay.
+#[derive(Debug)]
+pub(crate) enum ConnEvent {
+    /// The answer to one of its requests.
+    Reply {
+        request: RequestId,
+        result: Result<Reply, ErrorCode>,
+    },
+    /// A new envelope was committed for a mailbox it subscribes.
+    Stored {
+        receive_id: ReceiveId,
+        seq: Seq,
+        header: Header,
+        body: Arc<Body>,
+    },
+    /// Its subscription ended (taken over by another connection, or mailbox deleted).
+    Ended { receive_id: ReceiveId },
+}
+
+struct Subscriber {
+    connection: u64,
+    events: ConnSender,
+}
+
+/// Shared between connection tasks and the writer.
+#[derive(Default)]
+pub(crate) struct Hub {
+    subscribers: Mutex<HashMap<ReceiveId, Subscriber>>,
+    /// Live counters, kept by the writer.
+    pub mailboxes: AtomicU64,
+    pub envelopes: AtomicU64,
+    pub envelope_bytes: AtomicU64,
+}
+
+impl Hub {
+    /// Makes `connection` the subscriber of a mailbox; a previous subscriber on another
+    /// connection is told its subscription ended.
+    pub fn subscribe(&self, receive_id: ReceiveId, connection: u64, events: ConnSender) {
+        let previous = self
+            .lock()
+            .insert(receive_id, Subscriber { connection, events });
+        if let Some(previous) = previous
+            && previous.connection != connection
+        {
+            let _ = previous.events.send(ConnEvent::Ended { receive_id });
+        }
+    }
+
+    /// Removes a subscription if `connection` still holds it.
+    pub fn unsubscribe(&self, receive_id: &ReceiveId, connection: u64) {
+        let mut subscribers = self.lock();
+        if subscribers
+            .get(receive_id)
+            .is_some_and(|s| s.connection == connection)
+        {
+            subscribers.remove(receive_id);
+        }
+    }
+
+    /// Ends any subscription of a deleted mailbox.
+    pub fn mailbox_gone(&self, receive_id: &ReceiveId) {
+        if let Some(subscriber) = self.lock().remove(receive_id) {
+            let _ = subscriber.events.send(ConnEvent::Ended {
+                receive_id: *receive_id,
+            });
+        }
+    }
+
+    /// Tells subscribers about committed envelopes.
+    pub fn stored(&self, items: Vec<(ReceiveId, Seq, Header, Arc<Body>)>) {
+        if items.is_empty() {
+            return;
+        }
+        let subscribers = self.lock();
+        for (receive_id, seq, header, body) in items {
+            if let Some(subscriber) = subscribers.get(&receive_id) {
+                let _ = subscriber.events.send(ConnEvent::Stored {
+                    receive_id,
+                    seq,
+                    header,
+                    body,
+                });
+            }
+        }
+    }
+
+    /// Current counters: mailboxes, envelopes, bytes.
+    pub fn counters(&self) -> (u64, u64, u64) {
+        (
+            self.mailboxes.load(Ordering::Relaxed),
+            self.envelopes.load(Ordering::Relaxed),
+            self.envelope_bytes.load(Ordering::Relaxed),
+        )
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ReceiveId, Subscriber>> {
+        // A poisoned lock only means a panic elsewhere; the map itself is still consistent.
+        self.subscribers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

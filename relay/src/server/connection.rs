@@ -1,0 +1,377 @@
+//! One client connection: drives a [`ServerConnection`] state machine with the stream's
+//! bytes, hands writes to the writer thread, and delivers envelopes to subscriptions.
+//!
+//! Delivery is in seq order per mailbox and never skips: each subscription keeps a
+//! cursor (the next seq to deliver). Envelopes committed while the subscriber is caught
+//! up are pushed straight from the writer's notification; otherwise (backlog, full
+//! window) they are read from the store from the cursor on. A notification for a seq
+//! below the cursor was already read from the store and is ignored.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use boucle_proto::{Request, ServerConnection, ServerSettings};
+use boucle_wire::{Challenge, ErrorCode, ReceiveId, RelayLimits, Reply, RequestId, Seq};
+use tokio::sync::{mpsc, watch};
+
+use super::Context;
+use crate::hub::ConnEvent;
+use crate::store::writer::{OpKind, ReplyTo, WriteOp, unix_ms};
+
+/// Delivery state of one subscription on this connection.
+struct Cursor {
+    next: u64,
+    backlog: bool,
+    drained_sent: bool,
+}
+
+struct Connection {
+    context: Arc<Context>,
+    id: u64,
+    protocol: ServerConnection,
+    events: mpsc::UnboundedSender<ConnEvent>,
+    cursors: HashMap<ReceiveId, Cursor>,
+}
+
+/// Serves one incoming connection until it closes or the relay shuts down.
+pub(crate) async fn run(
+    context: Arc<Context>,
+    incoming: quinn::Incoming,
+    id: u64,
+    mut stop: watch::Receiver<bool>,
+) {
+    let peer = incoming.remote_address();
+    let handshake_timeout = Duration::from_secs(context.config.limits.handshake_timeout_secs);
+    let handshake = tokio::time::timeout(handshake_timeout, async {
+        let connection = incoming.await?;
+        let (send, recv) = connection.accept_bi().await?;
+        Ok::<_, quinn::ConnectionError>((connection, send, recv))
+    })
+    .await;
+    let (quic, mut send, mut recv) = match handshake {
+        Ok(Ok(parts)) => parts,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "handshake failed");
+            context.connections.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("handshake timed out");
+            context.connections.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+    };
+    if context.config.log_peer_addresses {
+        tracing::debug!(%peer, connection = id, "connection open");
+    } else {
+        tracing::debug!(connection = id, "connection open");
+    }
+
+    let (events, mut event_rx) = mpsc::unbounded_channel();
+    let mut challenge = [0u8; 32];
+    rand::fill(&mut challenge);
+    let mut connection = Connection {
+        protocol: ServerConnection::new(Challenge::from_bytes(challenge), settings(&context)),
+        context: context.clone(),
+        id,
+        events,
+        cursors: HashMap::new(),
+    };
+    let mut stream_open = true;
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            biased;
+            _ = stop.changed(), if !stopping => {
+                stopping = true;
+            }
+            Some(event) = event_rx.recv() => {
+                connection.on_event(event);
+                while let Ok(event) = event_rx.try_recv() {
+                    connection.on_event(event);
+                }
+            }
+            chunk = recv.read_chunk(256 * 1024, true), if stream_open && !stopping && connection.protocol.wants_input() => {
+                match chunk {
+                    Ok(Some(chunk)) => {
+                        connection.protocol.handle_bytes(&chunk.bytes);
+                        connection.on_requests().await;
+                    }
+                    Ok(None) | Err(_) => stream_open = false,
+                }
+            }
+        }
+        if !stopping {
+            connection.fill();
+        }
+        if stopping && connection.protocol.in_flight() == 0 {
+            connection.protocol.shut_down();
+        }
+        if connection.protocol.has_transmit()
+            && send
+                .write_all(&connection.protocol.take_transmit())
+                .await
+                .is_err()
+        {
+            break;
+        }
+        let idle = !stream_open && connection.protocol.in_flight() == 0;
+        if connection.protocol.is_finished() || idle {
+            break;
+        }
+    }
+    let _ = send.finish();
+    for receive_id in connection.cursors.keys() {
+        context.hub.unsubscribe(receive_id, id);
+    }
+    if stopping {
+        // Give the client a moment to read the last frames before closing.
+        let _ = tokio::time::timeout(Duration::from_millis(500), quic.closed()).await;
+    }
+    quic.close(0u32.into(), b"");
+    context.connections.fetch_sub(1, Ordering::Relaxed);
+    tracing::debug!(connection = id, "connection closed");
+}
+
+fn settings(context: &Context) -> ServerSettings {
+    let l = &context.config.limits;
+    let mut settings = ServerSettings::new(RelayLimits {
+        max_body: l.max_body_bytes,
+        max_header: l.max_header_bytes,
+        max_batch: l.max_batch_recipients,
+        max_in_flight: l.max_requests_in_flight,
+        token_required: context.config.require_access_token,
+    });
+    settings.max_proven = l.max_mailboxes_per_connection as usize;
+    settings.delivery_window = l.delivery_window as usize;
+    settings
+}
+
+impl Connection {
+    async fn on_requests(&mut self) {
+        while let Some(request) = self.protocol.poll_request() {
+            self.on_request(request).await;
+        }
+    }
+
+    async fn on_request(&mut self, request: Request) {
+        let reply_to = |request: RequestId, events: &mpsc::UnboundedSender<ConnEvent>| {
+            Some(ReplyTo {
+                events: events.clone(),
+                request,
+            })
+        };
+        let op = match request {
+            Request::CreateMailbox {
+                request,
+                owner_key,
+                access_token,
+            } => {
+                if self.context.config.require_access_token {
+                    let refusal = match access_token {
+                        None => Some(ErrorCode::AccessTokenRequired),
+                        Some(token) if !self.context.tokens.check(&token) => {
+                            Some(ErrorCode::AccessTokenInvalid)
+                        }
+                        Some(_) => None,
+                    };
+                    if let Some(code) = refusal {
+                        self.protocol.reply(request, Err(code));
+                        return;
+                    }
+                }
+                WriteOp {
+                    kind: OpKind::Create { owner_key },
+                    reply: reply_to(request, &self.events),
+                }
+            }
+            Request::Subscribe { request, claim } => {
+                let result = self.subscribe(claim);
+                self.protocol.reply(request, result);
+                return;
+            }
+            Request::Unsubscribe { request, mailbox } => {
+                self.cursors.remove(mailbox.receive_id());
+                self.context.hub.unsubscribe(mailbox.receive_id(), self.id);
+                self.protocol.reply(request, Ok(Reply::Done));
+                return;
+            }
+            Request::DeleteMailbox { request, mailbox } => {
+                self.cursors.remove(mailbox.receive_id());
+                self.context.hub.unsubscribe(mailbox.receive_id(), self.id);
+                WriteOp {
+                    kind: OpKind::Delete {
+                        receive_id: *mailbox.receive_id(),
+                    },
+                    reply: reply_to(request, &self.events),
+                }
+            }
+            Request::SetSenderKey {
+                request,
+                mailbox,
+                sender_key,
+            } => WriteOp {
+                kind: OpKind::SetSenderKey {
+                    receive_id: *mailbox.receive_id(),
+                    sender_key,
+                },
+                reply: reply_to(request, &self.events),
+            },
+            Request::Send {
+                request,
+                send_id,
+                envelope,
+                sender_signature,
+            } => WriteOp {
+                kind: OpKind::Store {
+                    send_id,
+                    envelope,
+                    signature: sender_signature,
+                },
+                reply: reply_to(request, &self.events),
+            },
+            Request::SendBatch {
+                request,
+                body,
+                recipients,
+            } => WriteOp {
+                kind: OpKind::StoreBatch { body, recipients },
+                reply: reply_to(request, &self.events),
+            },
+            Request::Ack { mailbox, seq } => WriteOp {
+                kind: OpKind::Ack {
+                    receive_id: *mailbox.receive_id(),
+                    seq,
+                },
+                reply: None,
+            },
+            Request::Status { request, mailbox } => WriteOp {
+                kind: OpKind::Status {
+                    receive_id: *mailbox.receive_id(),
+                },
+                reply: reply_to(request, &self.events),
+            },
+            _ => return,
+        };
+        if let Err(refused) = self.context.writer.send(op).await
+            && let Some(to) = refused.0.reply
+        {
+            self.protocol
+                .reply(to.request, Err(ErrorCode::ShuttingDown));
+        }
+    }
+
+    fn subscribe(&mut self, claim: boucle_proto::OwnershipClaim) -> Result<Reply, ErrorCode> {
+        let receive_id = *claim.receive_id();
+        let owner_key = match self.context.store.owner_key(&receive_id) {
+            Ok(Some(key)) => key,
+            Ok(None) => return Err(ErrorCode::UnknownMailbox),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read a mailbox");
+                return Err(ErrorCode::StorageFailure);
+            }
+        };
+        self.protocol.verify_claim(claim, &owner_key)?;
+        // Register before reading the backlog, so nothing committed in between is missed.
+        self.context
+            .hub
+            .subscribe(receive_id, self.id, self.events.clone());
+        let stored = self.context.store.count(&receive_id).unwrap_or(0);
+        self.cursors.insert(
+            receive_id,
+            Cursor {
+                next: 0,
+                backlog: true,
+                drained_sent: false,
+            },
+        );
+        Ok(Reply::Subscribed { stored })
+    }
+
+    fn on_event(&mut self, event: ConnEvent) {
+        match event {
+            ConnEvent::Reply { request, result } => self.protocol.reply(request, result),
+            ConnEvent::Stored {
+                receive_id,
+                seq,
+                header,
+                body,
+            } => {
+                let Some(cursor) = self.cursors.get_mut(&receive_id) else {
+                    return;
+                };
+                if seq.0 < cursor.next {
+                    return;
+                }
+                let room = self
+                    .protocol
+                    .window(&receive_id)
+                    .map(|w| w.room)
+                    .unwrap_or(0);
+                if !cursor.backlog && seq.0 == cursor.next && room > 0 {
+                    self.protocol.deliver(receive_id, seq, &header, &body);
+                    cursor.next += 1;
+                } else {
+                    cursor.backlog = true;
+                }
+            }
+            ConnEvent::Ended { receive_id } => {
+                if self.cursors.remove(&receive_id).is_some() {
+                    self.protocol.end_subscription(receive_id);
+                }
+            }
+        }
+    }
+
+    /// Reads backlogged envelopes from the store into the delivery windows.
+    fn fill(&mut self) {
+        let expiry_ms = self
+            .context
+            .config
+            .limits
+            .envelope_expiry_secs
+            .saturating_mul(1000);
+        let not_before = unix_ms().saturating_sub(expiry_ms);
+        for (receive_id, cursor) in self.cursors.iter_mut() {
+            if !cursor.backlog {
+                continue;
+            }
+            let room = self
+                .protocol
+                .window(receive_id)
+                .map(|w| w.room)
+                .unwrap_or(0);
+            if room == 0 {
+                continue;
+            }
+            let read =
+                self.context
+                    .store
+                    .read_envelopes(receive_id, Seq(cursor.next), room, not_before);
+            let (envelopes, next) = match read {
+                Ok(read) => read,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read envelopes to deliver");
+                    continue;
+                }
+            };
+            let caught_up = next.is_none() || envelopes.len() < room;
+            for (seq, envelope) in &envelopes {
+                self.protocol
+                    .deliver(*receive_id, *seq, &envelope.header, &envelope.body);
+            }
+            if let Some(next) = next {
+                cursor.next = next.0;
+            }
+            if caught_up {
+                cursor.backlog = false;
+                if !cursor.drained_sent {
+                    cursor.drained_sent = true;
+                    self.protocol.drained(*receive_id);
+                }
+            }
+        }
+    }
+}

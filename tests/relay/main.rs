@@ -1,0 +1,3 @@
+//! The relay, as a real process over real QUIC on 127.0.0.1.
+
+mod basics;

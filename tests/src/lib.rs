@@ -1,0 +1,56 @@
+//! Helpers shared by the full-stack scenarios in this package.
+
+use boucle_relay_client::{ClientOptions, MailboxIds, RelayClient};
+use boucle_wire::{Body, Envelope, Header, RelayAddress};
+use ed25519_dalek::SigningKey;
+
+/// A fresh random owner key.
+pub fn owner_key() -> SigningKey {
+    let mut seed = [0u8; 32];
+    rand::fill(&mut seed);
+    SigningKey::from_bytes(&seed)
+}
+
+/// An envelope whose body encodes `(mailbox, n)`, so tests can check exactly-once delivery.
+pub fn numbered(mailbox: u32, n: u32, size: usize) -> Envelope {
+    let mut body = vec![0u8; size.max(8)];
+    body[..4].copy_from_slice(&mailbox.to_be_bytes());
+    body[4..8].copy_from_slice(&n.to_be_bytes());
+    Envelope {
+        header: Header::default(),
+        body: Body::new(body).expect("test bodies are small"),
+    }
+}
+
+/// Reads back what [`numbered`] wrote.
+pub fn number_of(envelope: &Envelope) -> (u32, u32) {
+    let b = envelope.body.as_bytes();
+    (
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+        u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+    )
+}
+
+/// Connects with default options.
+pub async fn connect(address: &RelayAddress) -> anyhow::Result<RelayClient> {
+    Ok(RelayClient::connect(address, ClientOptions::default()).await?)
+}
+
+/// A mailbox and the key that owns it.
+pub struct Mailbox {
+    /// Owner key.
+    pub owner: SigningKey,
+    /// Ids.
+    pub ids: MailboxIds,
+}
+
+/// Creates `n` mailboxes.
+pub async fn mailboxes(client: &RelayClient, n: usize) -> anyhow::Result<Vec<Mailbox>> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let owner = owner_key();
+        let ids = client.create_mailbox(&owner, None).await?;
+        out.push(Mailbox { owner, ids });
+    }
+    Ok(out)
+}
