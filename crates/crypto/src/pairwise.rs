@@ -29,6 +29,25 @@ impl fmt::Debug for PairwiseCiphertext {
     }
 }
 
+impl PairwiseCiphertext {
+    /// `olm type (0 pre-key, 1 normal) || Olm message bytes`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let (kind, bytes) = self.message.to_parts();
+        let mut out = Vec::with_capacity(1 + bytes.len());
+        out.push(u8::from(kind != 0));
+        out.extend_from_slice(&bytes);
+        out
+    }
+
+    /// Parses [`PairwiseCiphertext::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PairwiseError> {
+        let (&kind, rest) = bytes.split_first().ok_or(PairwiseError::Malformed)?;
+        let message = OlmMessage::from_parts(usize::from(kind), rest)
+            .map_err(|_| PairwiseError::Malformed)?;
+        Ok(Self { message })
+    }
+}
+
 /// The encrypted channel with one contact's device. Survives loss,
 /// reordering and duplicates (Olm keeps skipped message keys); a message is
 /// decrypted at most once. No `Debug`, no `Serialize`: use
@@ -128,6 +147,25 @@ impl PairwiseSession {
         if opened.sender != self.their {
             return Err(PairwiseError::WrongSender);
         }
+        self.decrypt_olm(account, message)
+    }
+
+    /// Decrypts a ciphertext that reached us by another authenticated path
+    /// than a sealed envelope (and in benchmarks). Olm still authenticates it
+    /// against this session.
+    pub fn decrypt_ciphertext(
+        &mut self,
+        account: &mut Account,
+        ciphertext: &PairwiseCiphertext,
+    ) -> Result<Message, PairwiseError> {
+        self.decrypt_olm(account, &ciphertext.message)
+    }
+
+    fn decrypt_olm(
+        &mut self,
+        account: &mut Account,
+        message: &OlmMessage,
+    ) -> Result<Message, PairwiseError> {
         let (index, plaintext) = match message {
             OlmMessage::PreKey(prekey) => {
                 let id = prekey.session_id();
@@ -142,9 +180,11 @@ impl PairwiseSession {
             }
             OlmMessage::Normal(_) => self.decrypt_normal(message)?,
         };
-        let session = self.sessions.remove(index);
-        self.sessions.insert(0, session);
-        self.sessions.truncate(MAX_SESSIONS);
+        if index != 0 {
+            let session = self.sessions.remove(index);
+            self.sessions.insert(0, session);
+            self.sessions.truncate(MAX_SESSIONS);
+        }
         Ok(Message::from_bytes(&plaintext)?)
     }
 

@@ -10,9 +10,19 @@ fn id(b: u8) -> MessageId {
 pub fn all_kinds() -> Vec<Content> {
     vec![
         Content::Text("héllo".into()),
-        Content::Reply { to: id(1), text: "yes".into() },
-        Content::Reaction { to: id(2), emoji: "👍".into(), remove: false },
-        Content::Edit { target: id(3), text: "fixed".into() },
+        Content::Reply {
+            to: id(1),
+            text: "yes".into(),
+        },
+        Content::Reaction {
+            to: id(2),
+            emoji: "👍".into(),
+            remove: false,
+        },
+        Content::Edit {
+            target: id(3),
+            text: "fixed".into(),
+        },
         Content::Delete { target: id(4) },
         Content::Attachment(AttachmentRef {
             locator: b"blob/1".to_vec(),
@@ -22,14 +32,21 @@ pub fn all_kinds() -> Vec<Content> {
             media_type: "image/png".into(),
             name: "cat.png".into(),
         }),
-        Content::Receipt { ids: vec![id(7), id(8)], read: true },
+        Content::Receipt {
+            ids: vec![id(7), id(8)],
+            read: true,
+        },
     ]
 }
 
 #[test]
 fn every_kind_round_trips() {
     for content in all_kinds() {
-        let m = Message { id: id(9), sent_at: Timestamp(42), content };
+        let m = Message {
+            id: id(9),
+            sent_at: Timestamp(42),
+            content,
+        };
         assert_eq!(Message::from_bytes(&m.to_bytes()).unwrap(), m);
     }
 }
@@ -42,17 +59,35 @@ fn unknown_kind_from_a_newer_version_is_kept() {
     frame.extend_from_slice(&999u16.to_le_bytes());
     frame.extend_from_slice(b"future stuff");
     let m = Message::from_bytes(&frame).unwrap();
-    assert_eq!(m.content, Content::Unsupported { version: 7, kind: 999, payload: b"future stuff".to_vec() });
+    assert_eq!(
+        m.content,
+        Content::Unsupported {
+            version: 7,
+            kind: 999,
+            payload: b"future stuff".to_vec()
+        }
+    );
     // A newer version may append fields to a known kind.
-    let mut text = Message { id: id(1), sent_at: Timestamp(1), content: Content::Text("hi".into()) }.to_bytes();
+    let mut text = Message {
+        id: id(1),
+        sent_at: Timestamp(1),
+        content: Content::Text("hi".into()),
+    }
+    .to_bytes();
     text[0] = 2;
     text.extend_from_slice(b"new field");
-    assert_eq!(Message::from_bytes(&text).unwrap().content, Content::Text("hi".into()));
+    assert_eq!(
+        Message::from_bytes(&text).unwrap().content,
+        Content::Text("hi".into())
+    );
 }
 
 #[test]
 fn malformed_frames_are_typed_errors() {
-    assert_eq!(Message::from_bytes(&[1, 2, 3]), Err(ContentError::Truncated));
+    assert_eq!(
+        Message::from_bytes(&[1, 2, 3]),
+        Err(ContentError::Truncated)
+    );
     let mut frame = vec![0u8; 27];
     assert_eq!(Message::from_bytes(&frame), Err(ContentError::BadVersion));
     frame[0] = 1;

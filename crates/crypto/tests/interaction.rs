@@ -49,7 +49,9 @@ const MAX_PAIRWISE: usize = 6;
 
 fn run(seed: u64, n: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut rng = rng(seed);
-    let mut parties: Vec<Party> = (0..n).map(|i| Party::new(&format!("p{i}"), &mut rng)).collect();
+    let mut parties: Vec<Party> = (0..n)
+        .map(|i| Party::new(&format!("p{i}"), &mut rng))
+        .collect();
     make_loop(&mut rng, &mut parties);
     let mut pool: Vec<InFlight> = Vec::new();
     let mut read: HashSet<(usize, usize)> = HashSet::new();
@@ -64,10 +66,21 @@ fn run(seed: u64, n: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let m = common::text(&mut rng, &text);
                 let env = parties[from].send_loop(&mut rng, 0, &m, T0);
                 for (to, header) in env.headers {
-                    let to = parties.iter().position(|p| p.card.mailbox() == &to).unwrap();
+                    let to = parties
+                        .iter()
+                        .position(|p| p.card.mailbox() == &to)
+                        .unwrap();
                     let from = parties[from].id();
                     let body = env.body.clone();
-                    pool.push(InFlight { serial, to, from, text: text.clone(), header, body, is_loop: true });
+                    pool.push(InFlight {
+                        serial,
+                        to,
+                        from,
+                        text: text.clone(),
+                        header,
+                        body,
+                        is_loop: true,
+                    });
                 }
             }
             Op::SendPair(from, to) => {
@@ -82,7 +95,15 @@ fn run(seed: u64, n: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let card = parties[to].card.clone();
                 let env = parties[from].send_pairwise(&mut rng, &card, &m);
                 let from = parties[from].id();
-                pool.push(InFlight { serial, to, from, text, header: env.header, body: env.body, is_loop: false });
+                pool.push(InFlight {
+                    serial,
+                    to,
+                    from,
+                    text,
+                    header: env.header,
+                    body: env.body,
+                    is_loop: false,
+                });
             }
             Op::Deliver(k) | Op::Duplicate(k) | Op::Drop(k) if pool.is_empty() => {
                 let _ = k;
@@ -93,16 +114,25 @@ fn run(seed: u64, n: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Deliver(k) | Op::Duplicate(k) => {
                 let len = pool.len();
-                let item = if matches!(op, Op::Deliver(_)) { pool.remove(k % len) } else { clone(&pool[k % len]) };
+                let item = if matches!(op, Op::Deliver(_)) {
+                    pool.remove(k % len)
+                } else {
+                    clone(&pool[k % len])
+                };
                 let result = parties[item.to].receive(&item.header, &item.body);
                 if read.insert((item.to, item.serial)) {
-                    let got = result.map_err(|e| TestCaseError::fail(format!("first delivery failed: {e}")))?;
+                    let got = result
+                        .map_err(|e| TestCaseError::fail(format!("first delivery failed: {e}")))?;
                     prop_assert_eq!(got.sender(), &item.from);
                     prop_assert_eq!(&got.message().content, &Content::Text(item.text.clone()));
                     prop_assert_eq!(matches!(got, Received::Loop(..)), item.is_loop);
                 } else {
                     let err = result.err().unwrap_or_default();
-                    prop_assert!(err.contains("AlreadyReadOrExpired"), "a repeat was accepted or odd: {}", err);
+                    prop_assert!(
+                        err.contains("AlreadyReadOrExpired"),
+                        "a repeat was accepted or odd: {}",
+                        err
+                    );
                 }
             }
         }

@@ -9,7 +9,9 @@ use common::*;
 #[test]
 fn every_state_round_trips_and_refuses_a_wrong_key() {
     let mut rng = rng(20);
-    let mut parties: Vec<Party> = (0..3).map(|i| Party::new(&format!("p{i}"), &mut rng)).collect();
+    let mut parties: Vec<Party> = (0..3)
+        .map(|i| Party::new(&format!("p{i}"), &mut rng))
+        .collect();
     make_loop(&mut rng, &mut parties);
     let key = PickleKey::new([1; 32]);
     let wrong = PickleKey::new([2; 32]);
@@ -23,10 +25,22 @@ fn every_state_round_trips_and_refuses_a_wrong_key() {
 
     for bytes in [&account, &mailbox, &session, &lp] {
         let before = bytes.clone();
-        assert_eq!(Account::from_pickle(bytes, &wrong).err(), Some(expect_err(bytes, 1)));
-        assert_eq!(MailboxKeys::from_pickle(bytes, &wrong).err(), Some(expect_err(bytes, 4)));
-        assert_eq!(PairwiseSession::from_pickle(bytes, &wrong).err(), Some(expect_err(bytes, 2)));
-        assert_eq!(LoopSession::from_pickle(bytes, &wrong).err(), Some(expect_err(bytes, 3)));
+        assert_eq!(
+            Account::from_pickle(bytes, &wrong).err(),
+            Some(expect_err(bytes, 1))
+        );
+        assert_eq!(
+            MailboxKeys::from_pickle(bytes, &wrong).err(),
+            Some(expect_err(bytes, 4))
+        );
+        assert_eq!(
+            PairwiseSession::from_pickle(bytes, &wrong).err(),
+            Some(expect_err(bytes, 2))
+        );
+        assert_eq!(
+            LoopSession::from_pickle(bytes, &wrong).err(),
+            Some(expect_err(bytes, 3))
+        );
         assert_eq!(bytes, &before, "input untouched");
     }
     // The right key still works after the failures, and restores equal state.
@@ -65,7 +79,9 @@ fn expect_err(bytes: &[u8], kind: u8) -> PickleError {
 #[test]
 fn restored_parties_keep_talking() {
     let mut rng = rng(21);
-    let mut parties: Vec<Party> = (0..3).map(|i| Party::new(&format!("p{i}"), &mut rng)).collect();
+    let mut parties: Vec<Party> = (0..3)
+        .map(|i| Party::new(&format!("p{i}"), &mut rng))
+        .collect();
     make_loop(&mut rng, &mut parties);
     let key = PickleKey::new([7; 32]);
     // Party 2 saves everything and restarts.
@@ -73,19 +89,36 @@ fn restored_parties_keep_talking() {
     let saved = (
         p.account.pickle(&key, &mut rng),
         p.mailbox.pickle(&key, &mut rng),
-        p.pairwise.iter().map(|(k, s)| (*k, s.pickle(&key, &mut rng))).collect::<Vec<_>>(),
+        p.pairwise
+            .iter()
+            .map(|(k, s)| (*k, s.pickle(&key, &mut rng)))
+            .collect::<Vec<_>>(),
         p.loops[0].pickle(&key, &mut rng),
     );
     let p = &mut parties[2];
     p.account = Account::from_pickle(&saved.0, &key).unwrap();
     p.mailbox = MailboxKeys::from_pickle(&saved.1, &key).unwrap();
-    p.pairwise = saved.2.iter().map(|(k, b)| (*k, PairwiseSession::from_pickle(b, &key).unwrap())).collect();
+    p.pairwise = saved
+        .2
+        .iter()
+        .map(|(k, b)| (*k, PairwiseSession::from_pickle(b, &key).unwrap()))
+        .collect();
     p.loops = vec![LoopSession::from_pickle(&saved.3, &key).unwrap()];
     let m = text(&mut rng, "still there?");
     let env = parties[0].send_loop(&mut rng, 0, &m, T0);
-    let (_, h) = env.headers.iter().find(|(to, _)| to == parties[2].card.mailbox()).unwrap();
+    let (_, h) = env
+        .headers
+        .iter()
+        .find(|(to, _)| to == parties[2].card.mailbox())
+        .unwrap();
     assert_eq!(parties[2].receive(h, &env.body).unwrap().message(), &m);
     let card = parties[0].card.clone();
     let env = parties[2].send_pairwise(&mut rng, &card, &m);
-    assert_eq!(parties[0].receive(&env.header, &env.body).unwrap().message(), &m);
+    assert_eq!(
+        parties[0]
+            .receive(&env.header, &env.body)
+            .unwrap()
+            .message(),
+        &m
+    );
 }

@@ -177,6 +177,11 @@ impl LoopSession {
         })
     }
 
+    /// Replaces the rotation policy (the spec's defaults apply otherwise).
+    pub fn set_policy(&mut self, policy: RotationPolicy) {
+        self.policy = policy;
+    }
+
     /// The loop's public state.
     pub fn state(&self) -> &LoopState {
         &self.state
