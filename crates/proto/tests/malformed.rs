@@ -80,7 +80,10 @@ fn every_malformed_frame_gets_the_expected_answer() {
         let mut conn = relay();
         if !before_hello {
             let greeting = step(&mut conn, &frame(0, Command::Hello));
-            assert!(matches!(greeting[..], [ServerFrame::Hello { .. }]), "{name}");
+            assert!(
+                matches!(greeting[..], [ServerFrame::Hello { .. }]),
+                "{name}"
+            );
         }
         let answer = step(&mut conn, &bytes);
 
@@ -108,10 +111,12 @@ fn every_malformed_frame_gets_the_expected_answer() {
             Some(("reply_error", code)) => {
                 let request = RequestId(vector["request"].as_u64().unwrap() as u32);
                 match &answer[..] {
-                    [ServerFrame::Reply {
-                        request: actual,
-                        result: Err(error),
-                    }] => {
+                    [
+                        ServerFrame::Reply {
+                            request: actual,
+                            result: Err(error),
+                        },
+                    ] => {
                         assert_eq!(*actual, request, "{name}");
                         assert_eq!(code_name(*error), code, "{name}");
                     }
@@ -126,7 +131,10 @@ fn every_malformed_frame_gets_the_expected_answer() {
         // works; after any other, a ping is answered.
         if before_hello {
             let greeting = step(&mut conn, &frame(0, Command::Hello));
-            assert!(matches!(greeting[..], [ServerFrame::Hello { .. }]), "{name}");
+            assert!(
+                matches!(greeting[..], [ServerFrame::Hello { .. }]),
+                "{name}"
+            );
         }
         let pong = step(&mut conn, &frame(PING_ID, Command::Ping));
         assert_eq!(

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use boucle_wire::{ClientFrame, FrameDecoder, ServerFrame, WireError, frame_bytes};
+use boucle_wire::{ClientFrame, FrameDecoder, ServerFrame, WireError, encode_deliver, frame_bytes};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
@@ -18,7 +18,10 @@ fn load(name: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let value: Value = serde_json::from_str(&text).expect("vector file is valid JSON");
-    value.as_array().expect("vector file is a JSON array").clone()
+    value
+        .as_array()
+        .expect("vector file is a JSON array")
+        .clone()
 }
 
 fn field<'a>(vector: &'a Value, key: &str) -> &'a str {
@@ -60,11 +63,36 @@ fn check_round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debu
     let mut decoder = FrameDecoder::default();
     let mut seen = None;
     for byte in bytes {
-        assert!(seen.is_none(), "{name}: frame complete before its last byte");
+        assert!(
+            seen.is_none(),
+            "{name}: frame complete before its last byte"
+        );
         decoder.extend(std::slice::from_ref(byte));
         seen = decoder.decode::<T>().unwrap();
     }
-    assert_eq!(seen.as_ref(), Some(&value), "{name}: byte-wise decoding differs");
+    assert_eq!(
+        seen.as_ref(),
+        Some(&value),
+        "{name}: byte-wise decoding differs"
+    );
+}
+
+/// The relay's copy-free `encode_deliver` writes the same bytes as the owned frame.
+fn check_borrowed_deliver(name: &str, bytes: &[u8]) {
+    if let Ok(Some(ServerFrame::Deliver {
+        receive_id,
+        seq,
+        envelope,
+    })) = decode_one::<ServerFrame>(bytes)
+    {
+        let mut out = Vec::new();
+        encode_deliver(&receive_id, seq, &envelope.header, &envelope.body, &mut out).unwrap();
+        assert_eq!(
+            hex::encode(out),
+            hex::encode(bytes),
+            "{name}: encode_deliver"
+        );
+    }
 }
 
 #[test]
@@ -84,11 +112,15 @@ fn frames_decode_to_their_json_and_encode_to_their_hex() {
             "server" => {
                 server += 1;
                 check_round_trip::<ServerFrame>(name, &bytes, json);
+                check_borrowed_deliver(name, &bytes);
             }
             other => panic!("{name}: unknown direction {other}"),
         }
     }
-    assert!(client >= 11 && server >= 13, "too few vectors: {client} + {server}");
+    assert!(
+        client >= 11 && server >= 13,
+        "too few vectors: {client} + {server}"
+    );
 }
 
 #[test]
@@ -106,10 +138,10 @@ fn frames_cover_every_variant() {
             seen.insert(format!("Command::{}", variant(&json["command"])));
         } else {
             let frame = variant(json);
-            if frame == "Reply" {
-                if let Some(ok) = json["Reply"]["result"].get("Ok") {
-                    seen.insert(format!("Reply::{}", variant(ok)));
-                }
+            if frame == "Reply"
+                && let Some(ok) = json["Reply"]["result"].get("Ok")
+            {
+                seen.insert(format!("Reply::{}", variant(ok)));
             }
             seen.insert(format!("ServerFrame::{frame}"));
         }
