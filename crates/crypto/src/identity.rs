@@ -106,6 +106,24 @@ impl SenderProof {
         .concat()
     }
 
+    /// Rebuilds a proof from its parts, checking the signature.
+    pub fn from_parts(identity: IdentityKeys, signature: [u8; 64]) -> Result<Self, KeyError> {
+        let proof = Self {
+            identity,
+            signature,
+        };
+        if proof.verify() {
+            Ok(proof)
+        } else {
+            Err(KeyError::BadCardSignature)
+        }
+    }
+
+    /// The Ed25519 signature over `"boucle/e2ee/v1/sender" || curve25519 || ed25519`.
+    pub fn signature(&self) -> [u8; 64] {
+        self.signature
+    }
+
     /// Whether the signature binds the two keys.
     pub fn verify(&self) -> bool {
         self.identity

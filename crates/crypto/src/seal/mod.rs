@@ -125,6 +125,18 @@ impl fmt::Debug for Opened {
 }
 
 impl Opened {
+    /// The inner ciphertext as carried in the body: `olm type || Olm
+    /// message` for pairwise messages, the Megolm message for loops.
+    pub fn ciphertext_bytes(&self) -> Vec<u8> {
+        match &self.inner {
+            Inner::Pairwise { message, .. } => {
+                let (kind, bytes) = message.to_parts();
+                [&[u8::from(kind != 0)][..], &bytes].concat()
+            }
+            Inner::Loop { message, .. } => message.to_bytes(),
+        }
+    }
+
     /// The loop this message belongs to, if it is a loop message.
     pub fn loop_id(&self) -> Option<LoopId> {
         match &self.inner {
