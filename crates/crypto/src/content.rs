@@ -54,6 +54,7 @@ pub struct Message {
 /// The kinds of content. `Debug` shows the kind and sizes, never the text.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant, reason = "messages are short-lived values")]
 pub enum Content {
     /// Plain text.
     Text(String),

@@ -37,8 +37,10 @@ impl ReadWindow {
         while self.read_above.remove(&self.low) {
             self.low = self.low.saturating_add(1);
         }
-        if let Some(&max) = self.read_above.last() {
-            if max - self.low > MAX_SKIPPED {
+        if let Some(&max) = self.read_above.last()
+            && max - self.low > MAX_SKIPPED
+        {
+            {
                 self.low = max - MAX_SKIPPED;
                 self.read_above = self.read_above.split_off(&self.low);
                 while self.read_above.remove(&self.low) {
