@@ -1,3 +1,7 @@
 //! The relay, as a real process over real QUIC on 127.0.0.1.
 
+mod access;
 mod basics;
+mod durability;
+mod limits;
+mod malformed;

@@ -54,3 +54,35 @@ pub async fn mailboxes(client: &RelayClient, n: usize) -> anyhow::Result<Vec<Mai
     }
     Ok(out)
 }
+
+/// Subscribes and collects everything stored until the relay says the backlog is
+/// drained, acknowledging each envelope. Bounded by `timeout`.
+pub async fn drain(
+    client: &RelayClient,
+    mailbox: &Mailbox,
+    timeout: std::time::Duration,
+) -> anyhow::Result<Vec<boucle_relay_client::Delivery>> {
+    use boucle_relay_client::SubscriptionEvent;
+    let mut subscription = client
+        .subscribe(mailbox.ids.receive_id, &mailbox.owner)
+        .await?;
+    let mut out = Vec::new();
+    loop {
+        match tokio::time::timeout(timeout, subscription.next()).await? {
+            Some(SubscriptionEvent::Envelope(delivery)) => {
+                subscription.ack(delivery.seq)?;
+                out.push(delivery);
+            }
+            Some(SubscriptionEvent::Drained) => return Ok(out),
+            other => anyhow::bail!("subscription ended before draining: {other:?}"),
+        }
+    }
+}
+
+/// Resident memory of a process, in bytes (Linux).
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}

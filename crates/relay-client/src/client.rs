@@ -93,40 +93,18 @@ impl RelayClient {
         address: &RelayAddress,
         options: ClientOptions,
     ) -> Result<RelayClient, ClientError> {
-        let remote = resolve(address).await?;
-        let provider = rustls::crypto::ring::default_provider();
-        let verifier = PinnedCertificate::new(*address.fingerprint(), &provider);
-        let tls = tls::client_config(verifier.clone())
-            .map_err(|e| ClientError::Connect(e.to_string()))?;
-        let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
-            .map_err(|e| ClientError::Connect(e.to_string()))?;
-        let mut config = quinn::ClientConfig::new(Arc::new(quic));
-        let mut transport = quinn::TransportConfig::default();
-        transport.keep_alive_interval(Some(options.keep_alive));
-        config.transport_config(Arc::new(transport));
-
-        let endpoint = client_endpoint(remote, options.socket_buffer)?;
-        let connecting = endpoint
-            .connect_with(config, remote, tls::SERVER_NAME)
-            .map_err(|e| ClientError::Connect(e.to_string()))?;
         let handshake = async {
-            let connection = connecting.await.map_err(|e| match verifier.mismatch() {
-                Some(presented) => ClientError::FingerprintMismatch { presented },
-                None => ClientError::Connect(e.to_string()),
-            })?;
-            let (send, recv) = connection
-                .open_bi()
-                .await
-                .map_err(|e| ClientError::Connect(e.to_string()))?;
-            let (ops, ready) = driver::spawn(send, recv);
+            let raw = RawStream::open(address, &options).await?;
+            let (ops, ready) = driver::spawn(raw.send, raw.recv);
             let limits = ready
                 .await
                 .map_err(|_| ClientError::Closed("the relay closed before greeting".into()))??;
-            Ok::<_, ClientError>((connection, ops, limits))
+            Ok::<_, ClientError>((raw.endpoint, raw.connection, ops, limits))
         };
-        let (connection, ops, limits) = tokio::time::timeout(options.connect_timeout, handshake)
-            .await
-            .map_err(|_| ClientError::Timeout)??;
+        let (endpoint, connection, ops, limits) =
+            tokio::time::timeout(options.connect_timeout, handshake)
+                .await
+                .map_err(|_| ClientError::Timeout)??;
         Ok(RelayClient {
             ops,
             connection,
@@ -323,6 +301,59 @@ impl RelayClient {
             Reply::Done => Ok(()),
             other => Err(unexpected(&other)),
         }
+    }
+}
+
+/// A QUIC stream to a relay with its certificate checked, and no protocol on top: for
+/// diagnostics and for tests that must send bytes a well-behaved client never would.
+#[derive(Debug)]
+pub struct RawStream {
+    /// The local endpoint (keep it alive as long as the connection).
+    pub endpoint: quinn::Endpoint,
+    /// The connection.
+    pub connection: quinn::Connection,
+    /// Client-to-relay half of the stream.
+    pub send: quinn::SendStream,
+    /// Relay-to-client half of the stream.
+    pub recv: quinn::RecvStream,
+}
+
+impl RawStream {
+    /// Connects, checks the certificate fingerprint, and opens the protocol stream.
+    pub async fn open(
+        address: &RelayAddress,
+        options: &ClientOptions,
+    ) -> Result<RawStream, ClientError> {
+        let remote = resolve(address).await?;
+        let provider = rustls::crypto::ring::default_provider();
+        let verifier = PinnedCertificate::new(*address.fingerprint(), &provider);
+        let tls = tls::client_config(verifier.clone())
+            .map_err(|e| ClientError::Connect(e.to_string()))?;
+        let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
+            .map_err(|e| ClientError::Connect(e.to_string()))?;
+        let mut config = quinn::ClientConfig::new(Arc::new(quic));
+        let mut transport = quinn::TransportConfig::default();
+        transport.keep_alive_interval(Some(options.keep_alive));
+        config.transport_config(Arc::new(transport));
+
+        let endpoint = client_endpoint(remote, options.socket_buffer)?;
+        let connecting = endpoint
+            .connect_with(config, remote, tls::SERVER_NAME)
+            .map_err(|e| ClientError::Connect(e.to_string()))?;
+        let connection = connecting.await.map_err(|e| match verifier.mismatch() {
+            Some(presented) => ClientError::FingerprintMismatch { presented },
+            None => ClientError::Connect(e.to_string()),
+        })?;
+        let (send, recv) = connection
+            .open_bi()
+            .await
+            .map_err(|e| ClientError::Connect(e.to_string()))?;
+        Ok(RawStream {
+            endpoint,
+            connection,
+            send,
+            recv,
+        })
     }
 }
 

@@ -32,7 +32,7 @@ mod error;
 mod tls;
 
 pub use client::{
-    ClientOptions, Delivery, MailboxIds, RelayClient, Subscription, SubscriptionEvent,
+    ClientOptions, Delivery, MailboxIds, RawStream, RelayClient, Subscription, SubscriptionEvent,
 };
 pub use error::ClientError;
 pub use tls::{ALPN, SERVER_NAME, fingerprint_of};

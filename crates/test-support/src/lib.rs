@@ -242,7 +242,8 @@ impl Drop for RelayProcess {
     }
 }
 
-fn parse_token(text: &str) -> Option<AccessToken> {
+/// Parses the text form of an access token (base64url, as the relay prints it).
+pub fn parse_token(text: &str) -> Option<AccessToken> {
     use base64::Engine;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text.trim())

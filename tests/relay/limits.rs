@@ -1,0 +1,181 @@
+use std::time::Duration;
+
+use boucle_e2e::{connect, drain, mailboxes, numbered, rss_bytes};
+use boucle_relay_client::SubscriptionEvent;
+use boucle_test_support::{RelayOptions, RelayProcess};
+use boucle_wire::ErrorCode;
+use tokio::task::JoinSet;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn quotas_are_enforced_per_mailbox_and_freed_by_acks() -> anyhow::Result<()> {
+    let relay = RelayProcess::start(RelayOptions {
+        limits: vec![("mailbox_max_envelopes", 5), ("mailbox_max_bytes", 2_000)],
+        ..RelayOptions::default()
+    })?;
+    let client = connect(relay.address()).await?;
+    let boxes = mailboxes(&client, 3).await?;
+
+    // Count quota.
+    for n in 0..5 {
+        client
+            .send(boxes[0].ids.send_id, numbered(0, n, 100))
+            .await?;
+    }
+    let full = client.send(boxes[0].ids.send_id, numbered(0, 5, 100)).await;
+    assert_eq!(full.unwrap_err().code(), Some(ErrorCode::QuotaExceeded));
+    // Byte quota: 2 × 900 fit, a third does not.
+    client
+        .send(boxes[1].ids.send_id, numbered(1, 0, 900))
+        .await?;
+    client
+        .send(boxes[1].ids.send_id, numbered(1, 1, 900))
+        .await?;
+    let full = client.send(boxes[1].ids.send_id, numbered(1, 2, 900)).await;
+    assert_eq!(full.unwrap_err().code(), Some(ErrorCode::QuotaExceeded));
+    // Other mailboxes are not affected.
+    client
+        .send(boxes[2].ids.send_id, numbered(2, 0, 100))
+        .await?;
+
+    // Draining frees room again.
+    assert_eq!(drain(&client, &boxes[0], WAIT).await?.len(), 5);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match client.send(boxes[0].ids.send_id, numbered(0, 6, 100)).await {
+            Ok(()) => break,
+            Err(e) if e.code() == Some(ErrorCode::QuotaExceeded) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "acks never freed the quota"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn oversized_envelopes_are_refused() -> anyhow::Result<()> {
+    let relay = RelayProcess::start(RelayOptions {
+        limits: vec![("max_body_bytes", 1024)],
+        ..RelayOptions::default()
+    })?;
+    let client = connect(relay.address()).await?;
+    assert_eq!(client.limits().max_body, 1024);
+    let boxes = mailboxes(&client, 1).await?;
+    let refused = client
+        .send(boxes[0].ids.send_id, numbered(0, 0, 1025))
+        .await;
+    assert_eq!(
+        refused.unwrap_err().code(),
+        Some(ErrorCode::EnvelopeTooLarge)
+    );
+    client
+        .send(boxes[0].ids.send_id, numbered(0, 1, 1024))
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn expired_envelopes_are_never_delivered_and_are_swept() -> anyhow::Result<()> {
+    let relay = RelayProcess::start(RelayOptions {
+        limits: vec![("envelope_expiry_secs", 1), ("expiry_sweep_secs", 1)],
+        ..RelayOptions::default()
+    })?;
+    let client = connect(relay.address()).await?;
+    let boxes = mailboxes(&client, 1).await?;
+    for n in 0..3 {
+        client
+            .send(boxes[0].ids.send_id, numbered(0, n, 64))
+            .await?;
+    }
+    // Wait past the expiry and at least one sweep.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let mut subscription = client
+        .subscribe(boxes[0].ids.receive_id, &boxes[0].owner)
+        .await?;
+    assert_eq!(subscription.stored_at_start(), 0, "swept from the store");
+    assert_eq!(
+        tokio::time::timeout(WAIT, subscription.next()).await?,
+        Some(SubscriptionEvent::Drained)
+    );
+    assert_eq!(client.status(boxes[0].ids.receive_id).await?.envelopes, 0);
+    // A fresh envelope is still delivered.
+    client
+        .send(boxes[0].ids.send_id, numbered(0, 9, 64))
+        .await?;
+    assert!(
+        tokio::time::timeout(WAIT, subscription.next_envelope())
+            .await?
+            .is_some()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_against_one_mailbox_hits_its_quota_and_memory_stays_bounded() -> anyhow::Result<()>
+{
+    let relay = RelayProcess::start(RelayOptions {
+        limits: vec![("mailbox_max_envelopes", 1_000)],
+        ..RelayOptions::default()
+    })?;
+    let pid = relay.pid().expect("running");
+    let victim_owner = connect(relay.address()).await?;
+    let boxes = mailboxes(&victim_owner, 2).await?;
+
+    let mut attackers = JoinSet::new();
+    for _ in 0..4 {
+        let client = connect(relay.address()).await?;
+        let target = boxes[0].ids.send_id;
+        attackers.spawn(async move {
+            let (mut stored, mut refused) = (0u32, 0u32);
+            let mut in_flight = JoinSet::new();
+            for n in 0..2_000u32 {
+                if in_flight.len() >= 128
+                    && let Some(Ok(ok)) = in_flight.join_next().await
+                {
+                    if ok { stored += 1 } else { refused += 1 }
+                }
+                let client = client.clone();
+                in_flight.spawn(async move {
+                    match client.send(target, numbered(0, n, 8_000)).await {
+                        Ok(()) => true,
+                        Err(e) => {
+                            assert_eq!(e.code(), Some(ErrorCode::QuotaExceeded), "{e}");
+                            false
+                        }
+                    }
+                });
+            }
+            while let Some(Ok(ok)) = in_flight.join_next().await {
+                if ok { stored += 1 } else { refused += 1 }
+            }
+            (stored, refused)
+        });
+    }
+    let (mut stored, mut refused) = (0, 0);
+    while let Some(result) = attackers.join_next().await {
+        let (s, r) = result?;
+        stored += s;
+        refused += r;
+    }
+    assert_eq!(stored, 1_000, "exactly the quota is stored");
+    assert_eq!(refused, 7_000);
+    let rss = rss_bytes(pid).unwrap_or(0);
+    assert!(
+        rss < 256 << 20,
+        "relay RSS after a 64 MB flood: {} MiB",
+        rss >> 20
+    );
+
+    // The relay still serves everyone else.
+    victim_owner
+        .send(boxes[1].ids.send_id, numbered(1, 0, 64))
+        .await?;
+    assert_eq!(drain(&victim_owner, &boxes[1], WAIT).await?.len(), 1);
+    Ok(())
+}
