@@ -21,7 +21,7 @@ use boucle_wire::{
     FrameDecoder, Header, PublicKey, ReceiveId, RelayLimits, Reply, RequestId, SendId, Seq,
     ServerFrame, Signature, encode_deliver, encode_frame, subscribe_proof,
 };
-use ed25519_dalek::{Verifier, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 
 /// Settings of a server connection.
 #[derive(Clone, Copy, Debug)]
@@ -394,7 +394,7 @@ impl ServerConnection {
         let key =
             VerifyingKey::from_bytes(owner_key.as_bytes()).map_err(|_| ErrorCode::BadSignature)?;
         let signature = ed25519_dalek::Signature::from_bytes(claim.signature.as_bytes());
-        key.verify(
+        key.verify_strict(
             &subscribe_proof(&self.challenge, &claim.receive_id),
             &signature,
         )

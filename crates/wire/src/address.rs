@@ -25,10 +25,27 @@ const MAX_HOST_LEN: usize = 253;
 
 /// Where a relay is and which certificate it must present.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedRelayAddress")]
 pub struct RelayAddress {
     host: String,
     port: u16,
     fingerprint: CertFingerprint,
+}
+
+/// The serde shape of [`RelayAddress`], checked on the way in.
+#[derive(Deserialize)]
+struct UncheckedRelayAddress {
+    host: String,
+    port: u16,
+    fingerprint: CertFingerprint,
+}
+
+impl TryFrom<UncheckedRelayAddress> for RelayAddress {
+    type Error = WireError;
+
+    fn try_from(raw: UncheckedRelayAddress) -> Result<Self, WireError> {
+        RelayAddress::new(&raw.host, raw.port, raw.fingerprint)
+    }
 }
 
 impl RelayAddress {
@@ -190,6 +207,9 @@ fn parse_authority(authority: &str, what: &'static str) -> Result<(String, u16),
             .rsplit_once(':')
             .ok_or(invalid(what, "the port is missing"))?
     };
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(what, "the port is not a number from 0 to 65535"));
+    }
     let port = port
         .parse::<u16>()
         .map_err(|_| invalid(what, "the port is not a number from 0 to 65535"))?;
@@ -272,6 +292,16 @@ mod tests {
     }
 
     #[test]
+    fn binary_form_is_validated_too() {
+        let good = postcard::to_allocvec(&relay("relay.example.org")).unwrap();
+        assert!(postcard::from_bytes::<RelayAddress>(&good).is_ok());
+        // The same bytes with the host replaced by "/".
+        let mut bad = vec![1, b'/'];
+        bad.extend_from_slice(&good[1 + "relay.example.org".len()..]);
+        assert!(postcard::from_bytes::<RelayAddress>(&bad).is_err());
+    }
+
+    #[test]
     fn garbage_is_refused_with_a_reason() {
         for text in [
             "",
@@ -281,6 +311,7 @@ mod tests {
             "boucle-relay://host:1/not base64",
             "boucle-relay://host:1/AAAA",
             "boucle-relay://:1/BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc",
+            "boucle-relay://host:+80/BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc",
         ] {
             let err = text.parse::<RelayAddress>().unwrap_err();
             assert!(

@@ -18,7 +18,7 @@ use boucle_wire::{
     BatchRecipient, Body, Envelope, ErrorCode, Header, MailboxStatus, PublicKey, ReceiveId, Reply,
     RequestId, SendId, Seq, Signature,
 };
-use ed25519_dalek::{Verifier, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use redb::{Durability, ReadableTable, WriteTransaction};
 use tokio::sync::mpsc;
 
@@ -613,7 +613,7 @@ fn verify_sender(
         return false;
     };
     let signature = ed25519_dalek::Signature::from_bytes(signature.as_bytes());
-    key.verify(
+    key.verify_strict(
         &boucle_wire::sender_proof(send_id, header, body),
         &signature,
     )
