@@ -21,6 +21,7 @@ enum Op {
     Deliver(usize),
     Duplicate(usize),
     Drop(usize),
+    Rotate(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -30,6 +31,7 @@ fn op() -> impl Strategy<Value = Op> {
         5 => any::<usize>().prop_map(Op::Deliver),
         2 => any::<usize>().prop_map(Op::Duplicate),
         1 => any::<usize>().prop_map(Op::Drop),
+        1 => any::<usize>().prop_map(Op::Rotate),
     ]
 }
 
@@ -45,7 +47,10 @@ struct InFlight {
 
 /// Olm keeps five receiving chains per session; a bounded number of pairwise
 /// messages per run keeps every one of them decryptable whatever the order.
-const MAX_PAIRWISE: usize = 6;
+const MAX_PAIRWISE: usize = 5;
+/// One forced loop-key rotation per run (its key shares are delivered
+/// reliably, as the spec requires); older sessions' messages stay readable.
+const MAX_ROTATIONS: usize = 1;
 
 fn run(seed: u64, n: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut rng = rng(seed);
@@ -57,6 +62,7 @@ fn run(seed: u64, n: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut read: HashSet<(usize, usize)> = HashSet::new();
     let mut serial = 0;
     let mut pairwise_sent = 0;
+    let mut rotations = 0;
     for op in ops {
         match op {
             Op::SendLoop(from) => {
@@ -104,6 +110,30 @@ fn run(seed: u64, n: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     body: env.body,
                     is_loop: false,
                 });
+            }
+            Op::Rotate(from) => {
+                if rotations >= MAX_ROTATIONS {
+                    continue;
+                }
+                rotations += 1;
+                let from = from % n;
+                let share = parties[from].loops[0].rotate(&mut rng, T0).unwrap();
+                let m = Message {
+                    id: MessageId::random(&mut rng),
+                    sent_at: T0,
+                    content: Content::KeyShare(share),
+                };
+                let others: Vec<ContactCard> = parties[from].loops[0].others().cloned().collect();
+                let envs = others
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.mailbox().clone(),
+                            parties[from].send_pairwise(&mut rng, c, &m),
+                        )
+                    })
+                    .collect();
+                deliver_all(&mut parties, envs);
             }
             Op::Deliver(k) | Op::Duplicate(k) | Op::Drop(k) if pool.is_empty() => {
                 let _ = k;
