@@ -7,8 +7,7 @@ use std::fmt;
 use chacha20poly1305::XChaCha20Poly1305;
 use serde::{Deserialize, Serialize};
 use vodozemac::megolm::{
-    DecryptionError, GroupSession, GroupSessionPickle, InboundGroupSession,
-    InboundGroupSessionPickle, MegolmMessage, SessionConfig, SessionKey,
+    DecryptionError, GroupSession, InboundGroupSession, MegolmMessage, SessionConfig, SessionKey,
 };
 
 use super::LoopId;
@@ -17,9 +16,8 @@ use super::keyshare::KeyShare;
 use super::state::{ControlEffect, LoopState};
 use super::window::ReadWindow;
 use crate::content::Message;
-use crate::error::{ControlError, LoopError, PickleError};
+use crate::error::{ControlError, LoopError};
 use crate::identity::{Account, ContactCard, IdentityKeys, MailboxAddress};
-use crate::pickle::{self, PickleKey, StateKind};
 use crate::seal::{HeaderKey, Inner, Opened};
 use crate::time::Timestamp;
 
@@ -92,25 +90,9 @@ pub struct LoopSession {
     removed: bool,
 }
 
-#[derive(Serialize, Deserialize)]
-struct LoopRecord {
-    me: IdentityKeys,
-    state: LoopState,
-    policy: RotationPolicy,
-    outbound: Option<(GroupSessionPickle, [u8; 32], Timestamp)>,
-    inbound: Vec<InboundRecord>,
-    must_rotate: bool,
-    removed: bool,
-}
-
-/// Pickled inbound session: (session id, owner, Megolm pickle, header key, window).
-type InboundRecord = (
-    [u8; 32],
-    IdentityKeys,
-    InboundGroupSessionPickle,
-    [u8; 32],
-    ReadWindow,
-);
+mod persist;
+#[cfg(test)]
+mod tests;
 
 fn config() -> SessionConfig {
     SessionConfig::version_1()
@@ -381,117 +363,5 @@ impl LoopSession {
     #[cfg(test)]
     pub(crate) fn inbound_sessions(&mut self) -> impl Iterator<Item = &mut InboundGroupSession> {
         self.inbound.values_mut().map(|i| &mut i.session)
-    }
-
-    /// Exports the loop state and keys encrypted under `key`.
-    pub fn pickle(&self, key: &PickleKey, rng: &mut impl rand::CryptoRng) -> Vec<u8> {
-        let record = LoopRecord {
-            me: self.me,
-            state: self.state.clone(),
-            policy: self.policy,
-            outbound: self
-                .outbound
-                .as_ref()
-                .map(|o| (o.session.pickle(), o.header_key.0, o.created_at)),
-            inbound: self
-                .inbound
-                .iter()
-                .map(|(id, i)| {
-                    (
-                        *id,
-                        i.owner,
-                        i.session.pickle(),
-                        i.header_key.0,
-                        i.window.clone(),
-                    )
-                })
-                .collect(),
-            must_rotate: self.must_rotate,
-            removed: self.removed,
-        };
-        pickle::seal(StateKind::Loop, &record, key, rng)
-    }
-
-    /// Imports a loop exported by [`LoopSession::pickle`].
-    pub fn from_pickle(bytes: &[u8], key: &PickleKey) -> Result<Self, PickleError> {
-        let r: LoopRecord = pickle::open(StateKind::Loop, bytes, key)?;
-        let outbound = r.outbound.map(|(p, hk, created_at)| Outbound {
-            session: GroupSession::from_pickle(p),
-            header_key: HeaderKey(hk),
-            created_at,
-        });
-        let inbound = r
-            .inbound
-            .into_iter()
-            .map(|(id, owner, p, hk, window)| {
-                let header_key = HeaderKey(hk);
-                let cipher = crate::seal::keyed_cipher(&header_key);
-                (
-                    id,
-                    Inbound {
-                        owner,
-                        session: InboundGroupSession::from_pickle(p),
-                        header_key,
-                        cipher,
-                        window,
-                    },
-                )
-            })
-            .collect();
-        Ok(Self {
-            me: r.me,
-            state: r.state,
-            policy: r.policy,
-            outbound,
-            inbound,
-            must_rotate: r.must_rotate,
-            removed: r.removed,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::content::{Content, MessageId};
-    use crate::mailbox::MailboxKeys;
-
-    #[test]
-    fn read_prefix_is_ratcheted_away_not_just_refused() {
-        let mut rng = rand::rng();
-        let (mut alice, mut bob) = (Account::new(), Account::new());
-        let mbx = MailboxKeys::generate(&mut rng);
-        let a_card = alice.member_card(mbx.seal_key(), MailboxAddress(b"a".to_vec()));
-        let b_card = bob.member_card(mbx.seal_key(), MailboxAddress(b"b".to_vec()));
-        let t = Timestamp(0);
-        let (mut a, create) =
-            LoopSession::create(&alice, LoopId([1; 16]), "t", a_card, vec![b_card], t).unwrap();
-        let mut b =
-            LoopSession::join(bob.identity_keys(), &create, RotationPolicy::default()).unwrap();
-        let share = a.rotate(&mut rng, t).unwrap();
-        b.accept_key_share(&alice.identity_keys(), &share).unwrap();
-        let mut sent = Vec::new();
-        for i in 0..4u8 {
-            let m = Message {
-                id: MessageId([i; 16]),
-                sent_at: t,
-                content: Content::Text("x".into()),
-            };
-            let ct = a.encrypt(&m, t).unwrap();
-            let env =
-                crate::seal_loop(&mut rng, &alice.identity_keys(), &ct, &a.recipients()).unwrap();
-            let opened = crate::open(&mbx, &[&b], &env.headers[0].1, &env.body).unwrap();
-            b.decrypt(&opened).unwrap();
-            sent.push(ct.message);
-        }
-        for session in b.inbound_sessions() {
-            assert_eq!(session.first_known_index(), 4);
-            for m in &sent {
-                assert!(matches!(
-                    session.decrypt(m),
-                    Err(DecryptionError::UnknownMessageIndex(4, _))
-                ));
-            }
-        }
     }
 }
