@@ -60,31 +60,7 @@ pub(crate) fn run(data_dir: &Path, args: Args) -> anyhow::Result<()> {
             );
         }
         tracing::info!("relay started");
-        relay.serve(shutdown_signal()).await?;
+        relay.serve(boucle_relay::shutdown_signal()).await?;
         Ok(())
     })
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let term = signal(SignalKind::terminate());
-        let int = signal(SignalKind::interrupt());
-        match (term, int) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -2,10 +2,10 @@
 //! bytes, hands writes to the writer thread, and delivers envelopes to subscriptions.
 //!
 //! Delivery is in seq order per mailbox and never skips: each subscription keeps a
-//! cursor (the next seq to deliver). Envelopes committed while the subscriber is caught
-//! up are pushed straight from the writer's notification; otherwise (backlog, full
-//! window) they are read from the store from the cursor on. A notification for a seq
-//! below the cursor was already read from the store and is ignored.
+//! cursor (the last seq delivered). While a subscriber is caught up, a new envelope is
+//! pushed as soon as the writer has applied it ([`ConnEvent::Stored`]), before its
+//! commit lands. Otherwise (backlog, full window) it is left for the post-commit
+//! [`ConnEvent::Committed`] signal, which sends the cursor back to the store's index.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,9 +22,17 @@ use crate::store::writer::{OpKind, ReplyTo, WriteOp, unix_ms};
 
 /// Delivery state of one subscription on this connection.
 struct Cursor {
-    next: u64,
+    /// Last seq delivered (or skipped as expired).
+    last: Option<u64>,
+    /// Whether the index may hold envelopes after `last` not yet delivered.
     backlog: bool,
     drained_sent: bool,
+}
+
+impl Cursor {
+    fn is_before(&self, seq: Seq) -> bool {
+        self.last.is_none_or(|last| seq.0 > last)
+    }
 }
 
 struct Connection {
@@ -278,11 +286,12 @@ impl Connection {
         self.context
             .hub
             .subscribe(receive_id, self.id, self.events.clone());
-        let stored = self.context.store.count(&receive_id).unwrap_or(0);
+        let stored = self.context.hub.stored_count(&receive_id);
+        let stored = u32::try_from(stored).unwrap_or(u32::MAX);
         self.cursors.insert(
             receive_id,
             Cursor {
-                next: 0,
+                last: None,
                 backlog: true,
                 drained_sent: false,
             },
@@ -302,18 +311,21 @@ impl Connection {
                 let Some(cursor) = self.cursors.get_mut(&receive_id) else {
                     return;
                 };
-                if seq.0 < cursor.next {
-                    return;
-                }
                 let room = self
                     .protocol
                     .window(&receive_id)
                     .map(|w| w.room)
                     .unwrap_or(0);
-                if !cursor.backlog && seq.0 == cursor.next && room > 0 {
+                // Caught up: nothing committed is waiting before this one.
+                if !cursor.backlog && cursor.is_before(seq) && room > 0 {
                     self.protocol.deliver(receive_id, seq, &header, &body);
-                    cursor.next += 1;
-                } else {
+                    cursor.last = Some(seq.0);
+                }
+            }
+            ConnEvent::Committed { receive_id, seq } => {
+                if let Some(cursor) = self.cursors.get_mut(&receive_id)
+                    && cursor.is_before(seq)
+                {
                     cursor.backlog = true;
                 }
             }
@@ -346,24 +358,22 @@ impl Connection {
             if room == 0 {
                 continue;
             }
-            let read =
-                self.context
-                    .store
-                    .read_envelopes(receive_id, Seq(cursor.next), room, not_before);
-            let (envelopes, next) = match read {
-                Ok(read) => read,
+            let seqs = self.context.hub.seqs_after(receive_id, cursor.last, room);
+            let read = self.context.store.read_envelopes(receive_id, &seqs, not_before);
+            let envelopes = match read {
+                Ok(envelopes) => envelopes,
                 Err(error) => {
                     tracing::warn!(%error, "cannot read envelopes to deliver");
                     continue;
                 }
             };
-            let caught_up = next.is_none() || envelopes.len() < room;
+            let caught_up = seqs.len() < room;
             for (seq, envelope) in &envelopes {
                 self.protocol
                     .deliver(*receive_id, *seq, &envelope.header, &envelope.body);
             }
-            if let Some(next) = next {
-                cursor.next = next.0;
+            if let Some(&last) = seqs.last() {
+                cursor.last = Some(last);
             }
             if caught_up {
                 cursor.backlog = false;

@@ -8,24 +8,32 @@
 mod records;
 pub(crate) mod writer;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use boucle_wire::{Body, Envelope, Header, PublicKey, ReceiveId, SendId, Seq};
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::error::RelayError;
-use records::{BodyRef, EnvelopeRecord, MailboxRecord, decode_shared_body, envelope_key};
+use records::{BodyRef, EnvelopeRecord, MailboxRecord, decode_shared_body};
 
 pub(crate) const MAILBOXES: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("mailboxes");
 pub(crate) const SEND_INDEX: TableDefinition<[u8; 16], [u8; 16]> =
     TableDefinition::new("send_index");
-pub(crate) const ENVELOPES: TableDefinition<[u8; 24], &[u8]> = TableDefinition::new("envelopes");
+pub(crate) const ENVELOPES: TableDefinition<u64, &[u8]> = TableDefinition::new("envelopes");
 pub(crate) const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+pub(crate) const NEXT_SEQ: &str = "next_seq";
+pub(crate) const NEXT_BODY: &str = "next_body";
 
 /// File name of the store inside a data directory.
 pub const STORE_FILE: &str = "relay.redb";
+
+/// Page cache of the store. Small on purpose: the relay's memory stays bounded whatever
+/// is stored, and the operating system's page cache serves the rest.
+const CACHE_BYTES: usize = 16 << 20;
 
 /// Counts for `boucle-relay stats`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,18 +74,24 @@ pub(crate) struct MailboxState {
 pub(crate) struct State {
     pub mailboxes: HashMap<ReceiveId, MailboxState>,
     pub by_send: HashMap<SendId, ReceiveId>,
+    /// Each mailbox's stored envelopes, in order.
+    pub index: HashMap<ReceiveId, BTreeSet<u64>>,
+    pub next_seq: u64,
     pub next_body_id: u64,
 }
 
 impl Store {
     /// Opens (or creates) the store file.
     pub fn open(path: &Path) -> Result<Store, RelayError> {
-        let db = Database::create(path)?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)?;
         let txn = db.begin_write()?;
         txn.open_table(MAILBOXES)?;
         txn.open_table(SEND_INDEX)?;
         txn.open_table(ENVELOPES)?;
         txn.open_table(BODIES)?;
+        txn.open_table(META)?;
         txn.commit()?;
         Ok(Store {
             db: Arc::new(db),
@@ -100,60 +114,40 @@ impl Store {
         Ok(Some(record.owner_key))
     }
 
-    /// Up to `limit` envelopes of a mailbox from `from` on, skipping those stored before
-    /// `not_before_ms` (expired). Returns them with the seq to continue from.
-    pub fn read_envelopes(
+    /// Reads the envelopes `seqs` of a mailbox, skipping those stored before
+    /// `not_before_ms` (expired) and those gone or not of this mailbox.
+    pub(crate) fn read_envelopes(
         &self,
         receive_id: &ReceiveId,
-        from: Seq,
-        limit: usize,
+        seqs: &[u64],
         not_before_ms: u64,
-    ) -> Result<(Vec<(Seq, Envelope)>, Option<Seq>), RelayError> {
+    ) -> Result<Vec<(Seq, Envelope)>, RelayError> {
         let txn = self.db.begin_read()?;
         let envelopes = txn.open_table(ENVELOPES)?;
         let bodies = txn.open_table(BODIES)?;
-        let start = envelope_key(receive_id, from);
-        let end = envelope_key(receive_id, Seq(u64::MAX));
-        let mut out = Vec::with_capacity(limit.min(1024));
-        let mut last = None;
-        for entry in envelopes.range(start..=end)? {
-            if out.len() >= limit {
-                break;
-            }
-            let (key, value) = entry?;
-            let (_, seq) = records::split_envelope_key(&key.value());
-            last = Some(seq);
+        let mut out = Vec::with_capacity(seqs.len());
+        for &seq in seqs {
+            let Some(value) = envelopes.get(seq)? else {
+                continue;
+            };
             let record = EnvelopeRecord::decode(value.value()).ok_or_else(corrupt)?;
-            if record.stored_at_ms < not_before_ms {
+            if record.receive_id != *receive_id || record.stored_at_ms < not_before_ms {
                 continue;
             }
             let body = match record.body {
                 BodyRef::Inline(bytes) => bytes.to_vec(),
                 BodyRef::Shared(id) => {
                     let shared = bodies.get(id)?.ok_or_else(corrupt)?;
-                    decode_shared_body(shared.value())
-                        .ok_or_else(corrupt)?
-                        .1
-                        .to_vec()
+                    decode_shared_body(shared.value()).ok_or_else(corrupt)?.1.to_vec()
                 }
             };
             let envelope = Envelope {
                 header: Header::new(record.header.to_vec()).map_err(|_| corrupt())?,
                 body: Body::new(body).map_err(|_| corrupt())?,
             };
-            out.push((seq, envelope));
+            out.push((Seq(seq), envelope));
         }
-        Ok((out, last.map(|s| Seq(s.0 + 1))))
-    }
-
-    /// Number of envelopes stored for a mailbox.
-    pub fn count(&self, receive_id: &ReceiveId) -> Result<u32, RelayError> {
-        let txn = self.db.begin_read()?;
-        let envelopes = txn.open_table(ENVELOPES)?;
-        let start = envelope_key(receive_id, Seq(0));
-        let end = envelope_key(receive_id, Seq(u64::MAX));
-        let n = envelopes.range(start..=end)?.count();
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        Ok(out)
     }
 
     /// Rebuilds the writer's in-memory state from disk.
@@ -175,9 +169,11 @@ impl Store {
             );
         }
         let bodies = txn.open_table(BODIES)?;
+        let mut last_seq = None;
         for entry in txn.open_table(ENVELOPES)?.iter()? {
             let (key, value) = entry?;
-            let (receive_id, _) = records::split_envelope_key(&key.value());
+            let seq = key.value();
+            last_seq = Some(seq);
             let record = EnvelopeRecord::decode(value.value()).ok_or_else(corrupt)?;
             let body_len = match record.body {
                 BodyRef::Inline(bytes) => bytes.len(),
@@ -186,12 +182,18 @@ impl Store {
                     .and_then(|v| decode_shared_body(v.value()).map(|(_, b)| b.len()))
                     .unwrap_or(0),
             };
-            if let Some(mailbox) = state.mailboxes.get_mut(&receive_id) {
+            if let Some(mailbox) = state.mailboxes.get_mut(&record.receive_id) {
                 mailbox.envelopes += 1;
                 mailbox.bytes += (record.header.len() + body_len) as u64;
+                state.index.entry(record.receive_id).or_default().insert(seq);
             }
         }
-        state.next_body_id = bodies.last()?.map(|(k, _)| k.value() + 1).unwrap_or(0);
+        let meta = txn.open_table(META)?;
+        let stored_next = meta.get(NEXT_SEQ)?.map(|v| v.value()).unwrap_or(0);
+        state.next_seq = stored_next.max(last_seq.map_or(0, |s| s + 1));
+        let last_body = bodies.last()?.map(|(k, _)| k.value() + 1).unwrap_or(0);
+        let stored_body = meta.get(NEXT_BODY)?.map(|v| v.value()).unwrap_or(0);
+        state.next_body_id = stored_body.max(last_body);
         Ok(state)
     }
 
@@ -207,8 +209,6 @@ impl Store {
             stats.envelope_bytes += mailbox.bytes;
         }
         stats.file_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
-        let txn = self.db.begin_read()?;
-        debug_assert!(txn.open_table(ENVELOPES)?.len()? >= stats.envelopes);
         Ok(stats)
     }
 }

@@ -8,7 +8,6 @@
 //! answered `StorageFailure`, the in-memory state is rebuilt from disk, and the relay
 //! goes on serving.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
@@ -23,10 +22,12 @@ use redb::{Durability, ReadableTable, WriteTransaction};
 use tokio::sync::mpsc;
 
 use super::records::{
-    BodyRef, EnvelopeRecord, MailboxRecord, decode_shared_body, encode_shared_body, envelope_key,
-    split_envelope_key,
+    BodyRef, EnvelopeRecord, MailboxRecord, decode_shared_body, encode_shared_body,
 };
-use super::{BODIES, ENVELOPES, MAILBOXES, MailboxState, SEND_INDEX, State, Store};
+use super::{
+    BODIES, ENVELOPES, MAILBOXES, META, MailboxState, NEXT_BODY, NEXT_SEQ, SEND_INDEX, State,
+    Store,
+};
 use crate::config::{self, Limits};
 use crate::error::RelayError;
 use crate::hub::{ConnEvent, ConnSender, Hub};
@@ -95,7 +96,8 @@ impl Writer {
         limits: Limits,
         durability: config::Durability,
     ) -> Result<Writer, RelayError> {
-        let state = store.load_state()?;
+        let mut state = store.load_state()?;
+        hub.replace_index(std::mem::take(&mut state.index));
         let (sender, receiver) = mpsc::channel(16 * 1024);
         let thread = WriterThread {
             store,
@@ -140,9 +142,11 @@ struct WriterThread {
 #[derive(Default)]
 struct Pending {
     replies: Vec<(ReplyTo, Result<Reply, ErrorCode>)>,
+    /// Told to caught-up subscribers just before the commit.
     stored: Vec<(ReceiveId, Seq, Header, Arc<Body>)>,
+    added: Vec<(ReceiveId, Seq)>,
+    removed: Vec<(ReceiveId, u64)>,
     gone: Vec<ReceiveId>,
-    dirty: HashSet<ReceiveId>,
 }
 
 impl WriterThread {
@@ -172,10 +176,10 @@ impl WriterThread {
                         result,
                     });
                 }
+                self.hub.committed(&pending.added, &pending.removed);
                 for receive_id in pending.gone {
                     self.hub.mailbox_gone(&receive_id);
                 }
-                self.hub.stored(pending.stored);
             }
             Err(error) => {
                 tracing::warn!(%error, "a commit failed; the batch was refused and nothing of it was stored");
@@ -187,7 +191,13 @@ impl WriterThread {
                     });
                 }
                 match self.store.load_state() {
-                    Ok(state) => self.state = state,
+                    Ok(mut state) => {
+                        // Seqs handed out in the failed batch are never reused.
+                        state.next_seq = state.next_seq.max(self.state.next_seq);
+                        state.next_body_id = state.next_body_id.max(self.state.next_body_id);
+                        self.hub.replace_index(std::mem::take(&mut state.index));
+                        self.state = state;
+                    }
                     Err(error) => tracing::error!(%error, "cannot reload the store state"),
                 }
             }
@@ -228,13 +238,12 @@ impl WriterThread {
         }
         result?;
         {
-            let mut mailboxes = txn.open_table(MAILBOXES)?;
-            for receive_id in pending.dirty.drain() {
-                if let Some(mailbox) = self.state.mailboxes.get(&receive_id) {
-                    mailboxes.insert(receive_id.as_bytes(), mailbox.record.encode().as_slice())?;
-                }
-            }
+            let mut meta = txn.open_table(META)?;
+            meta.insert(NEXT_SEQ, self.state.next_seq)?;
+            meta.insert(NEXT_BODY, self.state.next_body_id)?;
         }
+        // Caught-up subscribers may have these now; senders hear back only after commit.
+        self.hub.stored(std::mem::take(&mut pending.stored));
         txn.commit()?;
         if durable {
             self.last_sync = Instant::now();
@@ -253,7 +262,7 @@ impl WriterThread {
             OpKind::Create { owner_key } => self.create(txn, owner_key)?,
             OpKind::Delete { receive_id } => {
                 if self.state.mailboxes.contains_key(&receive_id) {
-                    self.delete_mailbox(txn, &receive_id)?;
+                    self.delete_mailbox(txn, &receive_id, pending)?;
                     pending.gone.push(receive_id);
                     Ok(Reply::Done)
                 } else {
@@ -266,7 +275,9 @@ impl WriterThread {
             } => match self.state.mailboxes.get_mut(&receive_id) {
                 Some(mailbox) => {
                     mailbox.record.sender_key = sender_key;
-                    pending.dirty.insert(receive_id);
+                    let record = mailbox.record.encode();
+                    txn.open_table(MAILBOXES)?
+                        .insert(receive_id.as_bytes(), record.as_slice())?;
                     Ok(Reply::Done)
                 }
                 None => Err(ErrorCode::UnknownMailbox),
@@ -281,8 +292,7 @@ impl WriterThread {
                 Ok(Reply::BatchStored { outcomes })
             }
             OpKind::Ack { receive_id, seq } => {
-                let key = envelope_key(&receive_id, seq);
-                self.remove_envelopes(txn, &[key])?;
+                self.remove_envelopes(txn, Some(&receive_id), &[seq.0], pending)?;
                 return Ok(None);
             }
             OpKind::Status { receive_id } => match self.state.mailboxes.get(&receive_id) {
@@ -296,7 +306,7 @@ impl WriterThread {
                 None => Err(ErrorCode::UnknownMailbox),
             },
             OpKind::Expire => {
-                self.expire(txn, now_ms)?;
+                self.expire(txn, now_ms, pending)?;
                 return Ok(None);
             }
         };
@@ -326,7 +336,6 @@ impl WriterThread {
             send_id,
             owner_key,
             sender_key: None,
-            next_seq: 0,
         };
         txn.open_table(MAILBOXES)?
             .insert(receive_id.as_bytes(), record.encode().as_slice())?;
@@ -351,9 +360,17 @@ impl WriterThread {
         &mut self,
         txn: &mut WriteTransaction,
         receive_id: &ReceiveId,
+        pending: &mut Pending,
     ) -> Result<(), RelayError> {
-        let keys = self.keys_of(txn, receive_id, |_| true)?;
-        self.remove_envelopes(txn, &keys)?;
+        let mut seqs = self.hub.seqs_after(receive_id, None, usize::MAX);
+        seqs.extend(
+            pending
+                .added
+                .iter()
+                .filter(|(id, _)| id == receive_id)
+                .map(|(_, seq)| seq.0),
+        );
+        self.remove_envelopes(txn, Some(receive_id), &seqs, pending)?;
         if let Some(mailbox) = self.state.mailboxes.remove(receive_id) {
             self.state.by_send.remove(&mailbox.record.send_id);
             txn.open_table(SEND_INDEX)?
@@ -393,17 +410,15 @@ impl WriterThread {
         Ok(receive_id)
     }
 
-    /// Assigns the next seq of a mailbox and counts the envelope in.
+    /// Assigns the next seq and counts the envelope in its mailbox.
     fn take_seq(&mut self, receive_id: &ReceiveId, len: usize, pending: &mut Pending) -> Seq {
-        let mailbox = self.state.mailboxes.get_mut(receive_id);
-        let Some(mailbox) = mailbox else {
-            return Seq(0);
-        };
-        let seq = Seq(mailbox.record.next_seq);
-        mailbox.record.next_seq += 1;
-        mailbox.envelopes += 1;
-        mailbox.bytes += len as u64;
-        pending.dirty.insert(*receive_id);
+        let seq = Seq(self.state.next_seq);
+        self.state.next_seq += 1;
+        if let Some(mailbox) = self.state.mailboxes.get_mut(receive_id) {
+            mailbox.envelopes += 1;
+            mailbox.bytes += len as u64;
+        }
+        pending.added.push((*receive_id, seq));
         seq
     }
 
@@ -425,14 +440,15 @@ impl WriterThread {
             Err(code) => return Ok(Err(code)),
         };
         let seq = self.take_seq(&receive_id, len, pending);
-        EnvelopeRecord::encode(
-            now_ms,
-            envelope.header.as_bytes(),
-            BodyRef::Inline(envelope.body.as_bytes()),
-            &mut self.scratch,
-        );
+        EnvelopeRecord {
+            receive_id,
+            stored_at_ms: now_ms,
+            header: envelope.header.as_bytes(),
+            body: BodyRef::Inline(envelope.body.as_bytes()),
+        }
+        .encode(&mut self.scratch);
         txn.open_table(ENVELOPES)?
-            .insert(&envelope_key(&receive_id, seq), self.scratch.as_slice())?;
+            .insert(seq.0, self.scratch.as_slice())?;
         pending
             .stored
             .push((receive_id, seq, envelope.header, Arc::new(envelope.body)));
@@ -471,13 +487,14 @@ impl WriterThread {
                 }
             };
             let seq = self.take_seq(&receive_id, len, pending);
-            EnvelopeRecord::encode(
-                now_ms,
-                recipient.header.as_bytes(),
-                BodyRef::Shared(body_id),
-                &mut self.scratch,
-            );
-            envelopes.insert(&envelope_key(&receive_id, seq), self.scratch.as_slice())?;
+            EnvelopeRecord {
+                receive_id,
+                stored_at_ms: now_ms,
+                header: recipient.header.as_bytes(),
+                body: BodyRef::Shared(body_id),
+            }
+            .encode(&mut self.scratch);
+            envelopes.insert(seq.0, self.scratch.as_slice())?;
             pending
                 .stored
                 .push((receive_id, seq, recipient.header, body.clone()));
@@ -495,49 +512,39 @@ impl WriterThread {
         Ok(outcomes)
     }
 
-    /// Keys of a mailbox's envelopes, in order, while `keep_going(stored_at_ms)` holds.
-    fn keys_of(
-        &self,
-        txn: &WriteTransaction,
-        receive_id: &ReceiveId,
-        keep_going: impl Fn(u64) -> bool,
-    ) -> Result<Vec<[u8; 24]>, RelayError> {
-        let envelopes = txn.open_table(ENVELOPES)?;
-        let start = envelope_key(receive_id, Seq(0));
-        let end = envelope_key(receive_id, Seq(u64::MAX));
-        let mut keys = Vec::new();
-        for entry in envelopes.range(start..=end)? {
-            let (key, value) = entry?;
-            let stored_at = EnvelopeRecord::decode(value.value())
-                .map(|r| r.stored_at_ms)
-                .unwrap_or(0);
-            if !keep_going(stored_at) {
-                break;
-            }
-            keys.push(key.value());
-        }
-        Ok(keys)
-    }
-
-    /// Removes envelopes (missing keys are ignored: acks are idempotent), releasing
-    /// shared bodies and updating counts.
+    /// Removes envelopes (missing ones are ignored: acks are idempotent), releasing shared
+    /// bodies and updating counts. With `only`, envelopes of other mailboxes are left
+    /// alone: an owner can acknowledge only its own.
     fn remove_envelopes(
         &mut self,
         txn: &mut WriteTransaction,
-        keys: &[[u8; 24]],
+        only: Option<&ReceiveId>,
+        seqs: &[u64],
+        pending: &mut Pending,
     ) -> Result<(), RelayError> {
         let mut envelopes = txn.open_table(ENVELOPES)?;
         let mut bodies = txn.open_table(BODIES)?;
-        for key in keys {
-            let Some(removed) = envelopes.remove(key)? else {
-                continue;
+        for &seq in seqs {
+            let (receive_id, header_len, body) = {
+                let Some(value) = envelopes.get(seq)? else {
+                    continue;
+                };
+                let Some(record) = EnvelopeRecord::decode(value.value()) else {
+                    continue;
+                };
+                if only.is_some_and(|id| *id != record.receive_id) {
+                    continue;
+                }
+                let body = match record.body {
+                    BodyRef::Inline(bytes) => Err(bytes.len()),
+                    BodyRef::Shared(id) => Ok(id),
+                };
+                (record.receive_id, record.header.len(), body)
             };
-            let Some(record) = EnvelopeRecord::decode(removed.value()) else {
-                continue;
-            };
-            let body_len = match record.body {
-                BodyRef::Inline(bytes) => bytes.len(),
-                BodyRef::Shared(id) => {
+            envelopes.remove(seq)?;
+            let body_len = match body {
+                Err(len) => len,
+                Ok(id) => {
                     let shared = bodies.get(id)?.and_then(|v| {
                         decode_shared_body(v.value()).map(|(refs, b)| (refs, b.to_vec()))
                     });
@@ -554,33 +561,36 @@ impl WriterThread {
                     }
                 }
             };
-            let len = (record.header.len() + body_len) as u64;
-            let (receive_id, _) = split_envelope_key(key);
             if let Some(mailbox) = self.state.mailboxes.get_mut(&receive_id) {
                 mailbox.envelopes = mailbox.envelopes.saturating_sub(1);
-                mailbox.bytes = mailbox.bytes.saturating_sub(len);
+                mailbox.bytes = mailbox.bytes.saturating_sub((header_len + body_len) as u64);
             }
+            pending.removed.push((receive_id, seq));
         }
         Ok(())
     }
 
-    fn expire(&mut self, txn: &mut WriteTransaction, now_ms: u64) -> Result<(), RelayError> {
+    /// Deletes envelopes older than the expiry. Seqs follow arrival order, so the sweep
+    /// reads from the oldest and stops at the first envelope still young enough.
+    fn expire(
+        &mut self,
+        txn: &mut WriteTransaction,
+        now_ms: u64,
+        pending: &mut Pending,
+    ) -> Result<(), RelayError> {
         let cutoff = now_ms.saturating_sub(self.limits.envelope_expiry_secs.saturating_mul(1000));
-        let candidates: Vec<ReceiveId> = self
-            .state
-            .mailboxes
-            .iter()
-            .filter(|(_, m)| m.envelopes > 0)
-            .map(|(id, _)| *id)
-            .collect();
-        let mut expired = 0usize;
-        for receive_id in candidates {
-            let keys = self.keys_of(txn, &receive_id, |stored_at| stored_at < cutoff)?;
-            expired += keys.len();
-            self.remove_envelopes(txn, &keys)?;
+        let mut expired = Vec::new();
+        for entry in txn.open_table(ENVELOPES)?.iter()? {
+            let (key, value) = entry?;
+            let stored_at = EnvelopeRecord::decode(value.value()).map_or(0, |r| r.stored_at_ms);
+            if stored_at >= cutoff {
+                break;
+            }
+            expired.push(key.value());
         }
-        if expired > 0 {
-            tracing::info!(expired, "expired envelopes deleted");
+        if !expired.is_empty() {
+            tracing::info!(expired = expired.len(), "expired envelopes deleted");
+            self.remove_envelopes(txn, None, &expired, pending)?;
         }
         Ok(())
     }
