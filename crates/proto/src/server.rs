@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use boucle_wire::{
     AccessToken, BatchRecipient, Body, Challenge, ClientFrame, Command, Envelope, ErrorCode,
     FrameDecoder, Header, PublicKey, ReceiveId, RelayLimits, Reply, RequestId, SendId, Seq,
-    ServerFrame, Signature, encode_deliver, encode_frame, subscribe_proof,
+    ServerFrame, Signature, encode_deliver_parts, encode_frame, subscribe_proof,
 };
 use ed25519_dalek::VerifyingKey;
 
@@ -444,6 +444,17 @@ impl ServerConnection {
         header: &Header,
         body: &Body,
     ) -> bool {
+        self.deliver_parts(receive_id, seq, header.as_bytes(), body.as_bytes())
+    }
+
+    /// Like [`ServerConnection::deliver`], from raw header and body bytes.
+    pub fn deliver_parts(
+        &mut self,
+        receive_id: ReceiveId,
+        seq: Seq,
+        header: &[u8],
+        body: &[u8],
+    ) -> bool {
         let window = self.settings.delivery_window;
         let Some(subscription) = self.subscriptions.get_mut(&receive_id) else {
             return false;
@@ -451,7 +462,7 @@ impl ServerConnection {
         if subscription.unacked.len() >= window || !subscription.unacked.insert(seq) {
             return false;
         }
-        if encode_deliver(&receive_id, seq, header, body, &mut self.out).is_err() {
+        if encode_deliver_parts(&receive_id, seq, header, body, &mut self.out).is_err() {
             // An envelope the relay accepted always fits in a frame; if it somehow does
             // not, the subscriber is told rather than left waiting.
             self.push(&ServerFrame::ProtocolError {

@@ -255,7 +255,33 @@ pub fn encode_deliver(
     body: &Body,
     out: &mut Vec<u8>,
 ) -> Result<(), WireError> {
-    encode_frame(&(DELIVER_VARIANT, receive_id, seq, header, body), out)
+    encode_deliver_parts(receive_id, seq, header.as_bytes(), body.as_bytes(), out)
+}
+
+/// Like [`encode_deliver`], from raw header and body bytes (for example, straight from a
+/// store's page). Refuses parts longer than the wire limits.
+pub fn encode_deliver_parts(
+    receive_id: &ReceiveId,
+    seq: Seq,
+    header: &[u8],
+    body: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), WireError> {
+    if header.len() > crate::MAX_HEADER_LEN || body.len() > crate::MAX_BODY_LEN {
+        return Err(WireError::TooLong {
+            what: "delivered envelope",
+            max: crate::MAX_BODY_LEN,
+            actual: body.len().max(header.len()),
+        });
+    }
+    let frame = (
+        DELIVER_VARIANT,
+        receive_id,
+        seq,
+        serde_bytes::Bytes::new(header),
+        serde_bytes::Bytes::new(body),
+    );
+    encode_frame(&frame, out)
 }
 
 #[cfg(test)]

@@ -233,40 +233,45 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .map(|o| (o.rss_mb(), o.disk_mb()))
         .unwrap_or((f64::NAN, f64::NAN));
 
-    let seen = Arc::new(Mutex::new(HashSet::with_capacity(args.messages)));
-    let dup = Arc::new(Mutex::new(0u64));
+    // Each subscription collects what it received on its own; merged once at the end.
     let started = Instant::now();
     let mut tasks = JoinSet::new();
     for (i, mailbox) in boxes.iter().enumerate() {
         let client = owners[i % owners.len()].clone();
         let owner = mailbox.owner.clone();
         let receive_id = mailbox.ids.receive_id;
-        let (seen, dup) = (seen.clone(), dup.clone());
         tasks.spawn(async move {
             let mut subscription = client.subscribe(receive_id, &owner).await?;
+            let mut received = Vec::new();
             loop {
-                match tokio::time::timeout(Duration::from_secs(30), subscription.next()).await? {
+                match subscription.next().await {
                     Some(SubscriptionEvent::Envelope(delivery)) => {
                         subscription.ack(delivery.seq)?;
-                        let (n, _) = number_of(&delivery.envelope);
-                        if !seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.insert(n) {
-                            *dup.lock().map_err(|_| anyhow::anyhow!("poisoned"))? += 1;
-                        }
+                        received.push(number_of(&delivery.envelope).0);
                     }
-                    Some(SubscriptionEvent::Drained) => return anyhow::Ok(subscription),
+                    Some(SubscriptionEvent::Drained) => return anyhow::Ok((subscription, received)),
                     _ => bail!("subscription ended while draining"),
                 }
             }
         });
     }
     let mut subscriptions = Vec::new();
-    while let Some(result) = tasks.join_next().await {
-        subscriptions.push(result??);
-    }
+    let mut received = Vec::with_capacity(args.messages);
+    let all_drained = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(result) = tasks.join_next().await {
+            let (subscription, numbers) = result??;
+            subscriptions.push(subscription);
+            received.extend(numbers);
+        }
+        anyhow::Ok(())
+    });
+    all_drained.await.context("the drain did not finish within 120 s")??;
     let drain_secs = started.elapsed().as_secs_f64();
-    let offline_seen = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.len();
+    let mut seen = HashSet::with_capacity(received.len());
+    let mut duplicates = received.iter().filter(|n| !seen.insert(**n)).count() as u64;
+    let offline_seen = seen.len();
     let mut lost = args.messages.saturating_sub(offline_seen) as u64;
-    let mut duplicates = *dup.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    wait_until_empty(&owners, &boxes).await?;
 
     // (b) online: everything subscribed, paced senders, latency per envelope.
     let (online_lost, online_dup, mut latencies) =
@@ -299,6 +304,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(own) = own {
         own.stop()?;
+    }
+    Ok(())
+}
+
+/// Waits (bounded) until the relay has applied every acknowledgement, so the online
+/// phase does not queue behind the offline phase's deletions.
+async fn wait_until_empty(owners: &[RelayClient], boxes: &[Box_]) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (i, mailbox) in boxes.iter().enumerate() {
+        let client = &owners[i % owners.len()];
+        while client.status(mailbox.ids.receive_id).await?.envelopes > 0 {
+            if Instant::now() > deadline {
+                bail!("the relay did not apply the acknowledgements within 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
     Ok(())
 }

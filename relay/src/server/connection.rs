@@ -359,19 +359,20 @@ impl Connection {
                 continue;
             }
             let seqs = self.context.hub.seqs_after(receive_id, cursor.last, room);
-            let read = self.context.store.read_envelopes(receive_id, &seqs, not_before);
-            let envelopes = match read {
-                Ok(envelopes) => envelopes,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot read envelopes to deliver");
-                    continue;
-                }
-            };
-            let caught_up = seqs.len() < room;
-            for (seq, envelope) in &envelopes {
-                self.protocol
-                    .deliver(*receive_id, *seq, &envelope.header, &envelope.body);
+            let protocol = &mut self.protocol;
+            let read = self.context.store.for_each_envelope(
+                receive_id,
+                &seqs,
+                not_before,
+                |seq, header, body| {
+                    protocol.deliver_parts(*receive_id, seq, header, body);
+                },
+            );
+            if let Err(error) = read {
+                tracing::warn!(%error, "cannot read envelopes to deliver");
+                continue;
             }
+            let caught_up = seqs.len() < room;
             if let Some(&last) = seqs.last() {
                 cursor.last = Some(last);
             }

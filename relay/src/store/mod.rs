@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use boucle_wire::{Body, Envelope, Header, PublicKey, ReceiveId, SendId, Seq};
+use boucle_wire::{PublicKey, ReceiveId, SendId, Seq};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::error::RelayError;
@@ -33,7 +33,7 @@ pub const STORE_FILE: &str = "relay.redb";
 
 /// Page cache of the store. Small on purpose: the relay's memory stays bounded whatever
 /// is stored, and the operating system's page cache serves the rest.
-const CACHE_BYTES: usize = 16 << 20;
+const CACHE_BYTES: usize = 32 << 20;
 
 /// Counts for `boucle-relay stats`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -114,18 +114,19 @@ impl Store {
         Ok(Some(record.owner_key))
     }
 
-    /// Reads the envelopes `seqs` of a mailbox, skipping those stored before
-    /// `not_before_ms` (expired) and those gone or not of this mailbox.
-    pub(crate) fn read_envelopes(
+    /// Hands the envelopes `seqs` of a mailbox to `deliver` as borrowed header and body
+    /// bytes, skipping those stored before `not_before_ms` (expired) and those gone or not
+    /// of this mailbox.
+    pub(crate) fn for_each_envelope(
         &self,
         receive_id: &ReceiveId,
         seqs: &[u64],
         not_before_ms: u64,
-    ) -> Result<Vec<(Seq, Envelope)>, RelayError> {
+        mut deliver: impl FnMut(Seq, &[u8], &[u8]),
+    ) -> Result<(), RelayError> {
         let txn = self.db.begin_read()?;
         let envelopes = txn.open_table(ENVELOPES)?;
         let bodies = txn.open_table(BODIES)?;
-        let mut out = Vec::with_capacity(seqs.len());
         for &seq in seqs {
             let Some(value) = envelopes.get(seq)? else {
                 continue;
@@ -134,20 +135,16 @@ impl Store {
             if record.receive_id != *receive_id || record.stored_at_ms < not_before_ms {
                 continue;
             }
-            let body = match record.body {
-                BodyRef::Inline(bytes) => bytes.to_vec(),
+            match record.body {
+                BodyRef::Inline(body) => deliver(Seq(seq), record.header, body),
                 BodyRef::Shared(id) => {
                     let shared = bodies.get(id)?.ok_or_else(corrupt)?;
-                    decode_shared_body(shared.value()).ok_or_else(corrupt)?.1.to_vec()
+                    let (_, body) = decode_shared_body(shared.value()).ok_or_else(corrupt)?;
+                    deliver(Seq(seq), record.header, body);
                 }
-            };
-            let envelope = Envelope {
-                header: Header::new(record.header.to_vec()).map_err(|_| corrupt())?,
-                body: Body::new(body).map_err(|_| corrupt())?,
-            };
-            out.push((Seq(seq), envelope));
+            }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Rebuilds the writer's in-memory state from disk.

@@ -223,7 +223,14 @@ impl WriterThread {
         .map_err(|e| RelayError::Store(e.to_string()))?;
         let now_ms = unix_ms();
         let mut result = Ok(());
+        // Acks are applied last, sorted: consecutive seqs share B-tree leaves, so each
+        // leaf is rewritten once per batch instead of once per ack.
+        let mut acks: Vec<(ReceiveId, u64)> = Vec::new();
         for op in batch.drain(..) {
+            if let OpKind::Ack { receive_id, seq } = op.kind {
+                acks.push((receive_id, seq.0));
+                continue;
+            }
             let outcome = match result {
                 Ok(()) => self.apply(&mut txn, op.kind, now_ms, pending),
                 Err(_) => Ok(Some(Err(ErrorCode::StorageFailure))),
@@ -237,6 +244,10 @@ impl WriterThread {
             }
         }
         result?;
+        if !acks.is_empty() {
+            acks.sort_unstable_by_key(|(_, seq)| *seq);
+            self.remove_acknowledged(&mut txn, &acks, pending)?;
+        }
         {
             let mut meta = txn.open_table(META)?;
             meta.insert(NEXT_SEQ, self.state.next_seq)?;
@@ -292,7 +303,7 @@ impl WriterThread {
                 Ok(Reply::BatchStored { outcomes })
             }
             OpKind::Ack { receive_id, seq } => {
-                self.remove_envelopes(txn, Some(&receive_id), &[seq.0], pending)?;
+                self.remove_acknowledged(txn, &[(receive_id, seq.0)], pending)?;
                 return Ok(None);
             }
             OpKind::Status { receive_id } => match self.state.mailboxes.get(&receive_id) {
@@ -522,17 +533,44 @@ impl WriterThread {
         seqs: &[u64],
         pending: &mut Pending,
     ) -> Result<(), RelayError> {
+        let targets: Vec<(Option<ReceiveId>, u64)> =
+            seqs.iter().map(|&seq| (only.copied(), seq)).collect();
+        self.remove(txn, &targets, pending)
+    }
+
+    /// Acknowledged envelopes: each only if it belongs to the acknowledging mailbox.
+    fn remove_acknowledged(
+        &mut self,
+        txn: &mut WriteTransaction,
+        acks: &[(ReceiveId, u64)],
+        pending: &mut Pending,
+    ) -> Result<(), RelayError> {
+        let targets: Vec<(Option<ReceiveId>, u64)> =
+            acks.iter().map(|&(id, seq)| (Some(id), seq)).collect();
+        self.remove(txn, &targets, pending)
+    }
+
+    fn remove(
+        &mut self,
+        txn: &mut WriteTransaction,
+        targets: &[(Option<ReceiveId>, u64)],
+        pending: &mut Pending,
+    ) -> Result<(), RelayError> {
         let mut envelopes = txn.open_table(ENVELOPES)?;
         let mut bodies = txn.open_table(BODIES)?;
-        for &seq in seqs {
+        for &(only, seq) in targets {
+            // One descent: remove, and put back in the rare case it is not the owner's.
             let (receive_id, header_len, body) = {
-                let Some(value) = envelopes.get(seq)? else {
+                let Some(removed) = envelopes.remove(seq)? else {
                     continue;
                 };
-                let Some(record) = EnvelopeRecord::decode(value.value()) else {
+                let Some(record) = EnvelopeRecord::decode(removed.value()) else {
                     continue;
                 };
-                if only.is_some_and(|id| *id != record.receive_id) {
+                if only.is_some_and(|id| id != record.receive_id) {
+                    let bytes = removed.value().to_vec();
+                    drop(removed);
+                    envelopes.insert(seq, bytes.as_slice())?;
                     continue;
                 }
                 let body = match record.body {
@@ -541,7 +579,6 @@ impl WriterThread {
                 };
                 (record.receive_id, record.header.len(), body)
             };
-            envelopes.remove(seq)?;
             let body_len = match body {
                 Err(len) => len,
                 Ok(id) => {
