@@ -1,12 +1,25 @@
-//! Who is subscribed to what, and the events the writer sends to connections.
+//! What connection tasks and the writer share: mailbox routing and fill levels, who is
+//! subscribed to what, and each mailbox's index of committed envelopes.
+//!
+//! A send is admitted here, on the sender's connection task: its send id is resolved,
+//! the quota and sender key checked, a seq assigned, and a caught-up subscriber handed
+//! the envelope at once ([`ConnEvent::Stored`]) — all under one lock, so a mailbox's
+//! envelopes are announced in seq order. The writer then persists it and only after the
+//! fsync answers the sender and signals [`ConnEvent::Committed`]. Delivery therefore never
+//! waits for a disk flush; acknowledgement always does.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use boucle_wire::{Body, ErrorCode, Header, ReceiveId, Reply, RequestId, Seq};
+use boucle_wire::{
+    BatchRecipient, Body, ErrorCode, Header, MailboxStatus, PublicKey, ReceiveId, Reply, RequestId,
+    SendId, Seq, Signature,
+};
+use ed25519_dalek::VerifyingKey;
 use tokio::sync::mpsc;
+
+use crate::config::Limits;
 
 /// Sends events to one connection task.
 pub(crate) type ConnSender = mpsc::UnboundedSender<ConnEvent>;
@@ -19,7 +32,7 @@ pub(crate) enum ConnEvent {
         request: RequestId,
         result: Result<Reply, ErrorCode>,
     },
-    /// A new envelope for a mailbox it subscribes, applied but not yet committed: it may
+    /// A new envelope for a mailbox it subscribes, admitted but not yet committed: it may
     /// be delivered at once to a subscriber that is caught up.
     Stored {
         receive_id: ReceiveId,
@@ -34,30 +47,191 @@ pub(crate) enum ConnEvent {
     Ended { receive_id: ReceiveId },
 }
 
+/// Routing and fill level of one mailbox.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fill {
+    pub send_id: Option<SendId>,
+    pub sender_key: Option<PublicKey>,
+    pub envelopes: u32,
+    pub bytes: u64,
+}
+
 struct Subscriber {
     connection: u64,
     events: ConnSender,
 }
 
-/// Shared between connection tasks and the writer.
 #[derive(Default)]
+struct Shared {
+    subscribers: HashMap<ReceiveId, Subscriber>,
+    by_send: HashMap<SendId, ReceiveId>,
+    mailboxes: HashMap<ReceiveId, Fill>,
+    next_seq: u64,
+}
+
+/// An admitted envelope of a batch.
+pub(crate) struct Admitted {
+    pub receive_id: ReceiveId,
+    pub seq: Seq,
+    pub header: Header,
+}
+
+/// Shared between connection tasks and the writer.
 pub(crate) struct Hub {
-    subscribers: Mutex<HashMap<ReceiveId, Subscriber>>,
-    /// Each mailbox's committed envelopes, in order. Written by the writer after each
-    /// commit, read by connection tasks to find what to deliver.
+    limits: Limits,
+    shared: Mutex<Shared>,
     index: Mutex<HashMap<ReceiveId, BTreeSet<u64>>>,
-    /// Live counters, kept by the writer.
+    /// Live counters for the stats file.
     pub mailboxes: AtomicU64,
     pub envelopes: AtomicU64,
     pub envelope_bytes: AtomicU64,
 }
 
 impl Hub {
+    pub fn new(limits: Limits) -> Hub {
+        Hub {
+            limits,
+            shared: Mutex::default(),
+            index: Mutex::default(),
+            mailboxes: AtomicU64::new(0),
+            envelopes: AtomicU64::new(0),
+            envelope_bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// Installs the state read from disk (at start).
+    pub fn load(
+        &self,
+        mailboxes: HashMap<ReceiveId, Fill>,
+        index: HashMap<ReceiveId, BTreeSet<u64>>,
+        next_seq: u64,
+    ) {
+        let mut shared = self.lock();
+        shared.by_send = mailboxes
+            .iter()
+            .filter_map(|(id, fill)| fill.send_id.map(|s| (s, *id)))
+            .collect();
+        shared.mailboxes = mailboxes;
+        shared.next_seq = next_seq;
+        drop(shared);
+        *self.index_lock() = index;
+        self.publish();
+    }
+
+    /// Admits one envelope: resolves the send id, checks the sender key and the quota,
+    /// assigns the seq and tells a subscriber. Counts it in at once.
+    pub fn admit(
+        &self,
+        send_id: &SendId,
+        header: &Header,
+        body: &Arc<Body>,
+        signature: Option<&Signature>,
+    ) -> Result<(ReceiveId, Seq), ErrorCode> {
+        let mut shared = self.lock();
+        let admitted = admit_locked(&mut shared, &self.limits, send_id, header, body, signature)?;
+        Ok(admitted)
+    }
+
+    /// Admits each recipient of a batch (one lock for all), in order.
+    pub fn admit_batch(
+        &self,
+        body: &Arc<Body>,
+        recipients: Vec<BatchRecipient>,
+    ) -> Vec<Result<Admitted, ErrorCode>> {
+        let mut shared = self.lock();
+        recipients
+            .into_iter()
+            .map(|r| {
+                let signature = r.sender_signature.as_ref();
+                admit_locked(
+                    &mut shared,
+                    &self.limits,
+                    &r.send_id,
+                    &r.header,
+                    body,
+                    signature,
+                )
+                .map(|(receive_id, seq)| Admitted {
+                    receive_id,
+                    seq,
+                    header: r.header,
+                })
+            })
+            .collect()
+    }
+
+    /// Takes back admitted envelopes that were not stored (failed commit, deleted mailbox).
+    pub fn release(&self, items: &[(ReceiveId, u64)]) {
+        let mut shared = self.lock();
+        for (receive_id, len) in items {
+            if let Some(fill) = shared.mailboxes.get_mut(receive_id) {
+                fill.envelopes = fill.envelopes.saturating_sub(1);
+                fill.bytes = fill.bytes.saturating_sub(*len);
+            }
+        }
+        drop(shared);
+        self.publish();
+    }
+
+    /// Fill level of a mailbox.
+    pub fn status(&self, receive_id: &ReceiveId) -> Option<MailboxStatus> {
+        let shared = self.lock();
+        let fill = shared.mailboxes.get(receive_id)?;
+        Some(MailboxStatus {
+            envelopes: fill.envelopes,
+            bytes: fill.bytes,
+            max_envelopes: self.limits.mailbox_max_envelopes,
+            max_bytes: self.limits.mailbox_max_bytes,
+            sender_key_required: fill.sender_key.is_some(),
+        })
+    }
+
+    /// A mailbox was created (committed).
+    pub fn mailbox_created(&self, receive_id: ReceiveId, send_id: SendId) {
+        let mut shared = self.lock();
+        shared.by_send.insert(send_id, receive_id);
+        shared.mailboxes.insert(
+            receive_id,
+            Fill {
+                send_id: Some(send_id),
+                ..Fill::default()
+            },
+        );
+        drop(shared);
+        self.publish();
+    }
+
+    /// A mailbox was deleted (committed): forget it and end its subscription.
+    pub fn mailbox_deleted(&self, receive_id: &ReceiveId) {
+        let mut shared = self.lock();
+        if let Some(fill) = shared.mailboxes.remove(receive_id)
+            && let Some(send_id) = fill.send_id
+        {
+            shared.by_send.remove(&send_id);
+        }
+        if let Some(subscriber) = shared.subscribers.remove(receive_id) {
+            let _ = subscriber.events.send(ConnEvent::Ended {
+                receive_id: *receive_id,
+            });
+        }
+        drop(shared);
+        self.index_lock().remove(receive_id);
+        self.publish();
+    }
+
+    /// A mailbox's sender key changed (committed).
+    pub fn sender_key_set(&self, receive_id: &ReceiveId, sender_key: Option<PublicKey>) {
+        if let Some(fill) = self.lock().mailboxes.get_mut(receive_id) {
+            fill.sender_key = sender_key;
+        }
+    }
+
     /// Makes `connection` the subscriber of a mailbox; a previous subscriber on another
     /// connection is told its subscription ended.
     pub fn subscribe(&self, receive_id: ReceiveId, connection: u64, events: ConnSender) {
         let previous = self
             .lock()
+            .subscribers
             .insert(receive_id, Subscriber { connection, events });
         if let Some(previous) = previous
             && previous.connection != connection
@@ -68,51 +242,25 @@ impl Hub {
 
     /// Removes a subscription if `connection` still holds it.
     pub fn unsubscribe(&self, receive_id: &ReceiveId, connection: u64) {
-        let mut subscribers = self.lock();
-        if subscribers
+        let mut shared = self.lock();
+        if shared
+            .subscribers
             .get(receive_id)
             .is_some_and(|s| s.connection == connection)
         {
-            subscribers.remove(receive_id);
+            shared.subscribers.remove(receive_id);
         }
     }
 
-    /// Ends any subscription of a deleted mailbox.
-    pub fn mailbox_gone(&self, receive_id: &ReceiveId) {
-        if let Some(subscriber) = self.lock().remove(receive_id) {
-            let _ = subscriber.events.send(ConnEvent::Ended {
-                receive_id: *receive_id,
-            });
-        }
-    }
-
-    /// Tells caught-up subscribers about envelopes applied in the transaction being
-    /// committed.
-    pub fn stored(&self, items: Vec<(ReceiveId, Seq, Header, Arc<Body>)>) {
-        if items.is_empty() {
-            return;
-        }
-        let subscribers = self.lock();
-        for (receive_id, seq, header, body) in items {
-            if let Some(subscriber) = subscribers.get(&receive_id) {
-                let _ = subscriber.events.send(ConnEvent::Stored {
-                    receive_id,
-                    seq,
-                    header,
-                    body,
-                });
-            }
-        }
-    }
-
-    /// After a commit: updates the index, then tells subscribers what is now durable.
-    pub fn committed(&self, added: &[(ReceiveId, Seq)], removed: &[(ReceiveId, u64)]) {
+    /// After a commit: index the new envelopes, drop the removed ones (with their sizes)
+    /// from the index and the fill levels, and tell subscribers what is now durable.
+    pub fn committed(&self, added: &[(ReceiveId, Seq)], removed: &[(ReceiveId, u64, u64)]) {
         {
             let mut index = self.index_lock();
             for (receive_id, seq) in added {
                 index.entry(*receive_id).or_default().insert(seq.0);
             }
-            for (receive_id, seq) in removed {
+            for (receive_id, seq, _) in removed {
                 if let Some(seqs) = index.get_mut(receive_id) {
                     seqs.remove(seq);
                     if seqs.is_empty() {
@@ -121,26 +269,27 @@ impl Hub {
                 }
             }
         }
-        if added.is_empty() {
-            return;
+        let mut shared = self.lock();
+        for (receive_id, _, len) in removed {
+            if let Some(fill) = shared.mailboxes.get_mut(receive_id) {
+                fill.envelopes = fill.envelopes.saturating_sub(1);
+                fill.bytes = fill.bytes.saturating_sub(*len);
+            }
         }
-        let subscribers = self.lock();
         for (receive_id, seq) in added {
-            if let Some(subscriber) = subscribers.get(receive_id) {
+            if let Some(subscriber) = shared.subscribers.get(receive_id) {
                 let _ = subscriber.events.send(ConnEvent::Committed {
                     receive_id: *receive_id,
                     seq: *seq,
                 });
             }
         }
+        drop(shared);
+        self.publish();
     }
 
-    /// Replaces the whole index (at start, and after a failed commit).
-    pub fn replace_index(&self, index: HashMap<ReceiveId, BTreeSet<u64>>) {
-        *self.index_lock() = index;
-    }
-
-    /// Up to `limit` envelopes of a mailbox after `after` (all if `None`).
+    /// Up to `limit` committed envelopes of a mailbox after `after` (from the start if
+    /// `None`).
     pub fn seqs_after(&self, receive_id: &ReceiveId, after: Option<u64>, limit: usize) -> Vec<u64> {
         let index = self.index_lock();
         let Some(seqs) = index.get(receive_id) else {
@@ -156,13 +305,9 @@ impl Hub {
         }
     }
 
-    /// Number of envelopes a mailbox has in the index.
+    /// Number of committed envelopes of a mailbox.
     pub fn stored_count(&self, receive_id: &ReceiveId) -> usize {
         self.index_lock().get(receive_id).map_or(0, BTreeSet::len)
-    }
-
-    fn index_lock(&self) -> std::sync::MutexGuard<'_, HashMap<ReceiveId, BTreeSet<u64>>> {
-        self.index.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Current counters: mailboxes, envelopes, bytes.
@@ -174,8 +319,87 @@ impl Hub {
         )
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ReceiveId, Subscriber>> {
-        // A poisoned lock only means a panic elsewhere; the map itself is still consistent.
-        self.subscribers.lock().unwrap_or_else(|e| e.into_inner())
+    fn publish(&self) {
+        let shared = self.lock();
+        let (mut envelopes, mut bytes) = (0u64, 0u64);
+        for fill in shared.mailboxes.values() {
+            envelopes += u64::from(fill.envelopes);
+            bytes += fill.bytes;
+        }
+        self.mailboxes
+            .store(shared.mailboxes.len() as u64, Ordering::Relaxed);
+        self.envelopes.store(envelopes, Ordering::Relaxed);
+        self.envelope_bytes.store(bytes, Ordering::Relaxed);
     }
+
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        // A poisoned lock only means a panic elsewhere; the maps themselves are consistent.
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn index_lock(&self) -> MutexGuard<'_, HashMap<ReceiveId, BTreeSet<u64>>> {
+        self.index.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn admit_locked(
+    shared: &mut Shared,
+    limits: &Limits,
+    send_id: &SendId,
+    header: &Header,
+    body: &Arc<Body>,
+    signature: Option<&Signature>,
+) -> Result<(ReceiveId, Seq), ErrorCode> {
+    let receive_id = *shared
+        .by_send
+        .get(send_id)
+        .ok_or(ErrorCode::UnknownMailbox)?;
+    let len = (header.len() + body.len()) as u64;
+    let fill = shared
+        .mailboxes
+        .get_mut(&receive_id)
+        .ok_or(ErrorCode::UnknownMailbox)?;
+    if let Some(sender_key) = &fill.sender_key
+        && !verify_sender(sender_key, signature, send_id, header, body)
+    {
+        return Err(ErrorCode::SenderNotAllowed);
+    }
+    if fill.envelopes >= limits.mailbox_max_envelopes || fill.bytes + len > limits.mailbox_max_bytes
+    {
+        return Err(ErrorCode::QuotaExceeded);
+    }
+    fill.envelopes += 1;
+    fill.bytes += len;
+    let seq = Seq(shared.next_seq);
+    shared.next_seq += 1;
+    if let Some(subscriber) = shared.subscribers.get(&receive_id) {
+        let _ = subscriber.events.send(ConnEvent::Stored {
+            receive_id,
+            seq,
+            header: header.clone(),
+            body: body.clone(),
+        });
+    }
+    Ok((receive_id, seq))
+}
+
+fn verify_sender(
+    key: &PublicKey,
+    signature: Option<&Signature>,
+    send_id: &SendId,
+    header: &Header,
+    body: &Body,
+) -> bool {
+    let Some(signature) = signature else {
+        return false;
+    };
+    let Ok(key) = VerifyingKey::from_bytes(key.as_bytes()) else {
+        return false;
+    };
+    let signature = ed25519_dalek::Signature::from_bytes(signature.as_bytes());
+    key.verify_strict(
+        &boucle_wire::sender_proof(send_id, header, body),
+        &signature,
+    )
+    .is_ok()
 }

@@ -171,6 +171,26 @@ impl RelayClient {
         self.send_with(send_id, envelope, None).await
     }
 
+    /// Queues an envelope for sending and returns at once; await
+    /// [`PendingSend::stored`] for the relay's acknowledgement. Lets one task keep a
+    /// window of sends in flight (replies on one connection come back in order).
+    pub fn send_queued(
+        &self,
+        send_id: SendId,
+        envelope: Envelope,
+    ) -> Result<PendingSend, ClientError> {
+        let (reply, rx) = oneshot::channel();
+        let command = Command::Send {
+            send_id,
+            envelope,
+            sender_signature: None,
+        };
+        self.ops
+            .send(Op::Request { command, reply })
+            .map_err(|_| closed())?;
+        Ok(PendingSend(rx))
+    }
+
     /// Sends an envelope signed with the mailbox's sender key.
     pub async fn send_signed(
         &self,
@@ -299,6 +319,20 @@ impl RelayClient {
     async fn done(&self, command: Command) -> Result<(), ClientError> {
         match self.request(command).await? {
             Reply::Done => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+/// A send queued with [`RelayClient::send_queued`].
+#[derive(Debug)]
+pub struct PendingSend(oneshot::Receiver<Result<Reply, ClientError>>);
+
+impl PendingSend {
+    /// Waits until the relay has durably stored the envelope (or refused it).
+    pub async fn stored(self) -> Result<(), ClientError> {
+        match self.0.await.map_err(|_| closed())?? {
+            Reply::Stored => Ok(()),
             other => Err(unexpected(&other)),
         }
     }

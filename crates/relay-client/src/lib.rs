@@ -32,7 +32,8 @@ mod error;
 mod tls;
 
 pub use client::{
-    ClientOptions, Delivery, MailboxIds, RawStream, RelayClient, Subscription, SubscriptionEvent,
+    ClientOptions, Delivery, MailboxIds, PendingSend, RawStream, RelayClient, Subscription,
+    SubscriptionEvent,
 };
 pub use error::ClientError;
 pub use tls::{ALPN, SERVER_NAME, fingerprint_of};

@@ -43,8 +43,8 @@ pub use ids::{
 };
 pub use message::{
     BatchRecipient, ClientFrame, Command, MAX_BATCH_RECIPIENTS, MailboxStatus, RelayLimits, Reply,
-    SENDER_PROOF_LABEL, SUBSCRIBE_PROOF_LABEL, ServerFrame, encode_deliver, encode_deliver_parts, sender_proof,
-    subscribe_proof,
+    SENDER_PROOF_LABEL, SUBSCRIBE_PROOF_LABEL, ServerFrame, encode_deliver, encode_deliver_parts,
+    sender_proof, subscribe_proof,
 };
 
 /// The protocol version this crate speaks, first byte of every frame.

@@ -27,7 +27,10 @@ use tokio::task::JoinSet;
 const SERVE_ENV: &str = "RELAY_BENCH_SERVE_DIR";
 
 #[derive(Parser, Debug, Clone)]
-#[command(name = "relay-bench", about = "Measure a Boucle relay's throughput and latency")]
+#[command(
+    name = "relay-bench",
+    about = "Measure a Boucle relay's throughput and latency"
+)]
 struct Args {
     /// Target a running relay instead of starting one.
     #[arg(long)]
@@ -182,7 +185,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         (None, None) => unreachable!("one of them is set"),
     };
     let token = match &args.token {
-        Some(text) => Some(boucle_relay::tokens::token_from_text(text).context("--token is not a valid token")?),
+        Some(text) => Some(
+            boucle_relay::tokens::token_from_text(text).context("--token is not a valid token")?,
+        ),
         None => None,
     };
     let options = ClientOptions::default();
@@ -215,7 +220,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     boucle_relay_client::PendingSend::stored(pending).await?;
                 }
                 let mailbox = &boxes[n % boxes.len()];
-                window.push_back(client.send_queued(mailbox.ids.send_id, numbered(n as u64, 0, args.size))?);
+                window.push_back(
+                    client.send_queued(mailbox.ids.send_id, numbered(n as u64, 0, args.size))?,
+                );
                 n += args.senders;
             }
             for pending in window {
@@ -249,7 +256,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
                         subscription.ack(delivery.seq)?;
                         received.push(number_of(&delivery.envelope).0);
                     }
-                    Some(SubscriptionEvent::Drained) => return anyhow::Ok((subscription, received)),
+                    Some(SubscriptionEvent::Drained) => {
+                        return anyhow::Ok((subscription, received));
+                    }
                     _ => bail!("subscription ended while draining"),
                 }
             }
@@ -265,7 +274,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     });
-    all_drained.await.context("the drain did not finish within 120 s")??;
+    all_drained
+        .await
+        .context("the drain did not finish within 120 s")??;
     let drain_secs = started.elapsed().as_secs_f64();
     let mut seen = HashSet::with_capacity(received.len());
     let mut duplicates = received.iter().filter(|n| !seen.insert(**n)).count() as u64;
@@ -334,7 +345,9 @@ async fn create_mailboxes(
         let mut seed = [0u8; 32];
         rand::fill(&mut seed);
         let owner = SigningKey::from_bytes(&seed);
-        let ids = owners[i % owners.len()].create_mailbox(&owner, token).await?;
+        let ids = owners[i % owners.len()]
+            .create_mailbox(&owner, token)
+            .await?;
         boxes.push(Box_ { owner, ids });
     }
     Ok(boxes)
@@ -417,7 +430,8 @@ async fn online(
     receivers.abort_all();
     let received = seen.lock().map(|s| s.len() as u64).unwrap_or(0);
     let dup = *dup.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-    let latencies = std::mem::take(&mut *latencies.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
+    let latencies =
+        std::mem::take(&mut *latencies.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
     Ok((sent.saturating_sub(received), dup, latencies))
 }
 

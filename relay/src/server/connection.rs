@@ -232,22 +232,51 @@ impl Connection {
                 send_id,
                 envelope,
                 sender_signature,
-            } => WriteOp {
-                kind: OpKind::Store {
-                    send_id,
-                    envelope,
-                    signature: sender_signature,
-                },
-                reply: reply_to(request, &self.events),
-            },
+            } => {
+                let body = Arc::new(envelope.body);
+                let admitted = self.context.hub.admit(
+                    &send_id,
+                    &envelope.header,
+                    &body,
+                    sender_signature.as_ref(),
+                );
+                match admitted {
+                    Ok((receive_id, seq)) => WriteOp {
+                        kind: OpKind::Store {
+                            receive_id,
+                            seq,
+                            header: envelope.header,
+                            body,
+                        },
+                        reply: reply_to(request, &self.events),
+                    },
+                    Err(code) => {
+                        self.protocol.reply(request, Err(code));
+                        return;
+                    }
+                }
+            }
             Request::SendBatch {
                 request,
                 body,
                 recipients,
-            } => WriteOp {
-                kind: OpKind::StoreBatch { body, recipients },
-                reply: reply_to(request, &self.events),
-            },
+            } => {
+                let body = Arc::new(body);
+                let results = self.context.hub.admit_batch(&body, recipients);
+                let outcomes = results
+                    .iter()
+                    .map(|r| r.as_ref().map(|_| ()).map_err(|code| *code))
+                    .collect();
+                let admitted = results.into_iter().filter_map(Result::ok).collect();
+                WriteOp {
+                    kind: OpKind::StoreBatch {
+                        body,
+                        admitted,
+                        outcomes,
+                    },
+                    reply: reply_to(request, &self.events),
+                }
+            }
             Request::Ack { mailbox, seq } => WriteOp {
                 kind: OpKind::Ack {
                     receive_id: *mailbox.receive_id(),
@@ -255,19 +284,40 @@ impl Connection {
                 },
                 reply: None,
             },
-            Request::Status { request, mailbox } => WriteOp {
-                kind: OpKind::Status {
-                    receive_id: *mailbox.receive_id(),
-                },
-                reply: reply_to(request, &self.events),
-            },
+            Request::Status { request, mailbox } => {
+                let status = self.context.hub.status(mailbox.receive_id());
+                let result = status.map(Reply::Status).ok_or(ErrorCode::UnknownMailbox);
+                self.protocol.reply(request, result);
+                return;
+            }
             _ => return,
         };
-        if let Err(refused) = self.context.writer.send(op).await
-            && let Some(to) = refused.0.reply
-        {
-            self.protocol
-                .reply(to.request, Err(ErrorCode::ShuttingDown));
+        if let Err(refused) = self.context.writer.send(op).await {
+            // The writer is gone (shutting down): take back what the hub admitted.
+            let WriteOp { kind, reply } = refused.0;
+            match kind {
+                OpKind::Store {
+                    receive_id,
+                    header,
+                    body,
+                    ..
+                } => {
+                    let len = (header.len() + body.len()) as u64;
+                    self.context.hub.release(&[(receive_id, len)]);
+                }
+                OpKind::StoreBatch { body, admitted, .. } => {
+                    let released: Vec<_> = admitted
+                        .iter()
+                        .map(|a| (a.receive_id, (a.header.len() + body.len()) as u64))
+                        .collect();
+                    self.context.hub.release(&released);
+                }
+                _ => {}
+            }
+            if let Some(to) = reply {
+                self.protocol
+                    .reply(to.request, Err(ErrorCode::ShuttingDown));
+            }
         }
     }
 

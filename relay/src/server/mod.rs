@@ -61,7 +61,7 @@ impl Relay {
     pub fn bind(config: Config, data_dir: &Path) -> Result<Relay, RelayError> {
         let identity = Identity::load(data_dir)?;
         let store = Store::open(&data_dir.join(STORE_FILE))?;
-        let hub = Arc::new(Hub::default());
+        let hub = Arc::new(Hub::new(config.limits.clone()));
         let writer = Writer::start(
             store.clone(),
             hub.clone(),

@@ -12,11 +12,13 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use boucle_wire::{PublicKey, ReceiveId, SendId, Seq};
+use boucle_wire::{PublicKey, ReceiveId, Seq};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::error::RelayError;
-use records::{BodyRef, EnvelopeRecord, MailboxRecord, decode_shared_body};
+use crate::hub::Fill;
+pub(crate) use records::MailboxRecord;
+use records::{BodyRef, EnvelopeRecord, decode_shared_body};
 
 pub(crate) const MAILBOXES: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("mailboxes");
 pub(crate) const SEND_INDEX: TableDefinition<[u8; 16], [u8; 16]> =
@@ -61,20 +63,14 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// A mailbox as the writer keeps it in memory.
-#[derive(Debug, Clone)]
-pub(crate) struct MailboxState {
-    pub record: MailboxRecord,
-    pub envelopes: u32,
-    pub bytes: u64,
-}
-
-/// Everything the writer needs in memory, rebuilt from disk at start.
+/// What is kept in memory, rebuilt from disk at start.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pub mailboxes: HashMap<ReceiveId, MailboxState>,
-    pub by_send: HashMap<SendId, ReceiveId>,
-    /// Each mailbox's stored envelopes, in order.
+    /// Mailbox records (the writer's).
+    pub records: HashMap<ReceiveId, MailboxRecord>,
+    /// Routing and fill levels (the hub's).
+    pub fills: HashMap<ReceiveId, Fill>,
+    /// Each mailbox's stored envelopes, in order (the hub's).
     pub index: HashMap<ReceiveId, BTreeSet<u64>>,
     pub next_seq: u64,
     pub next_body_id: u64,
@@ -155,15 +151,16 @@ impl Store {
             let (key, value) = entry?;
             let record = MailboxRecord::decode(value.value()).ok_or_else(corrupt)?;
             let receive_id = ReceiveId::from_bytes(key.value());
-            state.by_send.insert(record.send_id, receive_id);
-            state.mailboxes.insert(
+            state.fills.insert(
                 receive_id,
-                MailboxState {
-                    record,
+                Fill {
+                    send_id: Some(record.send_id),
+                    sender_key: record.sender_key,
                     envelopes: 0,
                     bytes: 0,
                 },
             );
+            state.records.insert(receive_id, record);
         }
         let bodies = txn.open_table(BODIES)?;
         let mut last_seq = None;
@@ -179,10 +176,14 @@ impl Store {
                     .and_then(|v| decode_shared_body(v.value()).map(|(_, b)| b.len()))
                     .unwrap_or(0),
             };
-            if let Some(mailbox) = state.mailboxes.get_mut(&record.receive_id) {
-                mailbox.envelopes += 1;
-                mailbox.bytes += (record.header.len() + body_len) as u64;
-                state.index.entry(record.receive_id).or_default().insert(seq);
+            if let Some(fill) = state.fills.get_mut(&record.receive_id) {
+                fill.envelopes += 1;
+                fill.bytes += (record.header.len() + body_len) as u64;
+                state
+                    .index
+                    .entry(record.receive_id)
+                    .or_default()
+                    .insert(seq);
             }
         }
         let meta = txn.open_table(META)?;
@@ -198,12 +199,12 @@ impl Store {
     pub fn stats(&self) -> Result<StoreStats, RelayError> {
         let state = self.load_state()?;
         let mut stats = StoreStats {
-            mailboxes: state.mailboxes.len() as u64,
+            mailboxes: state.records.len() as u64,
             ..StoreStats::default()
         };
-        for mailbox in state.mailboxes.values() {
-            stats.envelopes += u64::from(mailbox.envelopes);
-            stats.envelope_bytes += mailbox.bytes;
+        for fill in state.fills.values() {
+            stats.envelopes += u64::from(fill.envelopes);
+            stats.envelope_bytes += fill.bytes;
         }
         stats.file_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         Ok(stats)

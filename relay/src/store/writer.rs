@@ -3,34 +3,27 @@
 //! Connection tasks queue [`WriteOp`]s on a bounded channel (a full queue makes them
 //! wait, and so stops them reading from the network: memory stays bounded). The thread
 //! takes everything queued, applies it in one write transaction, commits (with fsync in
-//! the default durability mode), and only then sends the replies and tells subscribers.
-//! If the commit fails (for example: the disk is full), every request of the batch is
-//! answered `StorageFailure`, the in-memory state is rebuilt from disk, and the relay
-//! goes on serving.
+//! the default durability mode), and only then answers the senders and updates the
+//! [`Hub`]. If the commit fails (for example: the disk is full), every request of the
+//! batch is answered `StorageFailure`, admitted envelopes are released from their
+//! mailboxes' quotas, and the relay goes on serving.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use boucle_wire::{
-    BatchRecipient, Body, Envelope, ErrorCode, Header, MailboxStatus, PublicKey, ReceiveId, Reply,
-    RequestId, SendId, Seq, Signature,
-};
-use ed25519_dalek::VerifyingKey;
+use boucle_wire::{Body, ErrorCode, Header, PublicKey, ReceiveId, Reply, RequestId, SendId, Seq};
 use redb::{Durability, ReadableTable, WriteTransaction};
 use tokio::sync::mpsc;
 
 use super::records::{
     BodyRef, EnvelopeRecord, MailboxRecord, decode_shared_body, encode_shared_body,
 };
-use super::{
-    BODIES, ENVELOPES, MAILBOXES, META, MailboxState, NEXT_BODY, NEXT_SEQ, SEND_INDEX, State,
-    Store,
-};
+use super::{BODIES, ENVELOPES, MAILBOXES, META, NEXT_BODY, NEXT_SEQ, SEND_INDEX, Store};
 use crate::config::{self, Limits};
 use crate::error::RelayError;
-use crate::hub::{ConnEvent, ConnSender, Hub};
+use crate::hub::{Admitted, ConnEvent, ConnSender, Hub};
 
 /// Most operations applied in one transaction.
 const MAX_BATCH: usize = 4096;
@@ -43,7 +36,7 @@ pub(crate) struct ReplyTo {
     pub request: RequestId,
 }
 
-/// A write (or a state query the writer alone can answer), and where its answer goes.
+/// A write, and where its answer goes.
 pub(crate) struct WriteOp {
     pub kind: OpKind,
     /// `None` for operations without a reply (acks, sweeps).
@@ -62,26 +55,25 @@ pub(crate) enum OpKind {
         receive_id: ReceiveId,
         sender_key: Option<PublicKey>,
     },
+    /// An envelope admitted by the hub (seq assigned, quota counted).
     Store {
-        send_id: SendId,
-        envelope: Envelope,
-        signature: Option<Signature>,
+        receive_id: ReceiveId,
+        seq: Seq,
+        header: Header,
+        body: Arc<Body>,
     },
+    /// A batch: one body, the admitted recipients, and every recipient's outcome.
     StoreBatch {
-        body: Body,
-        recipients: Vec<BatchRecipient>,
+        body: Arc<Body>,
+        admitted: Vec<Admitted>,
+        outcomes: Vec<Result<(), ErrorCode>>,
     },
     Ack {
         receive_id: ReceiveId,
         seq: Seq,
     },
-    Status {
-        receive_id: ReceiveId,
-    },
     Expire,
 }
-
-type Outcome = Option<Result<Reply, ErrorCode>>;
 
 /// Handle to the writer thread. Dropping every sender stops it after its last commit.
 pub(crate) struct Writer {
@@ -96,19 +88,22 @@ impl Writer {
         limits: Limits,
         durability: config::Durability,
     ) -> Result<Writer, RelayError> {
-        let mut state = store.load_state()?;
-        hub.replace_index(std::mem::take(&mut state.index));
+        let state = store.load_state()?;
+        hub.load(state.fills, state.index, state.next_seq);
         let (sender, receiver) = mpsc::channel(16 * 1024);
+        let send_ids = state.records.values().map(|r| r.send_id).collect();
         let thread = WriterThread {
             store,
             hub,
             limits,
             durability,
-            state,
+            records: state.records,
+            send_ids,
+            next_body_id: state.next_body_id,
+            high_seq: state.next_seq,
             last_sync: Instant::now(),
             scratch: Vec::new(),
         };
-        thread.publish_counters();
         let thread = std::thread::Builder::new()
             .name("relay-writer".into())
             .spawn(move || thread.run(receiver))
@@ -133,7 +128,11 @@ struct WriterThread {
     hub: Arc<Hub>,
     limits: Limits,
     durability: config::Durability,
-    state: State,
+    records: HashMap<ReceiveId, MailboxRecord>,
+    send_ids: HashSet<SendId>,
+    next_body_id: u64,
+    /// One past the highest seq ever stored (persisted as a high-water mark).
+    high_seq: u64,
     last_sync: Instant,
     scratch: Vec<u8>,
 }
@@ -142,12 +141,18 @@ struct WriterThread {
 #[derive(Default)]
 struct Pending {
     replies: Vec<(ReplyTo, Result<Reply, ErrorCode>)>,
-    /// Told to caught-up subscribers just before the commit.
-    stored: Vec<(ReceiveId, Seq, Header, Arc<Body>)>,
-    added: Vec<(ReceiveId, Seq)>,
-    removed: Vec<(ReceiveId, u64)>,
-    gone: Vec<ReceiveId>,
+    /// Stored envelopes and their sizes.
+    added: Vec<(ReceiveId, Seq, u64)>,
+    /// Admitted envelopes that will not be stored (mailbox gone): released at once.
+    refused: Vec<(ReceiveId, u64)>,
+    /// Removed envelopes: mailbox, seq, size.
+    removed: Vec<(ReceiveId, u64, u64)>,
+    created: Vec<(ReceiveId, SendId)>,
+    deleted: Vec<ReceiveId>,
+    sender_keys: Vec<(ReceiveId, Option<PublicKey>)>,
 }
+
+type Outcome = Option<Result<Reply, ErrorCode>>;
 
 impl WriterThread {
     fn run(mut self, mut receiver: mpsc::Receiver<WriteOp>) {
@@ -168,21 +173,41 @@ impl WriterThread {
     fn commit_batch(&mut self, batch: &mut Vec<WriteOp>) {
         let mut pending = Pending::default();
         let outcome = self.apply_all(batch, &mut pending);
+        if !pending.refused.is_empty() {
+            self.hub.release(&pending.refused);
+        }
         match outcome {
             Ok(()) => {
+                for (receive_id, send_id) in &pending.created {
+                    self.hub.mailbox_created(*receive_id, *send_id);
+                }
+                for (receive_id, key) in &pending.sender_keys {
+                    self.hub.sender_key_set(receive_id, *key);
+                }
+                let added: Vec<(ReceiveId, Seq)> = pending
+                    .added
+                    .iter()
+                    .map(|(id, seq, _)| (*id, *seq))
+                    .collect();
+                self.hub.committed(&added, &pending.removed);
+                for receive_id in &pending.deleted {
+                    self.hub.mailbox_deleted(receive_id);
+                }
                 for (to, result) in pending.replies {
                     let _ = to.events.send(ConnEvent::Reply {
                         request: to.request,
                         result,
                     });
                 }
-                self.hub.committed(&pending.added, &pending.removed);
-                for receive_id in pending.gone {
-                    self.hub.mailbox_gone(&receive_id);
-                }
             }
             Err(error) => {
                 tracing::warn!(%error, "a commit failed; the batch was refused and nothing of it was stored");
+                let released: Vec<(ReceiveId, u64)> = pending
+                    .added
+                    .iter()
+                    .map(|(id, _, len)| (*id, *len))
+                    .collect();
+                self.hub.release(&released);
                 for (to, result) in pending.replies {
                     let result = result.and(Err(ErrorCode::StorageFailure));
                     let _ = to.events.send(ConnEvent::Reply {
@@ -190,19 +215,17 @@ impl WriterThread {
                         result,
                     });
                 }
+                // Mailbox records changed in the failed batch are read back from disk.
                 match self.store.load_state() {
-                    Ok(mut state) => {
-                        // Seqs handed out in the failed batch are never reused.
-                        state.next_seq = state.next_seq.max(self.state.next_seq);
-                        state.next_body_id = state.next_body_id.max(self.state.next_body_id);
-                        self.hub.replace_index(std::mem::take(&mut state.index));
-                        self.state = state;
+                    Ok(state) => {
+                        self.send_ids = state.records.values().map(|r| r.send_id).collect();
+                        self.records = state.records;
+                        self.next_body_id = self.next_body_id.max(state.next_body_id);
                     }
-                    Err(error) => tracing::error!(%error, "cannot reload the store state"),
+                    Err(error) => tracing::error!(%error, "cannot reload the mailboxes"),
                 }
             }
         }
-        self.publish_counters();
     }
 
     fn apply_all(
@@ -225,10 +248,10 @@ impl WriterThread {
         let mut result = Ok(());
         // Acks are applied last, sorted: consecutive seqs share B-tree leaves, so each
         // leaf is rewritten once per batch instead of once per ack.
-        let mut acks: Vec<(ReceiveId, u64)> = Vec::new();
+        let mut acks: Vec<(Option<ReceiveId>, u64)> = Vec::new();
         for op in batch.drain(..) {
             if let OpKind::Ack { receive_id, seq } = op.kind {
-                acks.push((receive_id, seq.0));
+                acks.push((Some(receive_id), seq.0));
                 continue;
             }
             let outcome = match result {
@@ -246,15 +269,13 @@ impl WriterThread {
         result?;
         if !acks.is_empty() {
             acks.sort_unstable_by_key(|(_, seq)| *seq);
-            self.remove_acknowledged(&mut txn, &acks, pending)?;
+            self.remove(&mut txn, &acks, pending)?;
         }
         {
             let mut meta = txn.open_table(META)?;
-            meta.insert(NEXT_SEQ, self.state.next_seq)?;
-            meta.insert(NEXT_BODY, self.state.next_body_id)?;
+            meta.insert(NEXT_SEQ, self.high_seq)?;
+            meta.insert(NEXT_BODY, self.next_body_id)?;
         }
-        // Caught-up subscribers may have these now; senders hear back only after commit.
-        self.hub.stored(std::mem::take(&mut pending.stored));
         txn.commit()?;
         if durable {
             self.last_sync = Instant::now();
@@ -270,11 +291,10 @@ impl WriterThread {
         pending: &mut Pending,
     ) -> Result<Outcome, RelayError> {
         let outcome = match op {
-            OpKind::Create { owner_key } => self.create(txn, owner_key)?,
+            OpKind::Create { owner_key } => self.create(txn, owner_key, pending)?,
             OpKind::Delete { receive_id } => {
-                if self.state.mailboxes.contains_key(&receive_id) {
+                if self.records.contains_key(&receive_id) {
                     self.delete_mailbox(txn, &receive_id, pending)?;
-                    pending.gone.push(receive_id);
                     Ok(Reply::Done)
                 } else {
                     Err(ErrorCode::UnknownMailbox)
@@ -283,39 +303,87 @@ impl WriterThread {
             OpKind::SetSenderKey {
                 receive_id,
                 sender_key,
-            } => match self.state.mailboxes.get_mut(&receive_id) {
-                Some(mailbox) => {
-                    mailbox.record.sender_key = sender_key;
-                    let record = mailbox.record.encode();
+            } => match self.records.get_mut(&receive_id) {
+                Some(record) => {
+                    record.sender_key = sender_key;
+                    let bytes = record.encode();
                     txn.open_table(MAILBOXES)?
-                        .insert(receive_id.as_bytes(), record.as_slice())?;
+                        .insert(receive_id.as_bytes(), bytes.as_slice())?;
+                    pending.sender_keys.push((receive_id, sender_key));
                     Ok(Reply::Done)
                 }
                 None => Err(ErrorCode::UnknownMailbox),
             },
             OpKind::Store {
-                send_id,
-                envelope,
-                signature,
-            } => self.store_one(txn, send_id, envelope, signature, now_ms, pending)?,
-            OpKind::StoreBatch { body, recipients } => {
-                let outcomes = self.store_batch(txn, body, recipients, now_ms, pending)?;
+                receive_id,
+                seq,
+                header,
+                body,
+            } => {
+                let len = (header.len() + body.len()) as u64;
+                if self.records.contains_key(&receive_id) {
+                    self.insert(
+                        txn,
+                        receive_id,
+                        seq,
+                        &header,
+                        BodyRef::Inline(body.as_bytes()),
+                        now_ms,
+                    )?;
+                    pending.added.push((receive_id, seq, len));
+                    Ok(Reply::Stored)
+                } else {
+                    pending.refused.push((receive_id, len));
+                    Err(ErrorCode::UnknownMailbox)
+                }
+            }
+            OpKind::StoreBatch {
+                body,
+                admitted,
+                mut outcomes,
+            } => {
+                let body_id = self.next_body_id;
+                let mut refs = 0u32;
+                let mut slot = 0;
+                for entry in admitted {
+                    // Admitted entries fill the `Ok` slots of `outcomes`, in order.
+                    while outcomes.get(slot).is_some_and(Result::is_err) {
+                        slot += 1;
+                    }
+                    let len = (entry.header.len() + body.len()) as u64;
+                    if self.records.contains_key(&entry.receive_id) {
+                        let shared = BodyRef::Shared(body_id);
+                        self.insert(
+                            txn,
+                            entry.receive_id,
+                            entry.seq,
+                            &entry.header,
+                            shared,
+                            now_ms,
+                        )?;
+                        pending.added.push((entry.receive_id, entry.seq, len));
+                        refs += 1;
+                    } else {
+                        pending.refused.push((entry.receive_id, len));
+                        if let Some(outcome) = outcomes.get_mut(slot) {
+                            *outcome = Err(ErrorCode::UnknownMailbox);
+                        }
+                    }
+                    slot += 1;
+                }
+                if refs > 0 {
+                    txn.open_table(BODIES)?.insert(
+                        body_id,
+                        encode_shared_body(refs, body.as_bytes()).as_slice(),
+                    )?;
+                    self.next_body_id += 1;
+                }
                 Ok(Reply::BatchStored { outcomes })
             }
             OpKind::Ack { receive_id, seq } => {
-                self.remove_acknowledged(txn, &[(receive_id, seq.0)], pending)?;
+                self.remove(txn, &[(Some(receive_id), seq.0)], pending)?;
                 return Ok(None);
             }
-            OpKind::Status { receive_id } => match self.state.mailboxes.get(&receive_id) {
-                Some(mailbox) => Ok(Reply::Status(MailboxStatus {
-                    envelopes: mailbox.envelopes,
-                    bytes: mailbox.bytes,
-                    max_envelopes: self.limits.mailbox_max_envelopes,
-                    max_bytes: self.limits.mailbox_max_bytes,
-                    sender_key_required: mailbox.record.sender_key.is_some(),
-                })),
-                None => Err(ErrorCode::UnknownMailbox),
-            },
             OpKind::Expire => {
                 self.expire(txn, now_ms, pending)?;
                 return Ok(None);
@@ -324,10 +392,33 @@ impl WriterThread {
         Ok(Some(outcome))
     }
 
+    fn insert(
+        &mut self,
+        txn: &mut WriteTransaction,
+        receive_id: ReceiveId,
+        seq: Seq,
+        header: &Header,
+        body: BodyRef<'_>,
+        now_ms: u64,
+    ) -> Result<(), RelayError> {
+        EnvelopeRecord {
+            receive_id,
+            stored_at_ms: now_ms,
+            header: header.as_bytes(),
+            body,
+        }
+        .encode(&mut self.scratch);
+        txn.open_table(ENVELOPES)?
+            .insert(seq.0, self.scratch.as_slice())?;
+        self.high_seq = self.high_seq.max(seq.0 + 1);
+        Ok(())
+    }
+
     fn create(
         &mut self,
         txn: &mut WriteTransaction,
         owner_key: PublicKey,
+        pending: &mut Pending,
     ) -> Result<Result<Reply, ErrorCode>, RelayError> {
         let (receive_id, send_id) = loop {
             let mut bytes = [0u8; 32];
@@ -337,9 +428,7 @@ impl WriterThread {
                 ReceiveId::from_slice(r).map_err(|e| RelayError::Store(e.to_string()))?;
             let send_id = SendId::from_slice(s).map_err(|e| RelayError::Store(e.to_string()))?;
             // 128-bit random ids do not collide in practice; check anyway.
-            if !self.state.mailboxes.contains_key(&receive_id)
-                && !self.state.by_send.contains_key(&send_id)
-            {
+            if !self.records.contains_key(&receive_id) && !self.send_ids.contains(&send_id) {
                 break (receive_id, send_id);
             }
         };
@@ -352,15 +441,9 @@ impl WriterThread {
             .insert(receive_id.as_bytes(), record.encode().as_slice())?;
         txn.open_table(SEND_INDEX)?
             .insert(send_id.as_bytes(), receive_id.as_bytes())?;
-        self.state.by_send.insert(send_id, receive_id);
-        self.state.mailboxes.insert(
-            receive_id,
-            MailboxState {
-                record,
-                envelopes: 0,
-                bytes: 0,
-            },
-        );
+        self.records.insert(receive_id, record);
+        self.send_ids.insert(send_id);
+        pending.created.push((receive_id, send_id));
         Ok(Ok(Reply::MailboxCreated {
             receive_id,
             send_id,
@@ -378,178 +461,27 @@ impl WriterThread {
             pending
                 .added
                 .iter()
-                .filter(|(id, _)| id == receive_id)
-                .map(|(_, seq)| seq.0),
+                .filter(|(id, _, _)| id == receive_id)
+                .map(|(_, seq, _)| seq.0),
         );
-        self.remove_envelopes(txn, Some(receive_id), &seqs, pending)?;
-        if let Some(mailbox) = self.state.mailboxes.remove(receive_id) {
-            self.state.by_send.remove(&mailbox.record.send_id);
+        let targets: Vec<(Option<ReceiveId>, u64)> = seqs
+            .into_iter()
+            .map(|seq| (Some(*receive_id), seq))
+            .collect();
+        self.remove(txn, &targets, pending)?;
+        if let Some(record) = self.records.remove(receive_id) {
+            self.send_ids.remove(&record.send_id);
             txn.open_table(SEND_INDEX)?
-                .remove(mailbox.record.send_id.as_bytes())?;
+                .remove(record.send_id.as_bytes())?;
         }
         txn.open_table(MAILBOXES)?.remove(receive_id.as_bytes())?;
+        pending.deleted.push(*receive_id);
         Ok(())
     }
 
-    /// Checks that `send_id` may receive an envelope of `len` bytes now.
-    fn admit(
-        &self,
-        send_id: &SendId,
-        len: usize,
-        proof: impl FnOnce(&PublicKey) -> bool,
-    ) -> Result<ReceiveId, ErrorCode> {
-        let receive_id = *self
-            .state
-            .by_send
-            .get(send_id)
-            .ok_or(ErrorCode::UnknownMailbox)?;
-        let mailbox = self
-            .state
-            .mailboxes
-            .get(&receive_id)
-            .ok_or(ErrorCode::UnknownMailbox)?;
-        if let Some(sender_key) = &mailbox.record.sender_key
-            && !proof(sender_key)
-        {
-            return Err(ErrorCode::SenderNotAllowed);
-        }
-        if mailbox.envelopes >= self.limits.mailbox_max_envelopes
-            || mailbox.bytes + len as u64 > self.limits.mailbox_max_bytes
-        {
-            return Err(ErrorCode::QuotaExceeded);
-        }
-        Ok(receive_id)
-    }
-
-    /// Assigns the next seq and counts the envelope in its mailbox.
-    fn take_seq(&mut self, receive_id: &ReceiveId, len: usize, pending: &mut Pending) -> Seq {
-        let seq = Seq(self.state.next_seq);
-        self.state.next_seq += 1;
-        if let Some(mailbox) = self.state.mailboxes.get_mut(receive_id) {
-            mailbox.envelopes += 1;
-            mailbox.bytes += len as u64;
-        }
-        pending.added.push((*receive_id, seq));
-        seq
-    }
-
-    fn store_one(
-        &mut self,
-        txn: &mut WriteTransaction,
-        send_id: SendId,
-        envelope: Envelope,
-        signature: Option<Signature>,
-        now_ms: u64,
-        pending: &mut Pending,
-    ) -> Result<Result<Reply, ErrorCode>, RelayError> {
-        let len = envelope.stored_len();
-        let admitted = self.admit(&send_id, len, |key| {
-            verify_sender(key, &signature, &send_id, &envelope.header, &envelope.body)
-        });
-        let receive_id = match admitted {
-            Ok(id) => id,
-            Err(code) => return Ok(Err(code)),
-        };
-        let seq = self.take_seq(&receive_id, len, pending);
-        EnvelopeRecord {
-            receive_id,
-            stored_at_ms: now_ms,
-            header: envelope.header.as_bytes(),
-            body: BodyRef::Inline(envelope.body.as_bytes()),
-        }
-        .encode(&mut self.scratch);
-        txn.open_table(ENVELOPES)?
-            .insert(seq.0, self.scratch.as_slice())?;
-        pending
-            .stored
-            .push((receive_id, seq, envelope.header, Arc::new(envelope.body)));
-        Ok(Ok(Reply::Stored))
-    }
-
-    fn store_batch(
-        &mut self,
-        txn: &mut WriteTransaction,
-        body: Body,
-        recipients: Vec<BatchRecipient>,
-        now_ms: u64,
-        pending: &mut Pending,
-    ) -> Result<Vec<Result<(), ErrorCode>>, RelayError> {
-        let body = Arc::new(body);
-        let body_id = self.state.next_body_id;
-        let mut outcomes = Vec::with_capacity(recipients.len());
-        let mut refs = 0u32;
-        let mut envelopes = txn.open_table(ENVELOPES)?;
-        for recipient in recipients {
-            let len = recipient.header.len() + body.len();
-            let admitted = self.admit(&recipient.send_id, len, |key| {
-                verify_sender(
-                    key,
-                    &recipient.sender_signature,
-                    &recipient.send_id,
-                    &recipient.header,
-                    &body,
-                )
-            });
-            let receive_id = match admitted {
-                Ok(id) => id,
-                Err(code) => {
-                    outcomes.push(Err(code));
-                    continue;
-                }
-            };
-            let seq = self.take_seq(&receive_id, len, pending);
-            EnvelopeRecord {
-                receive_id,
-                stored_at_ms: now_ms,
-                header: recipient.header.as_bytes(),
-                body: BodyRef::Shared(body_id),
-            }
-            .encode(&mut self.scratch);
-            envelopes.insert(seq.0, self.scratch.as_slice())?;
-            pending
-                .stored
-                .push((receive_id, seq, recipient.header, body.clone()));
-            refs += 1;
-            outcomes.push(Ok(()));
-        }
-        drop(envelopes);
-        if refs > 0 {
-            txn.open_table(BODIES)?.insert(
-                body_id,
-                encode_shared_body(refs, body.as_bytes()).as_slice(),
-            )?;
-            self.state.next_body_id += 1;
-        }
-        Ok(outcomes)
-    }
-
-    /// Removes envelopes (missing ones are ignored: acks are idempotent), releasing shared
-    /// bodies and updating counts. With `only`, envelopes of other mailboxes are left
-    /// alone: an owner can acknowledge only its own.
-    fn remove_envelopes(
-        &mut self,
-        txn: &mut WriteTransaction,
-        only: Option<&ReceiveId>,
-        seqs: &[u64],
-        pending: &mut Pending,
-    ) -> Result<(), RelayError> {
-        let targets: Vec<(Option<ReceiveId>, u64)> =
-            seqs.iter().map(|&seq| (only.copied(), seq)).collect();
-        self.remove(txn, &targets, pending)
-    }
-
-    /// Acknowledged envelopes: each only if it belongs to the acknowledging mailbox.
-    fn remove_acknowledged(
-        &mut self,
-        txn: &mut WriteTransaction,
-        acks: &[(ReceiveId, u64)],
-        pending: &mut Pending,
-    ) -> Result<(), RelayError> {
-        let targets: Vec<(Option<ReceiveId>, u64)> =
-            acks.iter().map(|&(id, seq)| (Some(id), seq)).collect();
-        self.remove(txn, &targets, pending)
-    }
-
+    /// Removes envelopes (missing ones are ignored: acks are idempotent), releasing
+    /// shared bodies. An envelope with an expected mailbox is removed only if it belongs
+    /// to it: an owner can acknowledge only its own.
     fn remove(
         &mut self,
         txn: &mut WriteTransaction,
@@ -598,11 +530,9 @@ impl WriterThread {
                     }
                 }
             };
-            if let Some(mailbox) = self.state.mailboxes.get_mut(&receive_id) {
-                mailbox.envelopes = mailbox.envelopes.saturating_sub(1);
-                mailbox.bytes = mailbox.bytes.saturating_sub((header_len + body_len) as u64);
-            }
-            pending.removed.push((receive_id, seq));
+            pending
+                .removed
+                .push((receive_id, seq, (header_len + body_len) as u64));
         }
         Ok(())
     }
@@ -623,48 +553,14 @@ impl WriterThread {
             if stored_at >= cutoff {
                 break;
             }
-            expired.push(key.value());
+            expired.push((None, key.value()));
         }
         if !expired.is_empty() {
             tracing::info!(expired = expired.len(), "expired envelopes deleted");
-            self.remove_envelopes(txn, None, &expired, pending)?;
+            self.remove(txn, &expired, pending)?;
         }
         Ok(())
     }
-
-    fn publish_counters(&self) {
-        let (mut envelopes, mut bytes) = (0u64, 0u64);
-        for mailbox in self.state.mailboxes.values() {
-            envelopes += u64::from(mailbox.envelopes);
-            bytes += mailbox.bytes;
-        }
-        self.hub
-            .mailboxes
-            .store(self.state.mailboxes.len() as u64, Ordering::Relaxed);
-        self.hub.envelopes.store(envelopes, Ordering::Relaxed);
-        self.hub.envelope_bytes.store(bytes, Ordering::Relaxed);
-    }
-}
-
-fn verify_sender(
-    key: &PublicKey,
-    signature: &Option<Signature>,
-    send_id: &SendId,
-    header: &Header,
-    body: &Body,
-) -> bool {
-    let Some(signature) = signature else {
-        return false;
-    };
-    let Ok(key) = VerifyingKey::from_bytes(key.as_bytes()) else {
-        return false;
-    };
-    let signature = ed25519_dalek::Signature::from_bytes(signature.as_bytes());
-    key.verify_strict(
-        &boucle_wire::sender_proof(send_id, header, body),
-        &signature,
-    )
-    .is_ok()
 }
 
 /// Milliseconds since the Unix epoch.
