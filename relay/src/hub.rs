@@ -288,6 +288,20 @@ impl Hub {
         self.publish();
     }
 
+    /// An acknowledged envelope leaves the index at once (so it is never delivered again),
+    /// if it is one of this mailbox's. Returns whether it was.
+    pub fn take_from_index(&self, receive_id: &ReceiveId, seq: u64) -> bool {
+        let mut index = self.index_lock();
+        let Some(seqs) = index.get_mut(receive_id) else {
+            return false;
+        };
+        let taken = seqs.remove(&seq);
+        if seqs.is_empty() {
+            index.remove(receive_id);
+        }
+        taken
+    }
+
     /// Up to `limit` committed envelopes of a mailbox after `after` (from the start if
     /// `None`).
     pub fn seqs_after(&self, receive_id: &ReceiveId, after: Option<u64>, limit: usize) -> Vec<u64> {

@@ -10,7 +10,7 @@
 //! are pipelined on one stream.
 //!
 //! ```no_run
-//! # async fn demo(address: boucle_wire::RelayAddress) -> Result<(), boucle_relay_client::ClientError> {
+//! # async fn demo(address: boucle_wire::RelayAddress) -> Result<(), Box<dyn std::error::Error>> {
 //! use boucle_relay_client::{ClientOptions, RelayClient};
 //! use boucle_wire::{Body, Envelope, Header};
 //!

@@ -279,7 +279,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .context("the drain did not finish within 120 s")??;
     let drain_secs = started.elapsed().as_secs_f64();
     if let Some(own) = &own {
-        eprintln!("relay rss after the drain (nothing stored): {:.1} MB", own.rss_mb());
+        eprintln!(
+            "relay rss after the drain (nothing stored): {:.1} MB",
+            own.rss_mb()
+        );
     }
     let mut seen = HashSet::with_capacity(received.len());
     let mut duplicates = received.iter().filter(|n| !seen.insert(**n)).count() as u64;

@@ -396,6 +396,7 @@ impl Connection {
             .envelope_expiry_secs
             .saturating_mul(1000);
         let not_before = unix_ms().saturating_sub(expiry_ms);
+        let mut reader = None;
         for (receive_id, cursor) in self.cursors.iter_mut() {
             if !cursor.backlog {
                 continue;
@@ -409,15 +410,21 @@ impl Connection {
                 continue;
             }
             let seqs = self.context.hub.seqs_after(receive_id, cursor.last, room);
+            if reader.is_none() {
+                match self.context.store.reader() {
+                    Ok(opened) => reader = Some(opened),
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot read envelopes to deliver");
+                        return;
+                    }
+                }
+            }
+            let Some(reader) = &reader else { return };
             let protocol = &mut self.protocol;
-            let read = self.context.store.for_each_envelope(
-                receive_id,
-                &seqs,
-                not_before,
-                |seq, header, body| {
+            let read =
+                reader.for_each_envelope(receive_id, &seqs, not_before, |seq, header, body| {
                     protocol.deliver_parts(*receive_id, seq, header, body);
-                },
-            );
+                });
             if let Err(error) = read {
                 tracing::warn!(%error, "cannot read envelopes to deliver");
                 continue;

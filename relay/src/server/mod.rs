@@ -200,8 +200,15 @@ async fn background(context: Arc<Context>, data_dir: PathBuf) {
     let sweep = Duration::from_secs(context.config.limits.expiry_sweep_secs);
     let mut sweep_timer = tokio::time::interval(sweep);
     let mut stats_timer = tokio::time::interval(STATS_INTERVAL);
+    let mut tick_timer = tokio::time::interval(Duration::from_millis(100));
     loop {
         tokio::select! {
+            _ = tick_timer.tick() => {
+                let op = WriteOp { kind: OpKind::Tick, reply: None };
+                if context.writer.send(op).await.is_err() {
+                    return;
+                }
+            }
             _ = sweep_timer.tick() => {
                 let op = WriteOp { kind: OpKind::Expire, reply: None };
                 if context.writer.send(op).await.is_err() {

@@ -110,37 +110,13 @@ impl Store {
         Ok(Some(record.owner_key))
     }
 
-    /// Hands the envelopes `seqs` of a mailbox to `deliver` as borrowed header and body
-    /// bytes, skipping those stored before `not_before_ms` (expired) and those gone or not
-    /// of this mailbox.
-    pub(crate) fn for_each_envelope(
-        &self,
-        receive_id: &ReceiveId,
-        seqs: &[u64],
-        not_before_ms: u64,
-        mut deliver: impl FnMut(Seq, &[u8], &[u8]),
-    ) -> Result<(), RelayError> {
+    /// A snapshot to read envelopes from (one read transaction for many reads).
+    pub(crate) fn reader(&self) -> Result<Reader, RelayError> {
         let txn = self.db.begin_read()?;
-        let envelopes = txn.open_table(ENVELOPES)?;
-        let bodies = txn.open_table(BODIES)?;
-        for &seq in seqs {
-            let Some(value) = envelopes.get(seq)? else {
-                continue;
-            };
-            let record = EnvelopeRecord::decode(value.value()).ok_or_else(corrupt)?;
-            if record.receive_id != *receive_id || record.stored_at_ms < not_before_ms {
-                continue;
-            }
-            match record.body {
-                BodyRef::Inline(body) => deliver(Seq(seq), record.header, body),
-                BodyRef::Shared(id) => {
-                    let shared = bodies.get(id)?.ok_or_else(corrupt)?;
-                    let (_, body) = decode_shared_body(shared.value()).ok_or_else(corrupt)?;
-                    deliver(Seq(seq), record.header, body);
-                }
-            }
-        }
-        Ok(())
+        Ok(Reader {
+            envelopes: txn.open_table(ENVELOPES)?,
+            bodies: txn.open_table(BODIES)?,
+        })
     }
 
     /// Rebuilds the writer's in-memory state from disk.
@@ -208,6 +184,44 @@ impl Store {
         }
         stats.file_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         Ok(stats)
+    }
+}
+
+/// Reads envelopes from one consistent snapshot of the store.
+pub(crate) struct Reader {
+    envelopes: redb::ReadOnlyTable<u64, &'static [u8]>,
+    bodies: redb::ReadOnlyTable<u64, &'static [u8]>,
+}
+
+impl Reader {
+    /// Hands the envelopes `seqs` of a mailbox to `deliver` as borrowed header and body
+    /// bytes, skipping those stored before `not_before_ms` (expired) and those gone or not
+    /// of this mailbox.
+    pub(crate) fn for_each_envelope(
+        &self,
+        receive_id: &ReceiveId,
+        seqs: &[u64],
+        not_before_ms: u64,
+        mut deliver: impl FnMut(Seq, &[u8], &[u8]),
+    ) -> Result<(), RelayError> {
+        for &seq in seqs {
+            let Some(value) = self.envelopes.get(seq)? else {
+                continue;
+            };
+            let record = EnvelopeRecord::decode(value.value()).ok_or_else(corrupt)?;
+            if record.receive_id != *receive_id || record.stored_at_ms < not_before_ms {
+                continue;
+            }
+            match record.body {
+                BodyRef::Inline(body) => deliver(Seq(seq), record.header, body),
+                BodyRef::Shared(id) => {
+                    let shared = self.bodies.get(id)?.ok_or_else(corrupt)?;
+                    let (_, body) = decode_shared_body(shared.value()).ok_or_else(corrupt)?;
+                    deliver(Seq(seq), record.header, body);
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -27,6 +27,10 @@ use crate::hub::{Admitted, ConnEvent, ConnSender, Hub};
 
 /// Most operations applied in one transaction.
 const MAX_BATCH: usize = 4096;
+/// Acknowledged envelopes are deleted in sorted groups of up to this many...
+const ACK_GROUP: usize = 32 * 1024;
+/// ...or after this long, whichever comes first (and at shutdown).
+const ACK_DELAY: Duration = Duration::from_millis(200);
 /// In os-buffered mode, make one durable commit at least this often.
 const OS_BUFFERED_SYNC: Duration = Duration::from_secs(1);
 
@@ -73,6 +77,8 @@ pub(crate) enum OpKind {
         seq: Seq,
     },
     Expire,
+    /// Periodic nudge: flushes acknowledgements waiting longer than the delay.
+    Tick,
 }
 
 /// Handle to the writer thread. Dropping every sender stops it after its last commit.
@@ -103,6 +109,8 @@ impl Writer {
             high_seq: state.next_seq,
             last_sync: Instant::now(),
             scratch: Vec::new(),
+            acked: Vec::new(),
+            acked_since: None,
         };
         let thread = std::thread::Builder::new()
             .name("relay-writer".into())
@@ -135,6 +143,10 @@ struct WriterThread {
     high_seq: u64,
     last_sync: Instant,
     scratch: Vec<u8>,
+    /// Acknowledged envelopes, already out of the index, whose deletion is not yet
+    /// committed; and since when the oldest has waited.
+    acked: Vec<(Option<ReceiveId>, u64)>,
+    acked_since: Option<Instant>,
 }
 
 /// Effects held back until the commit succeeds.
@@ -165,14 +177,16 @@ impl WriterThread {
                     Err(_) => break,
                 }
             }
-            self.commit_batch(&mut batch);
+            self.commit_batch(&mut batch, false);
         }
+        // Shutting down: acknowledged envelopes are deleted before the store closes.
+        self.commit_batch(&mut batch, true);
         tracing::debug!("writer stopped");
     }
 
-    fn commit_batch(&mut self, batch: &mut Vec<WriteOp>) {
+    fn commit_batch(&mut self, batch: &mut Vec<WriteOp>, flush_acks: bool) {
         let mut pending = Pending::default();
-        let outcome = self.apply_all(batch, &mut pending);
+        let outcome = self.apply_all(batch, &mut pending, flush_acks);
         if !pending.refused.is_empty() {
             self.hub.release(&pending.refused);
         }
@@ -232,7 +246,32 @@ impl WriterThread {
         &mut self,
         batch: &mut Vec<WriteOp>,
         pending: &mut Pending,
+        flush_acks: bool,
     ) -> Result<(), RelayError> {
+        // Acknowledgements leave the index now and are deleted later in one sorted group:
+        // consecutive seqs share B-tree leaves, so each leaf is rewritten once per group,
+        // not once per ack. A crash before the group commits means those envelopes are
+        // delivered again (with the same seq), which clients deduplicate.
+        let mut others = Vec::with_capacity(batch.len());
+        for op in batch.drain(..) {
+            match op.kind {
+                OpKind::Ack { receive_id, seq } => {
+                    if self.hub.take_from_index(&receive_id, seq.0) {
+                        self.acked.push((Some(receive_id), seq.0));
+                        self.acked_since.get_or_insert_with(Instant::now);
+                    }
+                }
+                OpKind::Tick => {}
+                _ => others.push(op),
+            }
+        }
+        let flush = !self.acked.is_empty()
+            && (flush_acks
+                || self.acked.len() >= ACK_GROUP
+                || self.acked_since.is_some_and(|t| t.elapsed() >= ACK_DELAY));
+        if others.is_empty() && !flush {
+            return Ok(());
+        }
         let mut txn = self.store.database().begin_write()?;
         let durable = match self.durability {
             config::Durability::Fsync => true,
@@ -246,14 +285,7 @@ impl WriterThread {
         .map_err(|e| RelayError::Store(e.to_string()))?;
         let now_ms = unix_ms();
         let mut result = Ok(());
-        // Acks are applied last, sorted: consecutive seqs share B-tree leaves, so each
-        // leaf is rewritten once per batch instead of once per ack.
-        let mut acks: Vec<(Option<ReceiveId>, u64)> = Vec::new();
-        for op in batch.drain(..) {
-            if let OpKind::Ack { receive_id, seq } = op.kind {
-                acks.push((Some(receive_id), seq.0));
-                continue;
-            }
+        for op in others {
             let outcome = match result {
                 Ok(()) => self.apply(&mut txn, op.kind, now_ms, pending),
                 Err(_) => Ok(Some(Err(ErrorCode::StorageFailure))),
@@ -267,9 +299,11 @@ impl WriterThread {
             }
         }
         result?;
-        if !acks.is_empty() {
-            acks.sort_unstable_by_key(|(_, seq)| *seq);
-            self.remove(&mut txn, &acks, pending)?;
+        if flush {
+            let mut acked = std::mem::take(&mut self.acked);
+            self.acked_since = None;
+            acked.sort_unstable_by_key(|(_, seq)| *seq);
+            self.remove(&mut txn, &acked, pending)?;
         }
         {
             let mut meta = txn.open_table(META)?;
@@ -380,10 +414,7 @@ impl WriterThread {
                 }
                 Ok(Reply::BatchStored { outcomes })
             }
-            OpKind::Ack { receive_id, seq } => {
-                self.remove(txn, &[(Some(receive_id), seq.0)], pending)?;
-                return Ok(None);
-            }
+            OpKind::Ack { .. } | OpKind::Tick => return Ok(None),
             OpKind::Expire => {
                 self.expire(txn, now_ms, pending)?;
                 return Ok(None);
