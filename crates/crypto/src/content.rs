@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ContentError;
 use crate::hexfmt::Hex;
+use crate::identity::ContactCard;
 use crate::loops::{KeyShare, SignedControl};
 use crate::time::Timestamp;
 
@@ -99,6 +100,15 @@ pub enum Content {
     KeyShare(KeyShare),
     /// A signed loop change (members, admins, name).
     Control(SignedControl),
+    /// The first message to a new contact, sent by whoever accepted an invitation: the
+    /// card to write back to and the name they go by. Sent over a pairwise session only;
+    /// the card's identity must be the session's.
+    Introduction {
+        /// Where and how to reach the sender.
+        card: ContactCard,
+        /// The sender's chosen display name.
+        name: String,
+    },
     /// A kind this version does not know; kept as received.
     Unsupported {
         /// The sender's content version.
@@ -165,6 +175,7 @@ impl fmt::Debug for Content {
                 .finish(),
             Content::KeyShare(k) => f.debug_tuple("KeyShare").field(k).finish(),
             Content::Control(c) => f.debug_tuple("Control").field(c).finish(),
+            Content::Introduction { .. } => f.debug_struct("Introduction").finish_non_exhaustive(),
             Content::Unsupported {
                 version,
                 kind,
@@ -189,6 +200,7 @@ mod kind {
     pub const RECEIPT: u16 = 7;
     pub const KEY_SHARE: u16 = 16;
     pub const CONTROL: u16 = 17;
+    pub const INTRODUCTION: u16 = 18;
 }
 
 fn pc<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
@@ -209,6 +221,9 @@ impl Message {
             Content::Receipt { ids, read } => (kind::RECEIPT, pc(&(ids, read))),
             Content::KeyShare(k) => (kind::KEY_SHARE, k.to_bytes()),
             Content::Control(c) => (kind::CONTROL, c.to_bytes()),
+            Content::Introduction { card, name } => {
+                (kind::INTRODUCTION, pc(&(card.to_bytes(), name)))
+            }
             Content::Unsupported { kind, payload, .. } => (*kind, payload.clone()),
         };
         let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
@@ -264,6 +279,13 @@ impl Message {
             kind::CONTROL => Content::Control(
                 SignedControl::from_bytes(p).map_err(|_| ContentError::Malformed(k))?,
             ),
+            kind::INTRODUCTION => {
+                let (card, name): (Vec<u8>, String) = postcard::from_bytes(p).map_err(bad)?;
+                Content::Introduction {
+                    card: ContactCard::from_bytes(&card).map_err(|_| ContentError::Malformed(k))?,
+                    name,
+                }
+            }
             other => Content::Unsupported {
                 version,
                 kind: other,

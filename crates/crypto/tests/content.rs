@@ -40,6 +40,29 @@ pub fn all_kinds() -> Vec<Content> {
 }
 
 #[test]
+fn an_introduction_round_trips_with_its_card() {
+    let mut account = Account::new();
+    let mut rng = rand::rng();
+    let keys = MailboxKeys::generate(&mut rng);
+    let card = account.contact_card(keys.seal_key(), MailboxAddress(b"where".to_vec()));
+    let m = Message {
+        id: id(10),
+        sent_at: Timestamp(7),
+        content: Content::Introduction {
+            card: card.clone(),
+            name: "Aïcha".into(),
+        },
+    };
+    let back = Message::from_bytes(&m.to_bytes()).unwrap();
+    assert_eq!(back, m);
+    let Content::Introduction { card: got, .. } = back.content else {
+        panic!("an introduction")
+    };
+    assert!(got.verify().is_ok());
+    assert_eq!(got.identity(), &account.identity_keys());
+}
+
+#[test]
 fn every_kind_round_trips() {
     for content in all_kinds() {
         let m = Message {
