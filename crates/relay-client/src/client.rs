@@ -124,6 +124,11 @@ impl RelayClient {
         self.connection.close_reason().is_none() && !self.ops.is_closed()
     }
 
+    /// Completes when the connection is closed (by either side, or lost).
+    pub async fn closed(&self) {
+        let _ = self.connection.closed().await;
+    }
+
     /// Closes the connection.
     pub fn close(&self) {
         self.connection.close(0u32.into(), b"bye");
