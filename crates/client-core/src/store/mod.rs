@@ -1,0 +1,147 @@
+//! The encrypted profile store: one redb file, `profile.redb`, in the profile
+//! directory, holding every record of a profile sealed under a random data key.
+//!
+//! The data key is wrapped under a key-encryption key derived from the passphrase
+//! with Argon2id; unlock unwraps it, and a wrong passphrase is reported before
+//! anything is written. Each record is sealed with XChaCha20Poly1305, its AAD bound to
+//! the table and key it is stored under. A file that is damaged, truncated or not a
+//! profile is reported and left as it is, never reset. The byte layout is normative in
+//! `protocol-spec/client-store.md`.
+//!
+//! **Record keys and table names are stored in plaintext.** Callers must use
+//! non-identifying keys (random ids, counters, timestamps at most), never names,
+//! addresses or content.
+//!
+//! ```
+//! use boucle_client_core::store::{KdfParams, ProfileStore, Table};
+//! const NOTES: Table = Table::new("notes");
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let store = ProfileStore::create(dir.path(), "correct horse", KdfParams::for_tests())?;
+//! store.write(|batch| batch.put(NOTES, &1u64.to_be_bytes(), b"hello"))?;
+//! drop(store);
+//! let store = ProfileStore::unlock(dir.path(), "correct horse")?;
+//! assert_eq!(store.get(NOTES, &1u64.to_be_bytes())?, Some(b"hello".to_vec()));
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod keys;
+mod meta;
+mod open;
+mod records;
+mod sealed;
+
+use std::path::{Path, PathBuf};
+
+use redb::Database;
+
+pub use error::StoreError;
+pub use keys::KdfParams;
+pub use records::WriteBatch;
+pub use sealed::Table;
+
+use error::db_err;
+use keys::{DataKey, Kek, RecordKey, random_salt};
+use meta::Meta;
+
+/// The name of the store file inside the profile directory.
+pub const PROFILE_FILE: &str = "profile.redb";
+
+/// An unlocked profile: the open redb file and the data key.
+///
+/// Holding one keeps the file locked: a second `unlock` of the same directory (in this
+/// process or another) fails with [`StoreError::InUse`] until it is dropped. Dropping
+/// it locks the profile again (the keys are wiped).
+pub struct ProfileStore {
+    db: Database,
+    data_key: DataKey,
+    record_key: RecordKey,
+    dir: PathBuf,
+}
+
+impl ProfileStore {
+    /// Whether `dir` holds a profile file (it may still be damaged).
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(PROFILE_FILE).is_file()
+    }
+
+    /// Creates a new profile in `dir` (created with mode 0700 if missing), protected by
+    /// `passphrase`. Fails with [`StoreError::AlreadyExists`] if a profile is there.
+    pub fn create(
+        dir: &Path,
+        passphrase: &str,
+        params: KdfParams,
+    ) -> Result<ProfileStore, StoreError> {
+        let salt = random_salt();
+        let kek = Kek::derive(passphrase, &salt, params)?;
+        let data_key = DataKey::random();
+        let meta = Meta {
+            salt,
+            params,
+            wrapped: kek.wrap(&data_key)?,
+        };
+        let db = open::create_file(dir, &meta)?;
+        Self::from_parts(db, data_key, dir)
+    }
+
+    /// Opens the profile in `dir` with `passphrase`.
+    ///
+    /// A wrong passphrase gives [`StoreError::WrongPassphrase`] and writes nothing; a
+    /// damaged or foreign file gives [`StoreError::Corrupt`] or
+    /// [`StoreError::NotAProfile`] and is left byte for byte as it was.
+    pub fn unlock(dir: &Path, passphrase: &str) -> Result<ProfileStore, StoreError> {
+        let (db, data_key) = open::unlock_file(dir, passphrase)?;
+        Self::from_parts(db, data_key, dir)
+    }
+
+    /// Replaces the passphrase: the data key is wrapped again under a key derived from
+    /// `new` with a fresh salt and `params`, in one transaction. Records are untouched.
+    pub fn change_passphrase(
+        &mut self,
+        old: &str,
+        new: &str,
+        params: KdfParams,
+    ) -> Result<(), StoreError> {
+        let current = open::read_meta(&self.db, &self.dir)?;
+        let old_key =
+            Kek::derive(old, &current.salt, current.params)?.unwrap_key(&current.wrapped)?;
+        if !old_key.same_as(&self.data_key) {
+            return Err(StoreError::Corrupt(
+                "the wrapped key changed while the profile was open".into(),
+            ));
+        }
+        let salt = random_salt();
+        let kek = Kek::derive(new, &salt, params)?;
+        let meta = Meta {
+            salt,
+            params,
+            wrapped: kek.wrap(&self.data_key)?,
+        };
+        let txn = self.db.begin_write().map_err(db_err)?;
+        meta.write(&txn)?;
+        txn.commit().map_err(db_err)
+    }
+
+    /// The profile directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A key for `boucle_crypto` pickles, derived from the data key (domain-separated
+    /// from the record key), so it changes with neither the passphrase nor the records.
+    pub fn pickle_key(&self) -> boucle_crypto::PickleKey {
+        boucle_crypto::PickleKey::new(*self.data_key.pickle_key_bytes())
+    }
+
+    fn from_parts(db: Database, data_key: DataKey, dir: &Path) -> Result<ProfileStore, StoreError> {
+        let record_key = data_key.record_key();
+        Ok(ProfileStore {
+            db,
+            data_key,
+            record_key,
+            dir: dir.to_path_buf(),
+        })
+    }
+}
