@@ -56,7 +56,12 @@ fn everything_written_is_read_back_after_unlock() {
     assert_eq!(store.get(NOTES, b"x").unwrap(), None);
     assert!(store.scan(NOTES, b"").unwrap().is_empty());
     assert_eq!(store.count(NOTES, b"").unwrap(), 0);
-    assert!(store.range(NOTES, &key(0), &key(9), 10, false).unwrap().is_empty());
+    assert!(
+        store
+            .range(NOTES, &key(0), &key(9), 10, false)
+            .unwrap()
+            .is_empty()
+    );
 
     store
         .write(|b| {
@@ -84,18 +89,29 @@ fn everything_written_is_read_back_after_unlock() {
         let a: Vec<_> = store.scan(CONTACTS, b"a").unwrap();
         assert_eq!(
             a,
-            vec![(b"a1".to_vec(), b"alice".to_vec()), (b"a2".to_vec(), b"bob".to_vec())]
+            vec![
+                (b"a1".to_vec(), b"alice".to_vec()),
+                (b"a2".to_vec(), b"bob".to_vec())
+            ]
         );
         assert_eq!(store.count(CONTACTS, b"a").unwrap(), 2);
         assert_eq!(store.count(CONTACTS, b"").unwrap(), 4);
         assert_eq!(store.count(NOTES, b"").unwrap(), 9);
         let fwd = store.range(NOTES, &key(2), &key(6), 3, false).unwrap();
         let keys: Vec<_> = fwd.iter().map(|(k, _)| k.clone()).collect();
-        assert_eq!(keys, vec![key(2).to_vec(), key(3).to_vec(), key(4).to_vec()]);
+        assert_eq!(
+            keys,
+            vec![key(2).to_vec(), key(3).to_vec(), key(4).to_vec()]
+        );
         let back = store.range(NOTES, &key(2), &key(6), 2, true).unwrap();
         assert_eq!(back[0], (key(5).to_vec(), b"note 5".to_vec()));
         assert_eq!(back[1].0, key(4).to_vec());
-        assert!(store.range(NOTES, &key(6), &key(2), 5, false).unwrap().is_empty());
+        assert!(
+            store
+                .range(NOTES, &key(6), &key(2), 5, false)
+                .unwrap()
+                .is_empty()
+        );
     };
     check(&store);
     drop(store);
@@ -124,7 +140,10 @@ fn wrong_passphrase_is_reported_and_changes_nothing() {
     let before = fs::read(file(&dir)).unwrap();
     let err = ProfileStore::unlock(&dir, "not it").err().unwrap();
     assert!(matches!(err, StoreError::WrongPassphrase), "{err}");
-    assert_eq!(err.to_string(), "wrong passphrase: the profile was not changed");
+    assert_eq!(
+        err.to_string(),
+        "wrong passphrase: the profile was not changed"
+    );
     assert_eq!(fs::read(file(&dir)).unwrap(), before);
     assert!(ProfileStore::unlock(&dir, PASS).is_ok());
 }
@@ -133,9 +152,13 @@ fn wrong_passphrase_is_reported_and_changes_nothing() {
 fn changing_the_passphrase_keeps_the_records() {
     let (_tmp, dir, mut store) = new_profile();
     store.write(|b| b.put(NOTES, b"k", b"v")).unwrap();
-    let err = store.change_passphrase("nope", "new one", KdfParams::for_tests()).unwrap_err();
+    let err = store
+        .change_passphrase("nope", "new one", KdfParams::for_tests())
+        .unwrap_err();
     assert!(matches!(err, StoreError::WrongPassphrase));
-    store.change_passphrase(PASS, "new one", KdfParams::for_tests()).unwrap();
+    store
+        .change_passphrase(PASS, "new one", KdfParams::for_tests())
+        .unwrap();
     // The open handle keeps working.
     assert_eq!(store.get(NOTES, b"k").unwrap(), Some(b"v".to_vec()));
     drop(store);
@@ -153,7 +176,9 @@ fn the_pickle_key_survives_unlock_and_passphrase_change() {
     // PickleKey has no Eq: compare what it encrypts. Encrypting the same plaintext
     // is randomised, so check that the key of one handle opens the other's pickle.
     let pickle = pickle_with(&store.pickle_key());
-    store.change_passphrase(PASS, "other", KdfParams::for_tests()).unwrap();
+    store
+        .change_passphrase(PASS, "other", KdfParams::for_tests())
+        .unwrap();
     drop(store);
     let store = ProfileStore::unlock(&dir, "other").unwrap();
     assert!(open_with(&store.pickle_key(), &pickle));
@@ -172,7 +197,9 @@ fn open_with(key: &boucle_crypto::PickleKey, pickle: &[u8]) -> bool {
 #[test]
 fn a_flipped_ciphertext_byte_is_reported_as_corrupt() {
     let (_tmp, dir, store) = new_profile();
-    store.write(|b| b.put(NOTES, b"k", b"secret value")).unwrap();
+    store
+        .write(|b| b.put(NOTES, b"k", b"secret value"))
+        .unwrap();
     drop(store);
     tamper(&dir, |t| {
         let mut v = raw_value(t, b"k");
@@ -183,8 +210,14 @@ fn a_flipped_ciphertext_byte_is_reported_as_corrupt() {
     let store = ProfileStore::unlock(&dir, PASS).unwrap();
     let err = store.get(NOTES, b"k").unwrap_err();
     assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
-    assert!(err.to_string().contains("restore it from a backup"), "{err}");
-    assert!(matches!(store.scan(NOTES, b"").unwrap_err(), StoreError::Corrupt(_)));
+    assert!(
+        err.to_string().contains("restore it from a backup"),
+        "{err}"
+    );
+    assert!(matches!(
+        store.scan(NOTES, b"").unwrap_err(),
+        StoreError::Corrupt(_)
+    ));
 }
 
 #[test]
@@ -203,13 +236,18 @@ fn a_record_copied_under_another_key_is_reported_as_corrupt() {
     });
     let store = ProfileStore::unlock(&dir, PASS).unwrap();
     assert_eq!(store.get(NOTES, b"a").unwrap(), Some(b"first".to_vec()));
-    assert!(matches!(store.get(NOTES, b"b").unwrap_err(), StoreError::Corrupt(_)));
+    assert!(matches!(
+        store.get(NOTES, b"b").unwrap_err(),
+        StoreError::Corrupt(_)
+    ));
 }
 
 #[test]
 fn a_record_moved_to_another_table_is_reported_as_corrupt() {
     let (_tmp, dir, store) = new_profile();
-    store.write(|b| b.put(CONTACTS, b"k", b"from contacts")).unwrap();
+    store
+        .write(|b| b.put(CONTACTS, b"k", b"from contacts"))
+        .unwrap();
     drop(store);
     let db = Database::open(file(&dir)).unwrap();
     let txn = db.begin_write().unwrap();
@@ -218,13 +256,18 @@ fn a_record_moved_to_another_table_is_reported_as_corrupt() {
             .open_table(TableDefinition::<&[u8], &[u8]>::new("t/contacts"))
             .unwrap();
         let v = raw_value(&contacts, b"k");
-        let mut notes = txn.open_table(TableDefinition::<&[u8], &[u8]>::new("t/notes")).unwrap();
+        let mut notes = txn
+            .open_table(TableDefinition::<&[u8], &[u8]>::new("t/notes"))
+            .unwrap();
         notes.insert(b"k".as_slice(), v.as_slice()).unwrap();
     }
     txn.commit().unwrap();
     drop(db);
     let store = ProfileStore::unlock(&dir, PASS).unwrap();
-    assert!(matches!(store.get(NOTES, b"k").unwrap_err(), StoreError::Corrupt(_)));
+    assert!(matches!(
+        store.get(NOTES, b"k").unwrap_err(),
+        StoreError::Corrupt(_)
+    ));
 }
 
 fn assert_refused_untouched(dir: &Path) {
@@ -234,7 +277,11 @@ fn assert_refused_untouched(dir: &Path) {
         matches!(err, StoreError::Corrupt(_) | StoreError::NotAProfile(_)),
         "unexpected {err:?}"
     );
-    assert_eq!(fs::read(file(dir)).unwrap(), before, "the file was modified");
+    assert_eq!(
+        fs::read(file(dir)).unwrap(),
+        before,
+        "the file was modified"
+    );
     assert!(ProfileStore::exists(dir));
 }
 
@@ -256,7 +303,11 @@ fn a_truncated_file_is_refused_and_left_untouched() {
 fn a_garbage_file_is_refused_and_left_untouched() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    fs::write(file(dir), b"this is not a profile at all, just text\n".repeat(300)).unwrap();
+    fs::write(
+        file(dir),
+        b"this is not a profile at all, just text\n".repeat(300),
+    )
+    .unwrap();
     assert_refused_untouched(dir);
     // A garbage body behind a valid redb header.
     let mut bytes = b"redb\x1A\x0A\xA9\x0D\x0A".to_vec();
@@ -264,7 +315,9 @@ fn a_garbage_file_is_refused_and_left_untouched() {
     fs::write(file(dir), &bytes).unwrap();
     assert_refused_untouched(dir);
     // create refuses to replace it.
-    let err = ProfileStore::create(dir, PASS, KdfParams::for_tests()).err().unwrap();
+    let err = ProfileStore::create(dir, PASS, KdfParams::for_tests())
+        .err()
+        .unwrap();
     assert!(matches!(err, StoreError::AlreadyExists(_)));
     assert_eq!(fs::read(file(dir)).unwrap(), bytes);
 }
@@ -281,10 +334,15 @@ fn missing_and_existing_profiles_are_reported() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("nothing");
     assert!(!ProfileStore::exists(&dir));
-    assert!(matches!(ProfileStore::unlock(&dir, PASS).err().unwrap(), StoreError::NotFound(_)));
+    assert!(matches!(
+        ProfileStore::unlock(&dir, PASS).err().unwrap(),
+        StoreError::NotFound(_)
+    ));
     let store = ProfileStore::create(&dir, PASS, KdfParams::for_tests()).unwrap();
     drop(store);
-    let err = ProfileStore::create(&dir, PASS, KdfParams::for_tests()).err().unwrap();
+    let err = ProfileStore::create(&dir, PASS, KdfParams::for_tests())
+        .err()
+        .unwrap();
     assert!(matches!(err, StoreError::AlreadyExists(_)), "{err}");
 }
 
@@ -302,15 +360,22 @@ fn a_second_open_is_in_use() {
 fn the_directory_and_file_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let (_tmp, dir, _store) = new_profile();
-    assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
-    assert_eq!(fs::metadata(file(&dir)).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert_eq!(
+        fs::metadata(file(&dir)).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 }
 
 #[test]
 fn the_file_holds_no_plaintext() {
     let (_tmp, dir, store) = new_profile();
-    let secrets: Vec<String> =
-        (0..50).map(|i| format!("PLAINTEXT-MARKER-{i:04}-the-quick-brown-fox")).collect();
+    let secrets: Vec<String> = (0..50)
+        .map(|i| format!("PLAINTEXT-MARKER-{i:04}-the-quick-brown-fox"))
+        .collect();
     store
         .write(|b| {
             for (i, s) in secrets.iter().enumerate() {
@@ -321,8 +386,15 @@ fn the_file_holds_no_plaintext() {
         .unwrap();
     drop(store);
     let bytes = fs::read(file(&dir)).unwrap();
-    for needle in [b"PLAINTEXT-MARKER".as_slice(), b"quick-brown", PASS.as_bytes()] {
-        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "found plaintext in the file");
+    for needle in [
+        b"PLAINTEXT-MARKER".as_slice(),
+        b"quick-brown",
+        PASS.as_bytes(),
+    ] {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "found plaintext in the file"
+        );
     }
 }
 
@@ -336,8 +408,14 @@ fn recommended_params_are_the_specified_ones() {
 #[test]
 fn absurd_params_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let params = KdfParams { m_cost_kib: u32::MAX, t_cost: 1, p_cost: 1 };
-    let err = ProfileStore::create(tmp.path(), PASS, params).err().unwrap();
+    let params = KdfParams {
+        m_cost_kib: u32::MAX,
+        t_cost: 1,
+        p_cost: 1,
+    };
+    let err = ProfileStore::create(tmp.path(), PASS, params)
+        .err()
+        .unwrap();
     assert!(matches!(err, StoreError::InvalidKdfParams(_)), "{err}");
     assert!(!ProfileStore::exists(tmp.path()));
 }
@@ -347,9 +425,10 @@ fn absurd_params_are_refused() {
 #[test]
 #[ignore = "timing, not a check"]
 fn unlock_timing() {
-    for (name, params) in
-        [("for_tests", KdfParams::for_tests()), ("recommended", KdfParams::recommended())]
-    {
+    for (name, params) in [
+        ("for_tests", KdfParams::for_tests()),
+        ("recommended", KdfParams::recommended()),
+    ] {
         let tmp = tempfile::tempdir().unwrap();
         drop(ProfileStore::create(tmp.path(), PASS, params).unwrap());
         let start = std::time::Instant::now();
@@ -422,4 +501,43 @@ impl DeleteOne for ProfileStore {
         .unwrap();
         had
     }
+}
+
+#[test]
+fn flipped_bytes_anywhere_never_panic_and_refusals_leave_the_file_alone() {
+    let (_tmp, dir, store) = new_profile();
+    store
+        .write(|b| (0..100u64).try_for_each(|n| b.put(NOTES, &key(n), &[9u8; 200])))
+        .unwrap();
+    drop(store);
+    let pristine = fs::read(file(&dir)).unwrap();
+    let mut outcomes = BTreeMap::new();
+    for offset in (0..pristine.len()).step_by(509) {
+        let mut bytes = pristine.clone();
+        bytes[offset] ^= 0x40;
+        fs::write(file(&dir), &bytes).unwrap();
+        let outcome = match ProfileStore::unlock(&dir, PASS) {
+            Ok(store) => {
+                // Whatever opens must still authenticate every record or report Corrupt.
+                match store.scan(NOTES, b"") {
+                    Ok(records) => assert!(records.iter().all(|(_, v)| v == &[9u8; 200])),
+                    Err(e) => assert!(matches!(e, StoreError::Corrupt(_)), "{e:?}"),
+                }
+                "opened"
+            }
+            Err(
+                StoreError::Corrupt(_) | StoreError::NotAProfile(_) | StoreError::WrongPassphrase,
+            ) => {
+                assert_eq!(
+                    fs::read(file(&dir)).unwrap(),
+                    bytes,
+                    "refused at {offset} but modified"
+                );
+                "refused"
+            }
+            Err(e) => panic!("unexpected error at {offset}: {e:?}"),
+        };
+        *outcomes.entry(outcome).or_insert(0) += 1;
+    }
+    eprintln!("{outcomes:?}");
 }
