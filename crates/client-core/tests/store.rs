@@ -541,3 +541,24 @@ fn flipped_bytes_anywhere_never_panic_and_refusals_leave_the_file_alone() {
     }
     eprintln!("{outcomes:?}");
 }
+
+#[test]
+fn a_file_left_by_a_crash_is_recovered_and_still_checks_the_passphrase() {
+    // A copy taken while the store is open looks like a crash: not closed cleanly.
+    let (tmp, dir, store) = new_profile();
+    store.write(|b| b.put(NOTES, b"k", b"kept")).unwrap();
+    let copy = tmp.path().join("copy");
+    fs::create_dir(&copy).unwrap();
+    fs::copy(file(&dir), file(&copy)).unwrap();
+    drop(store);
+    assert!(matches!(
+        redb::Builder::new().open_read_only(file(&copy)).err(),
+        Some(redb::DatabaseError::RepairAborted)
+    ));
+    assert!(matches!(
+        ProfileStore::unlock(&copy, "not it").err().unwrap(),
+        StoreError::WrongPassphrase
+    ));
+    let recovered = ProfileStore::unlock(&copy, PASS).unwrap();
+    assert_eq!(recovered.get(NOTES, b"k").unwrap(), Some(b"kept".to_vec()));
+}
