@@ -1,0 +1,287 @@
+//! Invitations, contacts, safety numbers.
+
+use boucle_crypto::{
+    Content, MailboxAddress as CardAddress, MailboxKeys, Message, MessageId, PairwiseSession,
+    SafetyNumber, Timestamp, seal_pairwise,
+};
+use boucle_wire::{AccessToken, MailboxAddress, RelayAddress, SealKey};
+use ed25519_dalek::SigningKey;
+
+use super::{Engine, Event, Mailbox};
+use crate::error::EngineError;
+use crate::ids::ContactId;
+use crate::invite::{Invitation, InvitationError};
+use crate::model::{
+    CONTACTS, Contact, ContactRecord, MAILBOXES, MailboxPurpose, MailboxRecord, OUTBOX,
+    OutboxRecord, SESSIONS, now_ms,
+};
+
+impl Engine {
+    /// Makes a one-time invitation: a fresh mailbox on the home relay, waiting for
+    /// whoever accepts. Needs the home relay to be reachable.
+    pub async fn invite(&self) -> Result<Invitation, EngineError> {
+        let mailbox = self.new_mailbox(MailboxPurpose::Invitation).await?;
+        let mut core = self.inner.core()?;
+        let address = card_address(&mailbox);
+        let card = core.account.contact_card(mailbox.keys.seal_key(), address);
+        let account = core.account_pickle();
+        core.store.write(|batch| {
+            batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
+            batch.put(crate::model::META, crate::model::ACCOUNT_KEY, &account)
+        })?;
+        let invitation = Invitation {
+            name: core.profile.name.clone(),
+            card,
+        };
+        self.inner.watch_mailbox(&mailbox);
+        core.mailboxes.insert(mailbox.record.receive_id, mailbox);
+        Ok(invitation)
+    }
+
+    /// Accepts an invitation link: the inviter becomes a contact here at once, and on
+    /// their side as soon as our introduction reaches them.
+    pub async fn accept(&self, link: &str) -> Result<Contact, EngineError> {
+        let invitation = Invitation::from_link(link)?;
+        let their_address: MailboxAddress = postcard::from_bytes(&invitation.card.mailbox().0)
+            .map_err(|_| InvitationError::Damaged)?;
+        {
+            let core = self.inner.core()?;
+            if invitation.card.identity() == &core.account.identity_keys() {
+                return Err(EngineError::OwnInvitation);
+            }
+            if let Some(existing) = find_by_identity(&core.store, invitation.card.identity())? {
+                return Err(EngineError::AlreadyContact(existing.name));
+            }
+        }
+        let id = ContactId::random();
+        let mailbox = self.new_mailbox(MailboxPurpose::Contact(id)).await?;
+        let mut core = self.inner.core()?;
+        let my_card = core
+            .account
+            .contact_card(mailbox.keys.seal_key(), card_address(&mailbox));
+        let mut session = PairwiseSession::outbound(&core.account, &invitation.card)
+            .map_err(|e| EngineError::Crypto(e.to_string()))?;
+        let introduction = Message {
+            id: MessageId::random(&mut rand::rng()),
+            sent_at: Timestamp(now_ms()),
+            content: Content::Introduction {
+                card: my_card,
+                name: core.profile.name.clone(),
+            },
+        };
+        let ciphertext = session
+            .encrypt(&introduction)
+            .map_err(|e| EngineError::Crypto(e.to_string()))?;
+        let envelope = seal_pairwise(
+            &mut rand::rng(),
+            &core.account.sender_proof(),
+            &ciphertext,
+            invitation.card.seal_key(),
+        )
+        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+        let now = now_ms();
+        let record = ContactRecord {
+            name: invitation.name.clone(),
+            card: invitation.card.to_bytes(),
+            my_mailbox: mailbox.record.receive_id,
+            verified: false,
+            identity_changed: false,
+            unread: 0,
+            last_activity: now,
+            created_at: now,
+        };
+        core.sessions.insert(id, session);
+        let session = core.session_pickle(&id).unwrap_or_default();
+        let account = core.account_pickle();
+        core.counters.outbox += 1;
+        let outbox_key = core.counters.outbox.to_be_bytes();
+        let item = OutboxRecord {
+            message: None,
+            relay: their_address.relay.to_string(),
+            send_id: *their_address.send_id.as_bytes(),
+            header: envelope.header,
+            body: envelope.body,
+            attempts: 0,
+        };
+        let written = core.store.write(|batch| {
+            batch.put_value(CONTACTS, &id.0, &record)?;
+            batch.put(SESSIONS, &id.0, &session)?;
+            batch.put(crate::model::META, crate::model::ACCOUNT_KEY, &account)?;
+            batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
+            batch.put_value(OUTBOX, &outbox_key, &item)?;
+            core.save_counters(batch)
+        });
+        if let Err(error) = written {
+            core.sessions.remove(&id);
+            return Err(error.into());
+        }
+        self.inner.watch_mailbox(&mailbox);
+        core.mailboxes.insert(mailbox.record.receive_id, mailbox);
+        let contact = view(id, &record);
+        drop(core);
+        self.inner.outbox_wake.notify_one();
+        self.inner.emit(Event::ContactAdded(contact.clone()));
+        Ok(contact)
+    }
+
+    /// All contacts, most recently active first.
+    pub fn contacts(&self) -> Result<Vec<Contact>, EngineError> {
+        let core = self.inner.core()?;
+        let mut contacts = Vec::new();
+        for (key, bytes) in core.store.scan(CONTACTS, b"")? {
+            let Ok(id) = <[u8; 16]>::try_from(key.as_slice()) else {
+                continue;
+            };
+            let record: ContactRecord = postcard::from_bytes(&bytes).map_err(|_| {
+                crate::store::StoreError::Corrupt("a contact record is unreadable".into())
+            })?;
+            contacts.push(view(ContactId(id), &record));
+        }
+        contacts.sort_by(|a, b| {
+            b.last_activity
+                .cmp(&a.last_activity)
+                .then(a.name.cmp(&b.name))
+        });
+        Ok(contacts)
+    }
+
+    /// Finds a contact by id (or a prefix of its hexadecimal form) or by name.
+    pub fn find_contact(&self, query: &str) -> Result<ContactId, EngineError> {
+        let query = query.trim();
+        let contacts = self.contacts()?;
+        let lower = query.to_lowercase();
+        let by_id: Vec<_> = contacts
+            .iter()
+            .filter(|c| query.len() >= 4 && c.id.to_hex().starts_with(&lower))
+            .collect();
+        let by_name: Vec<_> = contacts
+            .iter()
+            .filter(|c| c.name.to_lowercase() == lower)
+            .collect();
+        let found = if by_id.is_empty() { by_name } else { by_id };
+        match found.as_slice() {
+            [one] => Ok(one.id),
+            [] => Err(EngineError::UnknownContact(query.to_owned())),
+            _ => Err(EngineError::AmbiguousContact(query.to_owned())),
+        }
+    }
+
+    /// One contact.
+    pub fn contact(&self, id: ContactId) -> Result<Contact, EngineError> {
+        let core = self.inner.core()?;
+        Ok(view(id, &core.contact_record(&id)?))
+    }
+
+    /// The safety number to compare with a contact, in person or on a trusted channel.
+    pub fn safety_number(&self, id: ContactId) -> Result<SafetyNumber, EngineError> {
+        let core = self.inner.core()?;
+        let record = core.contact_record(&id)?;
+        let card = boucle_crypto::ContactCard::from_bytes(&record.card).map_err(|_| {
+            crate::store::StoreError::Corrupt("a contact card is unreadable".into())
+        })?;
+        Ok(SafetyNumber::new(
+            &core.account.identity_keys(),
+            card.identity(),
+        ))
+    }
+
+    /// Marks a contact verified (after comparing safety numbers); clears a key-change
+    /// warning.
+    pub fn mark_verified(&self, id: ContactId) -> Result<Contact, EngineError> {
+        let core = self.inner.core()?;
+        let mut record = core.contact_record(&id)?;
+        record.verified = true;
+        record.identity_changed = false;
+        core.store
+            .write(|batch| batch.put_value(CONTACTS, &id.0, &record))?;
+        Ok(view(id, &record))
+    }
+
+    /// A new mailbox on the home relay, not yet persisted.
+    async fn new_mailbox(&self, purpose: MailboxPurpose) -> Result<Mailbox, EngineError> {
+        let (home, token) = {
+            let core = self.inner.core()?;
+            (core.home.clone(), core.profile.access_token)
+        };
+        let client = self
+            .inner
+            .pool
+            .connect_now(&home)
+            .await
+            .map_err(|e| EngineError::relay(home.host(), e))?;
+        let mut secret = [0u8; 32];
+        rand::fill(&mut secret);
+        let owner = SigningKey::from_bytes(&secret);
+        let ids = client
+            .create_mailbox(&owner, token.map(AccessToken::from_bytes))
+            .await
+            .map_err(|e| EngineError::relay(home.host(), e))?;
+        let keys = MailboxKeys::generate(&mut rand::rng());
+        let pickled = {
+            let core = self.inner.core()?;
+            keys.pickle(&core.pickle_key, &mut rand::rng())
+        };
+        Ok(Mailbox {
+            record: MailboxRecord {
+                relay: home.to_string(),
+                receive_id: *ids.receive_id.as_bytes(),
+                send_id: *ids.send_id.as_bytes(),
+                owner_secret: secret,
+                keys: pickled,
+                purpose,
+                created_at: now_ms(),
+            },
+            keys,
+            relay: home,
+        })
+    }
+}
+
+/// The address others write to, as carried in a card.
+fn card_address(mailbox: &Mailbox) -> CardAddress {
+    let address = MailboxAddress {
+        relay: mailbox.relay.clone(),
+        send_id: boucle_wire::SendId::from_bytes(mailbox.record.send_id),
+        seal_key: SealKey::from_bytes(mailbox.keys.seal_key().0),
+    };
+    // An address always encodes.
+    CardAddress(postcard::to_allocvec(&address).unwrap_or_default())
+}
+
+pub(crate) fn view(id: ContactId, record: &ContactRecord) -> Contact {
+    let relay_host = boucle_crypto::ContactCard::from_bytes(&record.card)
+        .ok()
+        .and_then(|card| postcard::from_bytes::<MailboxAddress>(&card.mailbox().0).ok())
+        .map(|address| relay_label(&address.relay))
+        .unwrap_or_default();
+    Contact {
+        id,
+        name: record.name.clone(),
+        verified: record.verified,
+        identity_changed: record.identity_changed,
+        unread: record.unread,
+        relay_host,
+        last_activity: record.last_activity,
+    }
+}
+
+fn relay_label(relay: &RelayAddress) -> String {
+    format!("{}:{}", relay.host(), relay.port())
+}
+
+pub(crate) fn find_by_identity(
+    store: &crate::store::ProfileStore,
+    identity: &boucle_crypto::IdentityKeys,
+) -> Result<Option<ContactRecord>, EngineError> {
+    for (_, bytes) in store.scan(CONTACTS, b"")? {
+        let Ok(record) = postcard::from_bytes::<ContactRecord>(&bytes) else {
+            continue;
+        };
+        let same = boucle_crypto::ContactCard::from_bytes(&record.card)
+            .is_ok_and(|card| card.identity() == identity);
+        if same {
+            return Ok(Some(record));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,366 @@
+//! Processing what the relays deliver: open the seal, decrypt, deduplicate, apply, store,
+//! and only then acknowledge. Nothing of the content is ever logged.
+//!
+//! An envelope is acknowledged once its effects are durably stored, or once it is known
+//! to be unusable (undecryptable, forged, a duplicate). If storing fails, it is not
+//! acknowledged, and the relay delivers it again later.
+
+use std::sync::Arc;
+
+use boucle_crypto::{ContactCard, Content, Message, PairwiseSession, open};
+use boucle_wire::{Envelope, ReceiveId, RelayAddress, Seq};
+use tokio::sync::mpsc;
+
+use super::messages::{apply_change, find_view, put_view, seal_for};
+use super::{Core, Event, Inner, conversation_of};
+use crate::error::EngineError;
+use crate::ids::ContactId;
+use crate::invite::clean_name;
+use crate::model::{
+    ACCOUNT_KEY, CONTACTS, ContactRecord, DeliveryState, MAILBOXES, MESSAGE_INDEX, META,
+    MailboxPurpose, MessageBody, MessageView, OUTBOX, SEEN, SESSIONS, now_ms,
+};
+use crate::relays::Inbound;
+
+pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<Inbound>) {
+    while let Some(item) = inbound.recv().await {
+        inner.on_relay_event(&item);
+        match item {
+            Inbound::Envelope {
+                relay,
+                receive_id,
+                seq,
+                envelope,
+            } => {
+                let outcome = handle(&inner, &receive_id, seq, &envelope);
+                match outcome {
+                    Ok(events) => {
+                        if let Ok(address) = relay.parse::<RelayAddress>() {
+                            inner.pool.ack(&address, receive_id, seq);
+                        }
+                        let wrote = !events.is_empty();
+                        for event in events {
+                            inner.emit(event);
+                        }
+                        if wrote {
+                            inner.outbox_wake.notify_one();
+                        }
+                    }
+                    Err(error) => {
+                        // Not acknowledged: the relay will deliver it again.
+                        tracing::warn!(%error, "an incoming message could not be stored; it will be retried");
+                    }
+                }
+            }
+            Inbound::Status {
+                relay,
+                connected,
+                error,
+            } => {
+                if connected {
+                    inner.outbox_wake.notify_one();
+                }
+                inner.emit(Event::RelayStatus {
+                    relay,
+                    connected,
+                    error,
+                });
+            }
+            Inbound::Drained { .. } => {}
+        }
+    }
+}
+
+/// Handles one envelope. `Ok` means: acknowledge it (its effects, if any, are stored).
+fn handle(
+    inner: &Inner,
+    receive_id: &ReceiveId,
+    seq: Seq,
+    envelope: &Envelope,
+) -> Result<Vec<Event>, EngineError> {
+    let mut core = inner.core()?;
+    let mut seen_key = [0u8; 24];
+    seen_key[..16].copy_from_slice(receive_id.as_bytes());
+    seen_key[16..].copy_from_slice(&seq.0.to_be_bytes());
+    if core.store.get(SEEN, &seen_key)?.is_some() {
+        return Ok(Vec::new());
+    }
+    let Some(mailbox) = core.mailboxes.get(receive_id.as_bytes()) else {
+        return Ok(Vec::new());
+    };
+    let purpose = mailbox.record.purpose;
+    let opened = match open(
+        &mailbox.keys,
+        &[],
+        envelope.header.as_bytes(),
+        envelope.body.as_bytes(),
+    ) {
+        Ok(opened) => opened,
+        Err(error) => {
+            tracing::info!(%error, "dropped an envelope that does not open");
+            mark_seen(&core, &seen_key)?;
+            return Ok(Vec::new());
+        }
+    };
+    let events = match purpose {
+        MailboxPurpose::Invitation => introduction(&mut core, receive_id, &opened, &seen_key)?,
+        MailboxPurpose::Contact(contact) => from_contact(&mut core, contact, &opened, &seen_key)?,
+    };
+    Ok(events)
+}
+
+fn mark_seen(core: &Core, seen_key: &[u8; 24]) -> Result<(), EngineError> {
+    core.store.write(|batch| batch.put(SEEN, seen_key, &[]))?;
+    Ok(())
+}
+
+/// The first message on an invitation mailbox: whoever accepted introduces themselves.
+fn introduction(
+    core: &mut Core,
+    receive_id: &ReceiveId,
+    opened: &boucle_crypto::Opened,
+    seen_key: &[u8; 24],
+) -> Result<Vec<Event>, EngineError> {
+    let Ok((session, message)) = PairwiseSession::inbound(&mut core.account, opened) else {
+        tracing::info!("dropped an invitation reply that is not a valid first message");
+        mark_seen(core, seen_key)?;
+        return Ok(Vec::new());
+    };
+    let Content::Introduction { card, name } = message.content else {
+        mark_seen(core, seen_key)?;
+        return Ok(Vec::new());
+    };
+    if card.verify().is_err() || card.identity() != &opened.sender {
+        tracing::info!("dropped an introduction whose card is not the sender's");
+        mark_seen(core, seen_key)?;
+        return Ok(Vec::new());
+    }
+    if super::contacts::find_by_identity(&core.store, card.identity())?.is_some() {
+        mark_seen(core, seen_key)?;
+        return Ok(Vec::new());
+    }
+    let id = ContactId::random();
+    let now = now_ms();
+    let record = ContactRecord {
+        name: clean_name(&name),
+        card: card.to_bytes(),
+        my_mailbox: *receive_id.as_bytes(),
+        verified: false,
+        identity_changed: false,
+        unread: 0,
+        last_activity: now,
+        created_at: now,
+    };
+    // The invitation is used up: its mailbox now belongs to this contact.
+    let Some(mailbox) = core.mailboxes.get_mut(receive_id.as_bytes()) else {
+        return Ok(Vec::new());
+    };
+    mailbox.record.purpose = MailboxPurpose::Contact(id);
+    let mailbox_record = mailbox.record.clone();
+    core.sessions.insert(id, session);
+    let session = core.session_pickle(&id).unwrap_or_default();
+    let account = core.account_pickle();
+    let written = core.store.write(|batch| {
+        batch.put_value(CONTACTS, &id.0, &record)?;
+        batch.put(SESSIONS, &id.0, &session)?;
+        batch.put(META, ACCOUNT_KEY, &account)?;
+        batch.put_value(MAILBOXES, receive_id.as_bytes(), &mailbox_record)?;
+        batch.put(SEEN, seen_key, &[])
+    });
+    if let Err(error) = written {
+        core.sessions.remove(&id);
+        if let Some(mailbox) = core.mailboxes.get_mut(receive_id.as_bytes()) {
+            mailbox.record.purpose = MailboxPurpose::Invitation;
+        }
+        return Err(error.into());
+    }
+    Ok(vec![Event::ContactAdded(super::contacts::view(
+        id, &record,
+    ))])
+}
+
+/// A message from a contact.
+fn from_contact(
+    core: &mut Core,
+    contact: ContactId,
+    opened: &boucle_crypto::Opened,
+    seen_key: &[u8; 24],
+) -> Result<Vec<Event>, EngineError> {
+    let mut record = core.contact_record(&contact)?;
+    let known = ContactCard::from_bytes(&record.card)
+        .map(|card| *card.identity())
+        .map_err(|_| crate::store::StoreError::Corrupt("a contact card is unreadable".into()))?;
+    if opened.sender != known {
+        // Someone with another identity key writes on this contact's mailbox: a reinstall,
+        // or an impostor. Nothing is accepted from it; the user is warned loudly.
+        record.identity_changed = true;
+        record.verified = false;
+        core.store.write(|batch| {
+            batch.put_value(CONTACTS, &contact.0, &record)?;
+            batch.put(SEEN, seen_key, &[])
+        })?;
+        return Ok(vec![Event::IdentityChanged(contact)]);
+    }
+    let decrypted = {
+        let Core {
+            sessions, account, ..
+        } = &mut *core;
+        match sessions.get_mut(&contact) {
+            Some(session) => session.decrypt(account, opened),
+            None => return Err(EngineError::Crypto("no session with this contact".into())),
+        }
+    };
+    let message = match decrypted {
+        Ok(message) => message,
+        Err(error) => {
+            // Replays and duplicates land here too: nothing to do but drop them.
+            tracing::info!(%error, "dropped a message that does not decrypt");
+            mark_seen(core, seen_key)?;
+            return Ok(Vec::new());
+        }
+    };
+    let session = core.session_pickle(&contact).unwrap_or_default();
+    let account = core.account_pickle();
+    let duplicate = core.store.get(MESSAGE_INDEX, &message.id.0)?.is_some()
+        && matches!(message.content, Content::Text(_) | Content::Reply { .. });
+    let mut events = Vec::new();
+    let mut views: Vec<MessageView> = Vec::new();
+    let mut receipt = None;
+    if !duplicate {
+        apply(
+            core,
+            contact,
+            &message,
+            &mut record,
+            &mut views,
+            &mut receipt,
+        )?;
+    }
+    for view in &views {
+        // A view carrying this message's own id is the new message; others are changes.
+        events.push(if view.id == message.id && !view.from_me {
+            Event::MessageReceived(view.clone())
+        } else {
+            Event::MessageUpdated(view.clone())
+        });
+    }
+    let receipt_item = match receipt {
+        Some(ids) => {
+            let receipt = Message {
+                id: boucle_crypto::MessageId::random(&mut rand::rng()),
+                sent_at: boucle_crypto::Timestamp(now_ms()),
+                content: Content::Receipt { ids, read: false },
+            };
+            Some(seal_for(core, contact, &receipt, None)?)
+        }
+        None => None,
+    };
+    let session = match receipt_item {
+        Some(_) => core.session_pickle(&contact).unwrap_or(session),
+        None => session,
+    };
+    if receipt_item.is_some() {
+        core.counters.outbox += 1;
+    }
+    let outbox_key = core.counters.outbox.to_be_bytes();
+    let core_ref = &*core;
+    core_ref.store.write(|batch| {
+        for view in &views {
+            put_view(batch, view)?;
+        }
+        if let Some(item) = &receipt_item {
+            batch.put_value(OUTBOX, &outbox_key, item)?;
+        }
+        batch.put_value(CONTACTS, &contact.0, &record)?;
+        batch.put(SESSIONS, &contact.0, &session)?;
+        batch.put(META, ACCOUNT_KEY, &account)?;
+        batch.put(SEEN, seen_key, &[])?;
+        core_ref.save_counters(batch)
+    })?;
+    Ok(events)
+}
+
+/// Applies a decrypted message to the conversation; collects changed views and the ids
+/// to acknowledge with a delivery receipt.
+fn apply(
+    core: &mut Core,
+    contact: ContactId,
+    message: &Message,
+    record: &mut ContactRecord,
+    views: &mut Vec<MessageView>,
+    receipt: &mut Option<Vec<boucle_crypto::MessageId>>,
+) -> Result<(), EngineError> {
+    let conversation = conversation_of(contact);
+    let now = now_ms();
+    let new_view = |core: &mut Core, body: MessageBody, reply_to| {
+        core.counters.message += 1;
+        MessageView {
+            id: message.id,
+            conversation,
+            from_me: false,
+            sent_at: message.sent_at.0,
+            received_at: now,
+            body,
+            reply_to,
+            reactions: Vec::new(),
+            edited: false,
+            deleted: false,
+            delivery: None,
+            position: core.counters.message,
+        }
+    };
+    match &message.content {
+        Content::Text(text) => {
+            views.push(new_view(core, MessageBody::Text(text.clone()), None));
+        }
+        Content::Reply { to, text } => {
+            views.push(new_view(core, MessageBody::Text(text.clone()), Some(*to)));
+        }
+        Content::Reaction { to, .. }
+        | Content::Edit { target: to, .. }
+        | Content::Delete { target: to } => {
+            if let Some(mut view) = find_view(core, to)?
+                && view.conversation == conversation
+            {
+                let theirs_only = matches!(
+                    message.content,
+                    Content::Edit { .. } | Content::Delete { .. }
+                );
+                if !(theirs_only && view.from_me) {
+                    apply_change(&mut view, &message.content, false);
+                    views.push(view);
+                }
+            }
+            return Ok(());
+        }
+        Content::Receipt { ids, .. } => {
+            for id in ids {
+                if let Some(mut view) = find_view(core, id)?
+                    && view.from_me
+                    && view.conversation == conversation
+                    && view.delivery != Some(DeliveryState::Delivered)
+                {
+                    view.delivery = Some(DeliveryState::Delivered);
+                    views.push(view);
+                }
+            }
+            return Ok(());
+        }
+        Content::Unsupported { kind, .. } => {
+            views.push(new_view(
+                core,
+                MessageBody::Unsupported { kind: *kind },
+                None,
+            ));
+        }
+        Content::Attachment(_) => {
+            // Attachments arrive with a later version; shown as unsupported until then.
+            views.push(new_view(core, MessageBody::Unsupported { kind: 6 }, None));
+        }
+        _ => return Ok(()),
+    }
+    record.unread += 1;
+    record.last_activity = now;
+    *receipt = Some(vec![message.id]);
+    Ok(())
+}

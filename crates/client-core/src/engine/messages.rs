@@ -1,0 +1,318 @@
+//! Writing messages (encrypted and sealed when queued, so the outbox holds only
+//! ciphertext and the ratchet order is the queue order), and reading history.
+
+use boucle_crypto::{ContactCard, Content, Message, MessageId, Timestamp, seal_pairwise};
+use boucle_wire::MailboxAddress;
+
+use super::{Core, Engine, Event};
+use crate::error::EngineError;
+use crate::ids::{ContactId, ConversationId};
+use crate::model::{
+    CONTACTS, DeliveryState, MESSAGE_INDEX, MESSAGES, MessageBody, MessageLocation, MessageView,
+    OUTBOX, OutboxRecord, Reaction, SESSIONS, message_key, now_ms,
+};
+use crate::store::{StoreError, WriteBatch};
+
+impl Engine {
+    /// Sends a text message.
+    pub fn send_text(
+        &self,
+        conversation: ConversationId,
+        text: &str,
+    ) -> Result<MessageView, EngineError> {
+        self.compose(conversation, Content::Text(text.to_owned()))
+    }
+
+    /// Replies to a message.
+    pub fn reply(
+        &self,
+        conversation: ConversationId,
+        to: MessageId,
+        text: &str,
+    ) -> Result<MessageView, EngineError> {
+        self.compose(
+            conversation,
+            Content::Reply {
+                to,
+                text: text.to_owned(),
+            },
+        )
+    }
+
+    /// Adds (or with `remove`, takes back) a reaction to a message.
+    pub fn react(
+        &self,
+        conversation: ConversationId,
+        to: MessageId,
+        emoji: &str,
+        remove: bool,
+    ) -> Result<MessageView, EngineError> {
+        self.change(
+            conversation,
+            to,
+            Content::Reaction {
+                to,
+                emoji: emoji.to_owned(),
+                remove,
+            },
+        )
+    }
+
+    /// Replaces the text of one of our messages.
+    pub fn edit(
+        &self,
+        conversation: ConversationId,
+        target: MessageId,
+        text: &str,
+    ) -> Result<MessageView, EngineError> {
+        self.change(
+            conversation,
+            target,
+            Content::Edit {
+                target,
+                text: text.to_owned(),
+            },
+        )
+    }
+
+    /// Deletes one of our messages, here and for the recipient.
+    pub fn delete(
+        &self,
+        conversation: ConversationId,
+        target: MessageId,
+    ) -> Result<MessageView, EngineError> {
+        self.change(conversation, target, Content::Delete { target })
+    }
+
+    /// Messages of a conversation, oldest first: the `limit` latest before position
+    /// `before` (all latest if `None`). Page backwards with the first result's position.
+    pub fn history(
+        &self,
+        conversation: ConversationId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<MessageView>, EngineError> {
+        let core = self.inner.core()?;
+        let prefix = conversation.key();
+        let start = message_key(&prefix, 0);
+        let end = message_key(&prefix, before.unwrap_or(u64::MAX));
+        let mut out = Vec::new();
+        for (_, bytes) in core.store.range(MESSAGES, &start, &end, limit, true)? {
+            out.push(decode_view(&bytes)?);
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Marks a conversation read.
+    pub fn mark_read(&self, conversation: ConversationId) -> Result<(), EngineError> {
+        let ConversationId::Contact(id) = conversation;
+        let core = self.inner.core()?;
+        let mut record = core.contact_record(&id)?;
+        if record.unread > 0 {
+            record.unread = 0;
+            core.store
+                .write(|batch| batch.put_value(CONTACTS, &id.0, &record))?;
+        }
+        Ok(())
+    }
+
+    fn compose(
+        &self,
+        conversation: ConversationId,
+        content: Content,
+    ) -> Result<MessageView, EngineError> {
+        let ConversationId::Contact(contact) = conversation;
+        let reply_to = match &content {
+            Content::Reply { to, .. } => Some(*to),
+            _ => None,
+        };
+        let body = match &content {
+            Content::Text(text) | Content::Reply { text, .. } => MessageBody::Text(text.clone()),
+            _ => MessageBody::Unsupported { kind: 0 },
+        };
+        let mut core = self.inner.core()?;
+        let message = new_message(content);
+        let now = now_ms();
+        core.counters.message += 1;
+        let position = core.counters.message;
+        let view = MessageView {
+            id: message.id,
+            conversation,
+            from_me: true,
+            sent_at: message.sent_at.0,
+            received_at: now,
+            body,
+            reply_to,
+            reactions: Vec::new(),
+            edited: false,
+            deleted: false,
+            delivery: Some(DeliveryState::Queued),
+            position,
+        };
+        let item = seal_for(
+            &mut core,
+            contact,
+            &message,
+            Some((conversation.key(), position)),
+        )?;
+        let mut record = core.contact_record(&contact)?;
+        record.last_activity = now;
+        let session = core.session_pickle(&contact).unwrap_or_default();
+        let core_ref = &mut *core;
+        core_ref.counters.outbox += 1;
+        let outbox_key = core_ref.counters.outbox.to_be_bytes();
+        core_ref.store.write(|batch| {
+            put_view(batch, &view)?;
+            batch.put_value(OUTBOX, &outbox_key, &item)?;
+            batch.put(SESSIONS, &contact.0, &session)?;
+            batch.put_value(CONTACTS, &contact.0, &record)?;
+            core_ref.save_counters(batch)
+        })?;
+        drop(core);
+        self.inner.outbox_wake.notify_one();
+        Ok(view)
+    }
+
+    /// Sends a change to an existing message (reaction, edit, delete) and applies it here.
+    fn change(
+        &self,
+        conversation: ConversationId,
+        target: MessageId,
+        content: Content,
+    ) -> Result<MessageView, EngineError> {
+        let ConversationId::Contact(contact) = conversation;
+        let mut core = self.inner.core()?;
+        let Some(mut view) = find_view(&core, &target)? else {
+            return Err(EngineError::UnknownMessage);
+        };
+        if view.conversation != conversation {
+            return Err(EngineError::UnknownMessage);
+        }
+        if matches!(content, Content::Edit { .. } | Content::Delete { .. }) && !view.from_me {
+            return Err(EngineError::NotYours);
+        }
+        apply_change(&mut view, &content, true);
+        let message = new_message(content);
+        let item = seal_for(&mut core, contact, &message, None)?;
+        let session = core.session_pickle(&contact).unwrap_or_default();
+        let core_ref = &mut *core;
+        core_ref.counters.outbox += 1;
+        let outbox_key = core_ref.counters.outbox.to_be_bytes();
+        core_ref.store.write(|batch| {
+            put_view(batch, &view)?;
+            batch.put_value(OUTBOX, &outbox_key, &item)?;
+            batch.put(SESSIONS, &contact.0, &session)?;
+            core_ref.save_counters(batch)
+        })?;
+        drop(core);
+        self.inner.outbox_wake.notify_one();
+        self.inner.emit(Event::MessageUpdated(view.clone()));
+        Ok(view)
+    }
+}
+
+fn new_message(content: Content) -> Message {
+    Message {
+        id: MessageId::random(&mut rand::rng()),
+        sent_at: Timestamp(now_ms()),
+        content,
+    }
+}
+
+/// Encrypts and seals a message for a contact; the session advances (the caller
+/// persists it in the same write as the outbox item).
+pub(crate) fn seal_for(
+    core: &mut Core,
+    contact: ContactId,
+    message: &Message,
+    visible: Option<([u8; 16], u64)>,
+) -> Result<OutboxRecord, EngineError> {
+    let record = core.contact_record(&contact)?;
+    let card = ContactCard::from_bytes(&record.card)
+        .map_err(|_| StoreError::Corrupt("a contact card is unreadable".into()))?;
+    let address: MailboxAddress = postcard::from_bytes(&card.mailbox().0)
+        .map_err(|_| StoreError::Corrupt("a contact's mailbox address is unreadable".into()))?;
+    let proof = core.account.sender_proof();
+    let session = core
+        .sessions
+        .get_mut(&contact)
+        .ok_or_else(|| EngineError::Crypto("no session with this contact".into()))?;
+    let ciphertext = session
+        .encrypt(message)
+        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    let envelope =
+        seal_pairwise(&mut rand::rng(), &proof, &ciphertext, card.seal_key()).map_err(|e| {
+            if message.to_bytes().len() > boucle_crypto::MAX_PAYLOAD {
+                EngineError::MessageTooLong(message.to_bytes().len())
+            } else {
+                EngineError::Crypto(e.to_string())
+            }
+        })?;
+    Ok(OutboxRecord {
+        message: visible,
+        relay: address.relay.to_string(),
+        send_id: *address.send_id.as_bytes(),
+        header: envelope.header,
+        body: envelope.body,
+        attempts: 0,
+    })
+}
+
+/// Applies a reaction, edit or delete to a stored message.
+pub(crate) fn apply_change(view: &mut MessageView, content: &Content, mine: bool) {
+    match content {
+        Content::Reaction { emoji, remove, .. } => {
+            view.reactions
+                .retain(|r| !(r.mine == mine && &r.emoji == emoji));
+            if !remove {
+                view.reactions.push(Reaction {
+                    mine,
+                    emoji: emoji.clone(),
+                });
+            }
+        }
+        Content::Edit { text, .. } if !view.deleted => {
+            view.body = MessageBody::Text(text.clone());
+            view.edited = true;
+        }
+        Content::Delete { .. } => {
+            view.body = MessageBody::Text(String::new());
+            view.deleted = true;
+            view.reactions.clear();
+        }
+        _ => {}
+    }
+}
+
+pub(crate) fn put_view(batch: &mut WriteBatch<'_>, view: &MessageView) -> Result<(), StoreError> {
+    let conversation = view.conversation.key();
+    batch.put_value(MESSAGES, &message_key(&conversation, view.position), view)?;
+    batch.put_value(
+        MESSAGE_INDEX,
+        &view.id.0,
+        &MessageLocation {
+            conversation,
+            position: view.position,
+        },
+    )
+}
+
+pub(crate) fn find_view(core: &Core, id: &MessageId) -> Result<Option<MessageView>, EngineError> {
+    let Some(location) = core
+        .store
+        .get_value::<MessageLocation>(MESSAGE_INDEX, &id.0)?
+    else {
+        return Ok(None);
+    };
+    let key = message_key(&location.conversation, location.position);
+    match core.store.get(MESSAGES, &key)? {
+        Some(bytes) => Ok(Some(decode_view(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn decode_view(bytes: &[u8]) -> Result<MessageView, EngineError> {
+    postcard::from_bytes(bytes)
+        .map_err(|_| StoreError::Corrupt("a message record is unreadable".into()).into())
+}

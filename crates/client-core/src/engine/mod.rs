@@ -1,0 +1,379 @@
+//! The engine: a profile unlocked, its relays connected, its inbox processed and its
+//! outbox sent. Front ends call its methods and listen to its [`Event`]s.
+
+mod contacts;
+mod inbound;
+mod messages;
+mod outbox;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use boucle_crypto::{Account, MailboxKeys, PairwiseSession, PickleKey};
+use boucle_relay_client::ClientOptions;
+use boucle_wire::{ReceiveId, RelayAddress};
+use ed25519_dalek::SigningKey;
+use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::error::EngineError;
+use crate::ids::{ContactId, ConversationId};
+use crate::model::{
+    ACCOUNT_KEY, CONTACTS, COUNTERS_KEY, ContactRecord, Counters, MAILBOXES, META, MailboxRecord,
+    MessageView, PROFILE_KEY, ProfileRecord, SESSIONS, now_ms,
+};
+use crate::relays::{Inbound, RelayPool};
+use crate::store::{KdfParams, ProfileStore, StoreError};
+
+/// Settings of an engine.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Passphrase hashing cost (use [`KdfParams::recommended`] outside tests).
+    pub kdf: KdfParams,
+    /// Relay connection settings.
+    pub client: ClientOptions,
+}
+
+/// Something that happened, for front ends to show.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// A new message arrived.
+    MessageReceived(MessageView),
+    /// A message changed: edited, deleted, reacted to, or its delivery state moved on.
+    MessageUpdated(MessageView),
+    /// Someone accepted our invitation, or we accepted theirs.
+    ContactAdded(crate::model::Contact),
+    /// A contact's identity key changed: warn until re-verified.
+    IdentityChanged(ContactId),
+    /// A relay connection came up or went down.
+    RelayStatus {
+        /// Host and port of the relay.
+        relay: String,
+        /// Whether it is connected now.
+        connected: bool,
+        /// What went wrong, if it is not.
+        error: Option<String>,
+    },
+}
+
+/// One of our mailboxes, ready to use.
+pub(crate) struct Mailbox {
+    pub record: MailboxRecord,
+    pub keys: MailboxKeys,
+    pub relay: RelayAddress,
+}
+
+/// Everything mutable, behind one lock: writes to the store are serialized through it.
+pub(crate) struct Core {
+    pub store: ProfileStore,
+    pub pickle_key: PickleKey,
+    pub account: Account,
+    pub profile: ProfileRecord,
+    pub home: RelayAddress,
+    pub counters: Counters,
+    pub sessions: HashMap<ContactId, PairwiseSession>,
+    pub mailboxes: HashMap<[u8; 16], Mailbox>,
+}
+
+pub(crate) struct Inner {
+    pub core: Mutex<Core>,
+    pub pool: RelayPool,
+    pub events: broadcast::Sender<Event>,
+    pub outbox_wake: Notify,
+    /// Mailboxes subscribed but not yet drained since the last (re)connection.
+    pub undrained: Mutex<HashSet<[u8; 16]>>,
+    pub progress: Notify,
+    pub tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// An unlocked profile with its relays connected. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Creates a profile in `dir` with a new identity, after checking that the home relay
+    /// answers with the certificate its address names. Nothing is written if it does not.
+    pub async fn create(
+        dir: &Path,
+        passphrase: &str,
+        name: &str,
+        home_relay: &str,
+        access_token: Option<&str>,
+        options: EngineOptions,
+    ) -> Result<Engine, EngineError> {
+        if ProfileStore::exists(dir) {
+            return Err(StoreError::AlreadyExists(dir.to_owned()).into());
+        }
+        let home: RelayAddress = home_relay
+            .parse()
+            .map_err(|e: boucle_wire::WireError| EngineError::RelayAddress(e.to_string()))?;
+        let access_token = match access_token {
+            Some(text) => Some(parse_token(text)?),
+            None => None,
+        };
+        // Reach the relay first: a wrong fingerprint or a dead relay leaves nothing behind.
+        let probe = boucle_relay_client::RelayClient::connect(&home, options.client.clone())
+            .await
+            .map_err(|e| EngineError::relay(home.host(), e))?;
+        probe.close();
+        let store = ProfileStore::create(dir, passphrase, options.kdf)?;
+        let profile = ProfileRecord {
+            name: crate::invite::clean_name(name),
+            home_relay: home.to_string(),
+            access_token,
+            created_at: now_ms(),
+        };
+        let account = Account::new();
+        let pickle_key = store.pickle_key();
+        let pickled = account.pickle(&pickle_key, &mut rand::rng());
+        store.write(|batch| {
+            batch.put_value(META, PROFILE_KEY, &profile)?;
+            batch.put(META, ACCOUNT_KEY, &pickled)?;
+            batch.put_value(META, COUNTERS_KEY, &Counters::default())
+        })?;
+        drop(store);
+        Engine::unlock(dir, passphrase, options).await
+    }
+
+    /// Unlocks the profile in `dir` and starts its relays, inbox and outbox.
+    pub async fn unlock(
+        dir: &Path,
+        passphrase: &str,
+        options: EngineOptions,
+    ) -> Result<Engine, EngineError> {
+        let store = ProfileStore::unlock(dir, passphrase)?;
+        let core = load_core(store)?;
+        let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(4096);
+        let inner = Arc::new(Inner {
+            core: Mutex::new(core),
+            pool: RelayPool::new(inbound_tx, options.client.clone()),
+            events,
+            outbox_wake: Notify::new(),
+            undrained: Mutex::new(HashSet::new()),
+            progress: Notify::new(),
+            tasks: Mutex::new(Vec::new()),
+        });
+        let engine = Engine { inner };
+        engine.subscribe_all();
+        let inbound = tokio::spawn(inbound::run(engine.inner.clone(), inbound_rx));
+        let outbox = tokio::spawn(outbox::run(engine.inner.clone()));
+        engine.inner.tasks_lock().extend([inbound, outbox]);
+        Ok(engine)
+    }
+
+    /// Changes the passphrase. A wrong old passphrase changes nothing.
+    pub fn change_passphrase(
+        &self,
+        old: &str,
+        new: &str,
+        kdf: KdfParams,
+    ) -> Result<(), EngineError> {
+        self.inner.core()?.store.change_passphrase(old, new, kdf)?;
+        Ok(())
+    }
+
+    /// Stops the relays and tasks and closes the store (once no other handle of this
+    /// engine is left). Queued messages stay queued for the next unlock.
+    pub async fn lock(self) {
+        self.inner.pool.shutdown();
+        let tasks: Vec<JoinHandle<()>> = self.inner.tasks_lock().drain(..).collect();
+        for task in &tasks {
+            task.abort();
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Our display name.
+    pub fn name(&self) -> Result<String, EngineError> {
+        Ok(self.inner.core()?.profile.name.clone())
+    }
+
+    /// The home relay's address.
+    pub fn home_relay(&self) -> Result<RelayAddress, EngineError> {
+        Ok(self.inner.core()?.home.clone())
+    }
+
+    /// Events from now on.
+    pub fn events(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// Waits until every mailbox has handed over what its relay held and the outbox is
+    /// empty, or `timeout` passes. Returns whether it got there.
+    pub async fn sync(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inner.progress.notified();
+            let drained = self.inner.undrained_lock().is_empty();
+            let outbox_empty = self.outbox_len().map(|n| n == 0).unwrap_or(false);
+            if drained && outbox_empty {
+                return true;
+            }
+            self.inner.outbox_wake.notify_one();
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return false;
+            }
+        }
+    }
+
+    /// Messages waiting in the outbox.
+    pub fn outbox_len(&self) -> Result<u64, EngineError> {
+        Ok(self.inner.core()?.store.count(crate::model::OUTBOX, b"")?)
+    }
+
+    fn subscribe_all(&self) {
+        let Ok(core) = self.inner.core() else { return };
+        let mut undrained = self.inner.undrained_lock();
+        for mailbox in core.mailboxes.values() {
+            self.inner.pool.subscribe(
+                &mailbox.relay,
+                ReceiveId::from_bytes(mailbox.record.receive_id),
+                SigningKey::from_bytes(&mailbox.record.owner_secret),
+            );
+            undrained.insert(mailbox.record.receive_id);
+        }
+    }
+}
+
+impl Inner {
+    pub(crate) fn core(&self) -> Result<MutexGuard<'_, Core>, EngineError> {
+        self.core.lock().map_err(|_| EngineError::Locked)
+    }
+
+    pub(crate) fn undrained_lock(&self) -> MutexGuard<'_, HashSet<[u8; 16]>> {
+        self.undrained.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn tasks_lock(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    /// Starts keeping a new mailbox subscribed.
+    pub(crate) fn watch_mailbox(&self, mailbox: &Mailbox) {
+        self.undrained_lock().insert(mailbox.record.receive_id);
+        self.pool.subscribe(
+            &mailbox.relay,
+            ReceiveId::from_bytes(mailbox.record.receive_id),
+            SigningKey::from_bytes(&mailbox.record.owner_secret),
+        );
+    }
+
+    pub(crate) fn on_relay_event(&self, event: &Inbound) {
+        if let Inbound::Drained { receive_id } = event {
+            self.undrained_lock().remove(receive_id.as_bytes());
+            self.progress.notify_waiters();
+        }
+    }
+}
+
+impl Core {
+    pub(crate) fn save_counters(
+        &self,
+        batch: &mut crate::store::WriteBatch<'_>,
+    ) -> Result<(), StoreError> {
+        batch.put_value(META, COUNTERS_KEY, &self.counters)
+    }
+
+    pub(crate) fn account_pickle(&self) -> Vec<u8> {
+        self.account.pickle(&self.pickle_key, &mut rand::rng())
+    }
+
+    pub(crate) fn session_pickle(&self, contact: &ContactId) -> Option<Vec<u8>> {
+        self.sessions
+            .get(contact)
+            .map(|s| s.pickle(&self.pickle_key, &mut rand::rng()))
+    }
+
+    pub(crate) fn contact_record(&self, id: &ContactId) -> Result<ContactRecord, EngineError> {
+        self.store
+            .get_value::<ContactRecord>(CONTACTS, &id.0)?
+            .ok_or_else(|| EngineError::UnknownContact(id.short()))
+    }
+}
+
+fn load_core(store: ProfileStore) -> Result<Core, EngineError> {
+    let damaged = |what: &str| {
+        EngineError::Store(StoreError::Corrupt(format!(
+            "the {what} record is missing or unreadable"
+        )))
+    };
+    let pickle_key = store.pickle_key();
+    let profile: ProfileRecord = store
+        .get_value(META, PROFILE_KEY)?
+        .ok_or_else(|| damaged("profile"))?;
+    let home: RelayAddress = profile
+        .home_relay
+        .parse()
+        .map_err(|_| damaged("home relay"))?;
+    let account_bytes = store
+        .get(META, ACCOUNT_KEY)?
+        .ok_or_else(|| damaged("identity"))?;
+    let account =
+        Account::from_pickle(&account_bytes, &pickle_key).map_err(|_| damaged("identity"))?;
+    let counters: Counters = store.get_value(META, COUNTERS_KEY)?.unwrap_or_default();
+    let mut sessions = HashMap::new();
+    for (key, bytes) in store.scan(SESSIONS, b"")? {
+        let id = ContactId(key.as_slice().try_into().map_err(|_| damaged("session"))?);
+        let session =
+            PairwiseSession::from_pickle(&bytes, &pickle_key).map_err(|_| damaged("session"))?;
+        sessions.insert(id, session);
+    }
+    let mut mailboxes = HashMap::new();
+    for (_, bytes) in store.scan(MAILBOXES, b"")? {
+        let record: MailboxRecord = postcard::from_bytes(&bytes).map_err(|_| damaged("mailbox"))?;
+        let keys =
+            MailboxKeys::from_pickle(&record.keys, &pickle_key).map_err(|_| damaged("mailbox"))?;
+        let relay: RelayAddress = record.relay.parse().map_err(|_| damaged("mailbox"))?;
+        mailboxes.insert(
+            record.receive_id,
+            Mailbox {
+                record,
+                keys,
+                relay,
+            },
+        );
+    }
+    Ok(Core {
+        store,
+        pickle_key,
+        account,
+        profile,
+        home,
+        counters,
+        sessions,
+        mailboxes,
+    })
+}
+
+fn parse_token(text: &str) -> Result<[u8; 32], EngineError> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim())
+        .map_err(|_| EngineError::RelayAddress("the access token is not valid base64url".into()))?;
+    bytes
+        .try_into()
+        .map_err(|_| EngineError::RelayAddress("the access token must be 32 bytes".into()))
+}
+
+/// Conversation key helpers shared by the submodules.
+pub(crate) fn conversation_of(contact: ContactId) -> ConversationId {
+    ConversationId::Contact(contact)
+}

@@ -1,0 +1,143 @@
+//! Sending what is queued, in order per relay, with a visible state.
+//!
+//! Items are already sealed (see `messages.rs`), so a retry resends the same bytes. An
+//! item leaves the outbox only once its relay has durably stored it, or refused it for
+//! good (the message is then marked failed with the relay's reason). A relay that cannot
+//! be reached holds back its own items, in order, and the others go on. A crash between
+//! the relay's "stored" and the outbox update means one resend, which the recipient
+//! drops by message id.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use boucle_wire::{Body, Envelope, ErrorCode, Header, RelayAddress, SendId};
+
+use super::messages::{decode_view, put_view};
+use super::{Event, Inner};
+use crate::model::{DeliveryState, MESSAGES, OUTBOX, OutboxRecord, message_key};
+
+/// How often the outbox is retried when nothing wakes it.
+const RETRY: Duration = Duration::from_secs(2);
+/// How long to wait for a relay connection before deferring its items.
+const CONNECT_WAIT: Duration = Duration::from_secs(3);
+
+pub(crate) async fn run(inner: Arc<Inner>) {
+    loop {
+        let _ = tokio::time::timeout(RETRY, inner.outbox_wake.notified()).await;
+        send_all(&inner).await;
+        inner.progress.notify_waiters();
+    }
+}
+
+async fn send_all(inner: &Inner) {
+    let items: Vec<(Vec<u8>, OutboxRecord)> = match inner.core() {
+        Ok(core) => match core.store.scan(OUTBOX, b"") {
+            Ok(items) => items
+                .into_iter()
+                .filter_map(|(key, bytes)| Some((key, postcard::from_bytes(&bytes).ok()?)))
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the outbox");
+                return;
+            }
+        },
+        Err(_) => return,
+    };
+    let mut held_back: HashSet<String> = HashSet::new();
+    for (key, item) in items {
+        if held_back.contains(&item.relay) {
+            continue;
+        }
+        let Ok(relay) = item.relay.parse::<RelayAddress>() else {
+            finish(
+                inner,
+                &key,
+                &item,
+                DeliveryState::Failed("the recipient's relay address is invalid".into()),
+            );
+            continue;
+        };
+        let envelope = match (
+            Header::new(item.header.clone()),
+            Body::new(item.body.clone()),
+        ) {
+            (Ok(header), Ok(body)) => Envelope { header, body },
+            _ => {
+                finish(
+                    inner,
+                    &key,
+                    &item,
+                    DeliveryState::Failed("the message is too large for a relay".into()),
+                );
+                continue;
+            }
+        };
+        let Some(client) = inner.pool.connected(&relay, CONNECT_WAIT).await else {
+            held_back.insert(item.relay.clone());
+            continue;
+        };
+        match client
+            .send(SendId::from_bytes(item.send_id), envelope)
+            .await
+        {
+            Ok(()) => finish(inner, &key, &item, DeliveryState::Sent),
+            Err(error) => match error.code() {
+                Some(code) if is_final(code) => {
+                    finish(
+                        inner,
+                        &key,
+                        &item,
+                        DeliveryState::Failed(code.describe().to_owned()),
+                    );
+                }
+                _ => {
+                    tracing::debug!(%error, "send deferred");
+                    held_back.insert(item.relay.clone());
+                }
+            },
+        }
+    }
+}
+
+/// Refusals that a retry cannot change.
+fn is_final(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::UnknownMailbox
+            | ErrorCode::EnvelopeTooLarge
+            | ErrorCode::SenderNotAllowed
+            | ErrorCode::Malformed
+            | ErrorCode::UnsupportedVersion
+    )
+}
+
+/// Removes an item from the outbox and records its message's new state.
+fn finish(inner: &Inner, key: &[u8], item: &OutboxRecord, state: DeliveryState) {
+    let Ok(core) = inner.core() else { return };
+    let mut updated = None;
+    let result = core.store.write(|batch| {
+        batch.delete(OUTBOX, key)?;
+        if let Some((conversation, position)) = item.message {
+            let message = message_key(&conversation, position);
+            if let Some(bytes) = batch.get(MESSAGES, &message)?
+                && let Ok(mut view) = decode_view(&bytes)
+                && view.delivery != Some(DeliveryState::Delivered)
+            {
+                view.delivery = Some(state.clone());
+                put_view(batch, &view)?;
+                updated = Some(view);
+            }
+        }
+        Ok(())
+    });
+    drop(core);
+    match result {
+        Ok(()) => {
+            if let Some(view) = updated {
+                inner.emit(Event::MessageUpdated(view));
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot update the outbox"),
+    }
+}

@@ -1,0 +1,65 @@
+//! The engine's errors: each says what happened in a sentence a person can act on.
+
+use boucle_relay_client::ClientError;
+
+use crate::invite::InvitationError;
+use crate::store::StoreError;
+
+/// Why an engine operation failed. Nothing was changed unless the variant says so.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The profile store failed (wrong passphrase, damaged file, in use, ...).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A relay could not be used.
+    #[error("relay {relay}: {source}")]
+    Relay {
+        /// Host of the relay.
+        relay: String,
+        /// What happened.
+        source: ClientError,
+    },
+    /// The relay address is not valid.
+    #[error("invalid relay address: {0}")]
+    RelayAddress(String),
+    /// The invitation could not be read.
+    #[error(transparent)]
+    Invitation(#[from] InvitationError),
+    /// The invitation is one of our own.
+    #[error("this is your own invitation: send it to the person you want to talk with")]
+    OwnInvitation,
+    /// We already have this person as a contact.
+    #[error("{0} is already one of your contacts")]
+    AlreadyContact(String),
+    /// No such contact.
+    #[error("no contact matches {0:?}")]
+    UnknownContact(String),
+    /// More than one contact matches.
+    #[error("{0:?} matches more than one contact; use the contact id")]
+    AmbiguousContact(String),
+    /// No such message in this conversation.
+    #[error("no such message in this conversation")]
+    UnknownMessage,
+    /// Only the author can edit or delete a message.
+    #[error("only its author can edit or delete a message")]
+    NotYours,
+    /// The message is too long to send in one envelope.
+    #[error("the message is too long ({0} bytes); the limit is about 60,000 bytes")]
+    MessageTooLong(usize),
+    /// A cryptographic operation failed (a bug, or damaged session state).
+    #[error("encryption failed: {0}")]
+    Crypto(String),
+    /// The engine has been shut down.
+    #[error("the profile is locked")]
+    Locked,
+}
+
+impl EngineError {
+    pub(crate) fn relay(relay: &str, source: ClientError) -> EngineError {
+        EngineError::Relay {
+            relay: relay.to_owned(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! Local identifiers. Random, so that using them as plaintext store keys reveals nothing.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A contact in this profile.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ContactId(pub [u8; 16]);
+
+impl ContactId {
+    pub(crate) fn random() -> ContactId {
+        let mut bytes = [0u8; 16];
+        rand::fill(&mut bytes);
+        ContactId(bytes)
+    }
+
+    /// Short hexadecimal form (8 characters) for people and command lines.
+    pub fn short(&self) -> String {
+        self.0[..4].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Full hexadecimal form.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Debug for ContactId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ContactId({})", self.short())
+    }
+}
+
+impl fmt::Display for ContactId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.short())
+    }
+}
+
+/// A conversation: for now a 1:1 chat with a contact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ConversationId {
+    /// The chat with a contact.
+    Contact(ContactId),
+}
+
+impl ConversationId {
+    /// The 16-byte prefix of this conversation's message keys in the store.
+    pub(crate) fn key(&self) -> [u8; 16] {
+        match self {
+            ConversationId::Contact(id) => id.0,
+        }
+    }
+}
+
+/// A message, as its sender identified it (the same on every device).
+pub use boucle_crypto::MessageId;

@@ -1,0 +1,32 @@
+//! The Boucle client engine that every front end embeds.
+//!
+//! It owns the user's **profile**: an encrypted local store (identity keys, contacts,
+//! sessions, history, outbox — see [`store`]), the connections to any number of relays
+//! (one QUIC connection each, kept alive with reconnection and backoff), and the
+//! end-to-end encryption of `boucle-crypto`. Front ends issue commands (methods of
+//! [`Engine`]) and show what [`Event`]s say; they never touch the network, the store or
+//! the cryptography directly.
+//!
+//! - [`Engine::create`] / [`Engine::unlock`]: open a profile and start it;
+//! - [`Engine::invite`] / [`Engine::accept`]: one-time invitation links ([`Invitation`]);
+//! - [`Engine::send_text`], [`Engine::reply`], [`Engine::react`], [`Engine::edit`],
+//!   [`Engine::delete`], [`Engine::history`]: conversations;
+//! - [`Engine::safety_number`], [`Engine::mark_verified`]: verification.
+//!
+//! Each contact writes to its own mailbox of ours, so a relay cannot link a user's
+//! contacts together by mailbox id. Messages are sealed when queued; the outbox sends
+//! them in order and keeps them across restarts until a relay has stored them.
+
+mod engine;
+mod error;
+mod ids;
+pub mod invite;
+mod model;
+mod relays;
+pub mod store;
+
+pub use engine::{Engine, EngineOptions, Event};
+pub use error::EngineError;
+pub use ids::{ContactId, ConversationId, MessageId};
+pub use invite::{Invitation, InvitationError};
+pub use model::{Contact, DeliveryState, MessageBody, MessageView, Reaction};

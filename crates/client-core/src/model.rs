@@ -1,0 +1,196 @@
+//! What the engine keeps in the profile store, and the views it hands to front ends.
+//!
+//! Store keys are random ids or counters only (see `protocol-spec/client-store.md`).
+
+use boucle_crypto::MessageId;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ContactId, ConversationId};
+use crate::store::Table;
+
+pub(crate) const META: Table = Table::new("meta");
+pub(crate) const MAILBOXES: Table = Table::new("mailboxes");
+pub(crate) const CONTACTS: Table = Table::new("contacts");
+pub(crate) const SESSIONS: Table = Table::new("sessions");
+pub(crate) const MESSAGES: Table = Table::new("messages");
+pub(crate) const MESSAGE_INDEX: Table = Table::new("message_index");
+pub(crate) const OUTBOX: Table = Table::new("outbox");
+pub(crate) const SEEN: Table = Table::new("seen");
+
+pub(crate) const PROFILE_KEY: &[u8] = b"profile";
+pub(crate) const ACCOUNT_KEY: &[u8] = b"account";
+pub(crate) const COUNTERS_KEY: &[u8] = b"counters";
+
+/// Who this profile is and where it lives.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct ProfileRecord {
+    pub name: String,
+    /// Text form of the home relay's address.
+    pub home_relay: String,
+    pub access_token: Option<[u8; 32]>,
+    pub created_at: u64,
+}
+
+/// Monotonic counters (message order, outbox order).
+#[derive(Clone, Copy, Default, Serialize, Deserialize)]
+pub(crate) struct Counters {
+    pub message: u64,
+    pub outbox: u64,
+}
+
+/// What a mailbox of ours is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum MailboxPurpose {
+    /// Waiting for whoever accepts an invitation (one-time).
+    Invitation,
+    /// Where one contact writes to us.
+    Contact(ContactId),
+}
+
+/// One of our mailboxes, with everything needed to use it.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct MailboxRecord {
+    pub relay: String,
+    pub receive_id: [u8; 16],
+    pub send_id: [u8; 16],
+    /// Ed25519 secret key proving ownership to the relay.
+    pub owner_secret: [u8; 32],
+    /// Pickled `MailboxKeys` (the key envelopes to us are sealed to).
+    pub keys: Vec<u8>,
+    pub purpose: MailboxPurpose,
+    pub created_at: u64,
+}
+
+/// A contact as stored.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct ContactRecord {
+    pub name: String,
+    /// Their contact card (identity keys and the mailbox we write to).
+    pub card: Vec<u8>,
+    /// Receive id of our mailbox they write to.
+    pub my_mailbox: [u8; 16],
+    pub verified: bool,
+    pub identity_changed: bool,
+    pub unread: u32,
+    pub last_activity: u64,
+    pub created_at: u64,
+}
+
+/// Delivery state of a message we wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum DeliveryState {
+    /// Waiting to be sent (offline, or the relay is unreachable).
+    Queued,
+    /// The recipient's relay stored it.
+    Sent,
+    /// The recipient's device received it.
+    Delivered,
+    /// It could not be sent, and will not be retried.
+    Failed(String),
+}
+
+/// The content of a stored message, as shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum MessageBody {
+    /// Text.
+    Text(String),
+    /// A kind from a newer version of Boucle, kept but not understood.
+    Unsupported {
+        /// Its kind number.
+        kind: u16,
+    },
+}
+
+/// A reaction on a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// Whether we reacted (else the contact).
+    pub mine: bool,
+    /// The emoji.
+    pub emoji: String,
+}
+
+/// A message in a conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    /// The sender's id for it.
+    pub id: MessageId,
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// Whether we wrote it.
+    pub from_me: bool,
+    /// When the sender wrote it (their clock, unix ms).
+    pub sent_at: u64,
+    /// When it reached this profile (unix ms).
+    pub received_at: u64,
+    /// What it says (after edits; empty once deleted).
+    pub body: MessageBody,
+    /// The message it replies to.
+    pub reply_to: Option<MessageId>,
+    /// Reactions, in arrival order.
+    pub reactions: Vec<Reaction>,
+    /// Edited after sending.
+    pub edited: bool,
+    /// Deleted by its sender.
+    pub deleted: bool,
+    /// For our messages: how far it got. `None` for received messages.
+    pub delivery: Option<DeliveryState>,
+    /// Position in the conversation, for paging ([`crate::Engine::history`]).
+    pub position: u64,
+}
+
+/// A contact, as shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contact {
+    /// Local id.
+    pub id: ContactId,
+    /// Their chosen name.
+    pub name: String,
+    /// Whether we compared safety numbers and marked them verified.
+    pub verified: bool,
+    /// Their identity key changed since we met: show a warning until re-verified.
+    pub identity_changed: bool,
+    /// Unread messages.
+    pub unread: u32,
+    /// Host of the relay they receive on.
+    pub relay_host: String,
+    /// Last activity (unix ms), for ordering.
+    pub last_activity: u64,
+}
+
+/// An item waiting to be sent: an already sealed envelope and where it goes.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct OutboxRecord {
+    /// The message it carries, if it is one the user sees (not a receipt).
+    pub message: Option<([u8; 16], u64)>,
+    pub relay: String,
+    pub send_id: [u8; 16],
+    pub header: Vec<u8>,
+    pub body: Vec<u8>,
+    pub attempts: u32,
+}
+
+/// Where a message is stored: its conversation and position.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct MessageLocation {
+    pub conversation: [u8; 16],
+    pub position: u64,
+}
+
+/// Key of a message record: conversation ‖ position (big-endian).
+pub(crate) fn message_key(conversation: &[u8; 16], position: u64) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    key[..16].copy_from_slice(conversation);
+    key[16..].copy_from_slice(&position.to_be_bytes());
+    key
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

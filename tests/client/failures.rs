@@ -1,0 +1,177 @@
+use std::time::Duration;
+
+use boucle_client_core::store::StoreError;
+use boucle_client_core::{ConversationId, DeliveryState, Engine, EngineError, InvitationError};
+use boucle_relay_client::ClientError;
+use boucle_test_support::{RelayOptions, RelayProcess};
+
+use crate::support::{PASSPHRASE, User, introduce, message, options, text};
+
+fn hash_dir(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            (path.display().to_string(), std::fs::read(&path).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_passphrase_says_so_and_changes_nothing() -> anyhow::Result<()> {
+    let relay = RelayProcess::start(RelayOptions::default())?;
+    let mut alice = User::new("Alice", &relay).await?;
+    let mut bob = User::new("Bob", &relay).await?;
+    let (_, alice_id) = introduce(&mut alice, &mut bob).await?;
+    bob.engine
+        .send_text(ConversationId::Contact(alice_id), "kept safe")?;
+    bob.engine.sync(Duration::from_secs(20)).await;
+    let profile = bob.profile();
+    bob.engine.lock().await;
+
+    let before = hash_dir(&profile);
+    let error = Engine::unlock(&profile, "not the passphrase", options())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, EngineError::Store(StoreError::WrongPassphrase)),
+        "{error}"
+    );
+    assert!(error.to_string().contains("wrong passphrase"), "{error}");
+    assert_eq!(
+        hash_dir(&profile),
+        before,
+        "a wrong passphrase must not touch the profile"
+    );
+
+    let engine = Engine::unlock(&profile, PASSPHRASE, options()).await?;
+    let history = engine.history(ConversationId::Contact(alice_id), None, 10)?;
+    assert_eq!(text(&history[0]), "kept safe");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_fingerprint_or_a_dead_relay_creates_nothing() -> anyhow::Result<()> {
+    let relay = RelayProcess::start(RelayOptions::default())?;
+    let dir = tempfile::tempdir()?;
+    let profile = dir.path().join("profile");
+    let genuine = relay.address();
+    let impostor = boucle_wire::RelayAddress::new(
+        genuine.host(),
+        genuine.port(),
+        boucle_wire::CertFingerprint::from_bytes([0x42; 32]),
+    )?;
+    let error = Engine::create(
+        &profile,
+        PASSPHRASE,
+        "Eve",
+        &impostor.to_string(),
+        None,
+        options(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            EngineError::Relay {
+                source: ClientError::FingerprintMismatch { .. },
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("certificate does not match"),
+        "{error}"
+    );
+    assert!(!profile.exists(), "nothing is created");
+
+    let mut dead = RelayProcess::start(RelayOptions::default())?;
+    let dead_address = dead.address().to_string();
+    dead.kill9()?;
+    let mut quick = options();
+    quick.client.connect_timeout = Duration::from_secs(2);
+    let error = Engine::create(&profile, PASSPHRASE, "Eve", &dead_address, None, quick)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, EngineError::Relay { .. }), "{error}");
+    assert!(!profile.exists());
+
+    let error = Engine::create(
+        &profile,
+        PASSPHRASE,
+        "Eve",
+        "not an address",
+        None,
+        options(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, EngineError::RelayAddress(_)), "{error}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_garbage_or_own_invitation_is_refused_clearly() -> anyhow::Result<()> {
+    let relay = RelayProcess::start(RelayOptions::default())?;
+    let alice = User::new("Alice", &relay).await?;
+    for (garbage, expected) in [
+        ("https://example.org", InvitationError::NotAnInvitation),
+        ("boucle:invite/1/AAAA", InvitationError::Damaged),
+        ("boucle:invite/7/AAAA", InvitationError::UnsupportedVersion),
+    ] {
+        let error = alice.engine.accept(garbage).await.unwrap_err();
+        assert!(
+            matches!(&error, EngineError::Invitation(e) if *e == expected),
+            "{garbage}: {error}"
+        );
+    }
+    let own = alice.engine.invite().await?.to_link();
+    assert!(matches!(
+        alice.engine.accept(&own).await.unwrap_err(),
+        EngineError::OwnInvitation
+    ));
+    assert!(alice.engine.contacts()?.is_empty());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_written_while_the_relay_is_down_are_queued_then_sent() -> anyhow::Result<()> {
+    let mut relay = RelayProcess::start(RelayOptions::default())?;
+    let mut alice = User::new("Alice", &relay).await?;
+    let mut bob = User::new("Bob", &relay).await?;
+    let (bob_id, alice_id) = introduce(&mut alice, &mut bob).await?;
+    let to_alice = ConversationId::Contact(alice_id);
+
+    relay.terminate()?;
+    let queued: Vec<_> = (0..5)
+        .map(|n| bob.engine.send_text(to_alice, &format!("while down {n}")))
+        .collect::<Result<_, _>>()?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for view in &queued {
+        let now = message(&bob.engine, to_alice, view.id).expect("stored");
+        assert_eq!(
+            now.delivery,
+            Some(DeliveryState::Queued),
+            "visible as queued"
+        );
+    }
+    assert_eq!(bob.engine.outbox_len()?, 5);
+
+    relay.restart()?;
+    let last = queued.last().map(|v| v.id).expect("five");
+    bob.until(|e| message(e, to_alice, last).filter(|v| v.delivery != Some(DeliveryState::Queued)))
+        .await?;
+    let got: Vec<String> = alice
+        .until(|e| {
+            let history = e.history(ConversationId::Contact(bob_id), None, 100).ok()?;
+            (history.len() == 5).then(|| history.iter().map(text).collect())
+        })
+        .await?;
+    let expected: Vec<String> = (0..5).map(|n| format!("while down {n}")).collect();
+    assert_eq!(got, expected, "all of them, in order");
+    Ok(())
+}

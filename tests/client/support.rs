@@ -1,0 +1,141 @@
+use std::time::Duration;
+
+use boucle_client_core::store::KdfParams;
+use boucle_client_core::{
+    Contact, ContactId, ConversationId, Engine, EngineOptions, Event, MessageId, MessageView,
+};
+use boucle_test_support::RelayProcess;
+use tokio::sync::broadcast;
+
+pub const WAIT: Duration = Duration::from_secs(30);
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+pub fn options() -> EngineOptions {
+    EngineOptions {
+        kdf: KdfParams::for_tests(),
+        ..EngineOptions::default()
+    }
+}
+
+/// A user: a profile directory and its running engine.
+pub struct User {
+    pub dir: tempfile::TempDir,
+    pub engine: Engine,
+    pub events: broadcast::Receiver<Event>,
+}
+
+impl User {
+    pub async fn new(name: &str, relay: &RelayProcess) -> anyhow::Result<User> {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("boucle-{name}"))
+            .tempdir()?;
+        let engine = Engine::create(
+            &dir.path().join("profile"),
+            PASSPHRASE,
+            name,
+            &relay.address().to_string(),
+            None,
+            options(),
+        )
+        .await?;
+        let events = engine.events();
+        Ok(User {
+            dir,
+            engine,
+            events,
+        })
+    }
+
+    pub fn profile(&self) -> std::path::PathBuf {
+        self.dir.path().join("profile")
+    }
+
+    /// Waits for an event matching `pick`, skipping others.
+    pub async fn wait_for<T>(
+        &mut self,
+        mut pick: impl FnMut(&Event) -> Option<T>,
+    ) -> anyhow::Result<T> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.events.recv()).await??;
+            if let Some(found) = pick(&event) {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Waits until `check` returns something, re-checking after every event (and at
+    /// least every 100 ms). For state that events may have announced already.
+    pub async fn until<T>(
+        &mut self,
+        mut check: impl FnMut(&Engine) -> Option<T>,
+    ) -> anyhow::Result<T> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(found) = check(&self.engine) {
+                return Ok(found);
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "the expected state never came"
+            );
+            let _ = tokio::time::timeout(Duration::from_millis(100), self.events.recv()).await;
+        }
+    }
+
+    pub async fn next_message(&mut self) -> anyhow::Result<MessageView> {
+        self.wait_for(|e| match e {
+            Event::MessageReceived(view) => Some(view.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Waits until a contact named `name` exists.
+    pub async fn contact_named(&mut self, name: &str) -> anyhow::Result<Contact> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(contact) = self.engine.contacts()?.into_iter().find(|c| c.name == name) {
+                return Ok(contact);
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{name} never became a contact"
+            );
+            let _ = tokio::time::timeout(Duration::from_millis(100), self.events.recv()).await;
+        }
+    }
+}
+
+/// Alice invites, Bob accepts; returns each one's id for the other.
+pub async fn introduce(alice: &mut User, bob: &mut User) -> anyhow::Result<(ContactId, ContactId)> {
+    let invitation = alice.engine.invite().await?;
+    let alice_for_bob = bob.engine.accept(&invitation.to_link()).await?;
+    let bob_name = bob.engine.name()?;
+    let bob_for_alice = alice.contact_named(&bob_name).await?;
+    Ok((bob_for_alice.id, alice_for_bob.id))
+}
+
+pub fn text(view: &MessageView) -> String {
+    match &view.body {
+        boucle_client_core::MessageBody::Text(text) => text.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The current view of a message of a conversation.
+pub fn message(
+    engine: &Engine,
+    conversation: ConversationId,
+    id: MessageId,
+) -> Option<MessageView> {
+    engine
+        .history(conversation, None, 10_000)
+        .ok()?
+        .into_iter()
+        .find(|m| m.id == id)
+}
