@@ -202,6 +202,12 @@ impl Engine {
         Ok(self.inner.core()?.profile.name.clone())
     }
 
+    /// Our public identity keys (for comparison in tests and diagnostics; people compare
+    /// safety numbers instead).
+    pub fn identity_keys(&self) -> Result<boucle_crypto::IdentityKeys, EngineError> {
+        Ok(self.inner.core()?.account.identity_keys())
+    }
+
     /// The home relay's address.
     pub fn home_relay(&self) -> Result<RelayAddress, EngineError> {
         Ok(self.inner.core()?.home.clone())
