@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ContentError;
 use crate::hexfmt::Hex;
 use crate::identity::ContactCard;
-use crate::loops::{KeyShare, SignedControl};
+use crate::loops::{KeyShare, LoopId, SignedControl};
 use crate::time::Timestamp;
 
 /// The content format version this build writes.
@@ -100,6 +100,20 @@ pub enum Content {
     KeyShare(KeyShare),
     /// A signed loop change (members, admins, name).
     Control(SignedControl),
+    /// An invitation into a loop, or (once added) the loop's whole signed history, from
+    /// which the recipient builds its state. Sent over a pairwise session only.
+    LoopInvitation {
+        /// Every signed change of the loop, from its creation on, in version order.
+        history: Vec<SignedControl>,
+    },
+    /// Acceptance of a loop invitation: the member card (a per-loop mailbox and keys)
+    /// to add. Sent over a pairwise session to the admin who invited.
+    LoopJoin {
+        /// The loop.
+        loop_id: LoopId,
+        /// The card to add as a member.
+        card: ContactCard,
+    },
     /// The first message to a new contact, sent by whoever accepted an invitation: the
     /// card to write back to and the name they go by. Sent over a pairwise session only;
     /// the card's identity must be the session's.
@@ -176,6 +190,11 @@ impl fmt::Debug for Content {
             Content::KeyShare(k) => f.debug_tuple("KeyShare").field(k).finish(),
             Content::Control(c) => f.debug_tuple("Control").field(c).finish(),
             Content::Introduction { .. } => f.debug_struct("Introduction").finish_non_exhaustive(),
+            Content::LoopInvitation { history } => f
+                .debug_struct("LoopInvitation")
+                .field("changes", &history.len())
+                .finish(),
+            Content::LoopJoin { .. } => f.debug_struct("LoopJoin").finish_non_exhaustive(),
             Content::Unsupported {
                 version,
                 kind,
@@ -201,6 +220,8 @@ mod kind {
     pub const KEY_SHARE: u16 = 16;
     pub const CONTROL: u16 = 17;
     pub const INTRODUCTION: u16 = 18;
+    pub const LOOP_INVITATION: u16 = 19;
+    pub const LOOP_JOIN: u16 = 20;
 }
 
 fn pc<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
@@ -221,6 +242,13 @@ impl Message {
             Content::Receipt { ids, read } => (kind::RECEIPT, pc(&(ids, read))),
             Content::KeyShare(k) => (kind::KEY_SHARE, k.to_bytes()),
             Content::Control(c) => (kind::CONTROL, c.to_bytes()),
+            Content::LoopInvitation { history } => {
+                let controls: Vec<Vec<u8>> = history.iter().map(SignedControl::to_bytes).collect();
+                (kind::LOOP_INVITATION, pc(&controls))
+            }
+            Content::LoopJoin { loop_id, card } => {
+                (kind::LOOP_JOIN, pc(&(loop_id.0, card.to_bytes())))
+            }
             Content::Introduction { card, name } => {
                 (kind::INTRODUCTION, pc(&(card.to_bytes(), name)))
             }
@@ -279,6 +307,22 @@ impl Message {
             kind::CONTROL => Content::Control(
                 SignedControl::from_bytes(p).map_err(|_| ContentError::Malformed(k))?,
             ),
+            kind::LOOP_INVITATION => {
+                let controls: Vec<Vec<u8>> = postcard::from_bytes(p).map_err(bad)?;
+                let history = controls
+                    .iter()
+                    .map(|c| SignedControl::from_bytes(c))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| ContentError::Malformed(k))?;
+                Content::LoopInvitation { history }
+            }
+            kind::LOOP_JOIN => {
+                let (id, card): ([u8; 16], Vec<u8>) = postcard::from_bytes(p).map_err(bad)?;
+                Content::LoopJoin {
+                    loop_id: LoopId(id),
+                    card: ContactCard::from_bytes(&card).map_err(|_| ContentError::Malformed(k))?,
+                }
+            }
             kind::INTRODUCTION => {
                 let (card, name): (Vec<u8>, String) = postcard::from_bytes(p).map_err(bad)?;
                 Content::Introduction {

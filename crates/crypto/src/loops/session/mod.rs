@@ -162,6 +162,35 @@ impl LoopSession {
         })
     }
 
+    /// Builds a member's session from a loop's whole signed history (its creation, then
+    /// every change in version order): how a member added after the creation joins.
+    /// Every change is checked as any member would check it.
+    pub fn join_history(
+        me: IdentityKeys,
+        history: &[SignedControl],
+        policy: RotationPolicy,
+    ) -> Result<Self, ControlError> {
+        let (create, changes) = history
+            .split_first()
+            .ok_or(ControlError::Invalid("the loop's history is empty"))?;
+        let mut state = LoopState::from_create(create)?;
+        for change in changes {
+            state.apply(change, &me)?;
+        }
+        if state.member(&me).is_none() {
+            return Err(ControlError::Invalid("you are not a member of this loop"));
+        }
+        Ok(Self {
+            me,
+            state,
+            policy,
+            outbound: None,
+            inbound: HashMap::new(),
+            must_rotate: true,
+            removed: false,
+        })
+    }
+
     /// Replaces the rotation policy (the spec's defaults apply otherwise).
     pub fn set_policy(&mut self, policy: RotationPolicy) {
         self.policy = policy;
