@@ -4,4 +4,7 @@
 mod support;
 
 mod conversations;
+mod durability;
 mod failures;
+mod loops;
+mod privacy;

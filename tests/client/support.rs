@@ -139,3 +139,78 @@ pub fn message(
         .into_iter()
         .find(|m| m.id == id)
 }
+
+/// Polls `check` (every 10 ms) until it returns something or `timeout` passes.
+pub async fn eventually<T>(
+    timeout: Duration,
+    what: &str,
+    mut check: impl FnMut() -> Option<T>,
+) -> anyhow::Result<T> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(found) = check() {
+            return Ok(found);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The relay's envelope count, from `boucle-relay stats` (live counters, refreshed every
+/// few seconds while it runs).
+pub fn relay_envelopes(relay: &RelayProcess) -> Option<u64> {
+    relay
+        .admin(&["stats"])
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("envelopes = "))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// Number of received (not ours) messages in a conversation.
+pub fn received_count(engine: &Engine, conversation: ConversationId) -> usize {
+    engine
+        .history(conversation, None, 100_000)
+        .map(|h| h.iter().filter(|m| !m.from_me).count())
+        .unwrap_or(0)
+}
+
+/// Checks that the received messages of a conversation are exactly
+/// `"{prefix}{i:05}"` for i in 0..n, in order, each once.
+pub fn assert_exactly_once_in_order(
+    engine: &Engine,
+    conversation: ConversationId,
+    prefix: &str,
+    n: usize,
+) -> anyhow::Result<()> {
+    let received: Vec<MessageView> = engine
+        .history(conversation, None, 100_000)?
+        .into_iter()
+        .filter(|m| !m.from_me)
+        .collect();
+    let ids: std::collections::HashSet<MessageId> = received.iter().map(|m| m.id).collect();
+    anyhow::ensure!(
+        ids.len() == received.len(),
+        "{} messages shown twice",
+        received.len() - ids.len()
+    );
+    let texts: Vec<String> = received.iter().map(text).collect();
+    let expected: Vec<String> = (0..n).map(|i| format!("{prefix}{i:05}")).collect();
+    if texts != expected {
+        let first_wrong = texts
+            .iter()
+            .zip(&expected)
+            .position(|(a, b)| a != b)
+            .unwrap_or(texts.len().min(expected.len()));
+        anyhow::bail!(
+            "got {} messages, expected {n}; first difference at {first_wrong}: {:?} vs {:?}",
+            texts.len(),
+            texts.get(first_wrong),
+            expected.get(first_wrong)
+        );
+    }
+    Ok(())
+}
