@@ -1,10 +1,8 @@
 //! The client engine against real relay processes on 127.0.0.1: profiles on disk,
-//! invitations, conversations, outbox, failures.
+//! invitations, conversations, loops, outbox, failures.
 
 mod support;
 
 mod conversations;
-mod durability;
 mod failures;
 mod loops;
-mod privacy;

@@ -38,6 +38,18 @@ pub enum EngineError {
     /// More than one contact matches.
     #[error("{0:?} matches more than one contact; use the contact id")]
     AmbiguousContact(String),
+    /// No such loop.
+    #[error("no loop matches {0:?}")]
+    UnknownLoop(String),
+    /// We are not (or no longer) a member of this loop.
+    #[error("you are not a member of this loop")]
+    NotInLoop,
+    /// Only admins may do this.
+    #[error("only an admin of the loop can do this")]
+    NotAdmin,
+    /// The loop change was refused.
+    #[error("the loop change was refused: {0}")]
+    LoopChange(String),
     /// No such message in this conversation.
     #[error("no such message in this conversation")]
     UnknownMessage,

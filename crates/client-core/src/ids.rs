@@ -38,22 +38,29 @@ impl fmt::Display for ContactId {
     }
 }
 
-/// A conversation: for now a 1:1 chat with a contact.
+/// A conversation: a 1:1 chat with a contact, or a loop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum ConversationId {
     /// The chat with a contact.
     Contact(ContactId),
+    /// A loop (group conversation).
+    Loop(LoopId),
 }
 
 impl ConversationId {
-    /// The 16-byte prefix of this conversation's message keys in the store.
+    /// The 16-byte prefix of this conversation's message keys in the store (random ids:
+    /// contacts and loops never collide in practice).
     pub(crate) fn key(&self) -> [u8; 16] {
         match self {
             ConversationId::Contact(id) => id.0,
+            ConversationId::Loop(id) => id.0,
         }
     }
 }
+
+/// A loop, as its creator identified it (the same for every member).
+pub use boucle_crypto::LoopId;
 
 /// A message, as its sender identified it (the same on every device).
 pub use boucle_crypto::MessageId;

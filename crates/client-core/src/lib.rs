@@ -27,6 +27,6 @@ pub mod store;
 
 pub use engine::{Engine, EngineOptions, Event};
 pub use error::EngineError;
-pub use ids::{ContactId, ConversationId, MessageId};
+pub use ids::{ContactId, ConversationId, LoopId, MessageId};
 pub use invite::{Invitation, InvitationError};
-pub use model::{Contact, DeliveryState, MessageBody, MessageView, Reaction};
+pub use model::{Contact, DeliveryState, LoopView, MemberView, MessageBody, MessageView, Reaction};

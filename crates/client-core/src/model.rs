@@ -16,6 +16,8 @@ pub(crate) const MESSAGES: Table = Table::new("messages");
 pub(crate) const MESSAGE_INDEX: Table = Table::new("message_index");
 pub(crate) const OUTBOX: Table = Table::new("outbox");
 pub(crate) const SEEN: Table = Table::new("seen");
+pub(crate) const LOOPS: Table = Table::new("loops");
+pub(crate) const MEMBER_SESSIONS: Table = Table::new("member_sessions");
 
 pub(crate) const PROFILE_KEY: &[u8] = b"profile";
 pub(crate) const ACCOUNT_KEY: &[u8] = b"account";
@@ -45,6 +47,8 @@ pub(crate) enum MailboxPurpose {
     Invitation,
     /// Where one contact writes to us.
     Contact(ContactId),
+    /// Our member mailbox in one loop (other members write to it).
+    Loop(boucle_crypto::LoopId),
 }
 
 /// One of our mailboxes, with everything needed to use it.
@@ -121,6 +125,8 @@ pub struct MessageView {
     pub conversation: ConversationId,
     /// Whether we wrote it.
     pub from_me: bool,
+    /// Who wrote it, for loop messages: a contact's name or a member's short id.
+    pub sender: Option<String>,
     /// When the sender wrote it (their clock, unix ms).
     pub sent_at: u64,
     /// When it reached this profile (unix ms).
@@ -160,16 +166,83 @@ pub struct Contact {
     pub last_activity: u64,
 }
 
-/// An item waiting to be sent: an already sealed envelope and where it goes.
+/// One recipient of an outbox item: its send id and its own header.
+pub(crate) type Recipient = ([u8; 16], Vec<u8>);
+
+/// An item waiting to be sent: an already sealed body, and the mailboxes of one relay
+/// it goes to, each with its own header (one for a 1:1 message; a loop message is one
+/// batch per relay, its body stored once).
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct OutboxRecord {
-    /// The message it carries, if it is one the user sees (not a receipt).
+    /// The message it carries, if it is one the user sees (not a receipt or key share).
     pub message: Option<([u8; 16], u64)>,
     pub relay: String,
-    pub send_id: [u8; 16],
-    pub header: Vec<u8>,
+    /// Send id and header of each recipient.
+    pub recipients: Vec<Recipient>,
     pub body: Vec<u8>,
     pub attempts: u32,
+}
+
+/// How far we are in a loop.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) enum LoopPhase {
+    /// We accepted an invitation; waiting for the admin to add us.
+    Joining { inviter: ContactId },
+    /// A member: the pickled session (state, keys).
+    Member { session: Vec<u8> },
+    /// We left or were removed.
+    Left,
+}
+
+/// A loop as stored.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct LoopRecord {
+    pub name: String,
+    pub phase: LoopPhase,
+    /// Every signed change applied, in version order (sent to members who join later).
+    pub history: Vec<Vec<u8>>,
+    /// Changes received ahead of their turn, applied once the gap is filled.
+    pub pending: Vec<Vec<u8>>,
+    /// Receive id of our member mailbox in this loop.
+    pub my_mailbox: [u8; 16],
+    /// Contacts invited (by us, as admin) and not yet joined.
+    pub invited: Vec<ContactId>,
+    pub unread: u32,
+    pub last_activity: u64,
+}
+
+/// A loop, as shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoopView {
+    /// Its id.
+    pub id: boucle_crypto::LoopId,
+    /// Its name.
+    pub name: String,
+    /// Number of members.
+    pub members: usize,
+    /// Whether we are an admin.
+    pub admin: bool,
+    /// Whether we are a member yet (`false` while joining, or after leaving).
+    pub member: bool,
+    /// Unread messages.
+    pub unread: u32,
+    /// Last activity (unix ms).
+    pub last_activity: u64,
+}
+
+/// A loop member, as shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberView {
+    /// Short form of the member's identity key (what to pass to remove or promote).
+    pub id: String,
+    /// The contact's name if the member is one of our contacts.
+    pub name: Option<String>,
+    /// Whether it is us.
+    pub me: bool,
+    /// Whether the member is an admin.
+    pub admin: bool,
+    /// Whether we verified this member (as a contact).
+    pub verified: bool,
 }
 
 /// Where a message is stored: its conversation and position.

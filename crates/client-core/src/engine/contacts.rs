@@ -98,8 +98,7 @@ impl Engine {
         let item = OutboxRecord {
             message: None,
             relay: their_address.relay.to_string(),
-            send_id: *their_address.send_id.as_bytes(),
-            header: envelope.header,
+            recipients: vec![(*their_address.send_id.as_bytes(), envelope.header)],
             body: envelope.body,
             attempts: 0,
         };
@@ -198,7 +197,10 @@ impl Engine {
     }
 
     /// A new mailbox on the home relay, not yet persisted.
-    async fn new_mailbox(&self, purpose: MailboxPurpose) -> Result<Mailbox, EngineError> {
+    pub(crate) async fn new_mailbox(
+        &self,
+        purpose: MailboxPurpose,
+    ) -> Result<Mailbox, EngineError> {
         let (home, token) = {
             let core = self.inner.core()?;
             (core.home.clone(), core.profile.access_token)
@@ -238,7 +240,7 @@ impl Engine {
 }
 
 /// The address others write to, as carried in a card.
-fn card_address(mailbox: &Mailbox) -> CardAddress {
+pub(crate) fn card_address(mailbox: &Mailbox) -> CardAddress {
     let address = MailboxAddress {
         relay: mailbox.relay.clone(),
         send_id: boucle_wire::SendId::from_bytes(mailbox.record.send_id),

@@ -34,7 +34,14 @@ pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<
             } => {
                 let outcome = handle(&inner, &receive_id, seq, &envelope);
                 match outcome {
-                    Ok(events) => {
+                    Ok((events, followup)) => {
+                        if let Some(Followup::JoinLoop { contact, history }) = followup {
+                            tokio::spawn(super::loop_inbound::accept_invitation(
+                                inner.clone(),
+                                contact,
+                                history,
+                            ));
+                        }
                         if let Ok(address) = relay.parse::<RelayAddress>() {
                             inner.pool.ack(&address, receive_id, seq);
                         }
@@ -71,27 +78,42 @@ pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<
     }
 }
 
+/// Work that needs the network, started once an envelope is handled.
+pub(crate) enum Followup {
+    /// A contact invited us into a loop: create our member mailbox and answer.
+    JoinLoop {
+        contact: ContactId,
+        history: Vec<boucle_crypto::SignedControl>,
+    },
+}
+
+type Handled = (Vec<Event>, Option<Followup>);
+
 /// Handles one envelope. `Ok` means: acknowledge it (its effects, if any, are stored).
 fn handle(
     inner: &Inner,
     receive_id: &ReceiveId,
     seq: Seq,
     envelope: &Envelope,
-) -> Result<Vec<Event>, EngineError> {
+) -> Result<Handled, EngineError> {
     let mut core = inner.core()?;
     let mut seen_key = [0u8; 24];
     seen_key[..16].copy_from_slice(receive_id.as_bytes());
     seen_key[16..].copy_from_slice(&seq.0.to_be_bytes());
     if core.store.get(SEEN, &seen_key)?.is_some() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let Some(mailbox) = core.mailboxes.get(receive_id.as_bytes()) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     };
     let purpose = mailbox.record.purpose;
+    let loop_session: Vec<&boucle_crypto::LoopSession> = match purpose {
+        MailboxPurpose::Loop(id) => core.loops.get(&id).into_iter().collect(),
+        _ => Vec::new(),
+    };
     let opened = match open(
         &mailbox.keys,
-        &[],
+        &loop_session,
         envelope.header.as_bytes(),
         envelope.body.as_bytes(),
     ) {
@@ -99,17 +121,23 @@ fn handle(
         Err(error) => {
             tracing::info!(%error, "dropped an envelope that does not open");
             mark_seen(&core, &seen_key)?;
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
     };
-    let events = match purpose {
-        MailboxPurpose::Invitation => introduction(&mut core, receive_id, &opened, &seen_key)?,
-        MailboxPurpose::Contact(contact) => from_contact(&mut core, contact, &opened, &seen_key)?,
-    };
-    Ok(events)
+    match purpose {
+        MailboxPurpose::Invitation => Ok((
+            introduction(&mut core, receive_id, &opened, &seen_key)?,
+            None,
+        )),
+        MailboxPurpose::Contact(contact) => from_contact(&mut core, contact, &opened, &seen_key),
+        MailboxPurpose::Loop(id) => Ok((
+            super::loop_inbound::on_loop_mailbox(&mut core, id, &opened, &seen_key)?,
+            None,
+        )),
+    }
 }
 
-fn mark_seen(core: &Core, seen_key: &[u8; 24]) -> Result<(), EngineError> {
+pub(crate) fn mark_seen(core: &Core, seen_key: &[u8; 24]) -> Result<(), EngineError> {
     core.store.write(|batch| batch.put(SEEN, seen_key, &[]))?;
     Ok(())
 }
@@ -185,7 +213,7 @@ fn from_contact(
     contact: ContactId,
     opened: &boucle_crypto::Opened,
     seen_key: &[u8; 24],
-) -> Result<Vec<Event>, EngineError> {
+) -> Result<Handled, EngineError> {
     let mut record = core.contact_record(&contact)?;
     let known = ContactCard::from_bytes(&record.card)
         .map(|card| *card.identity())
@@ -199,7 +227,7 @@ fn from_contact(
             batch.put_value(CONTACTS, &contact.0, &record)?;
             batch.put(SEEN, seen_key, &[])
         })?;
-        return Ok(vec![Event::IdentityChanged(contact)]);
+        return Ok((vec![Event::IdentityChanged(contact)], None));
     }
     let decrypted = {
         let Core {
@@ -216,9 +244,20 @@ fn from_contact(
             // Replays and duplicates land here too: nothing to do but drop them.
             tracing::info!(%error, "dropped a message that does not decrypt");
             mark_seen(core, seen_key)?;
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
     };
+    match &message.content {
+        Content::LoopInvitation { history } => {
+            return super::loop_inbound::on_invitation(core, contact, history.clone(), seen_key);
+        }
+        Content::LoopJoin { loop_id, card } => {
+            let events =
+                super::loop_inbound::on_join(core, contact, *loop_id, card.clone(), seen_key)?;
+            return Ok((events, None));
+        }
+        _ => {}
+    }
     let session = core.session_pickle(&contact).unwrap_or_default();
     let account = core.account_pickle();
     let duplicate = core.store.get(MESSAGE_INDEX, &message.id.0)?.is_some()
@@ -277,7 +316,7 @@ fn from_contact(
         batch.put(SEEN, seen_key, &[])?;
         core_ref.save_counters(batch)
     })?;
-    Ok(events)
+    Ok((events, None))
 }
 
 /// Applies a decrypted message to the conversation; collects changed views and the ids
@@ -298,6 +337,7 @@ fn apply(
             id: message.id,
             conversation,
             from_me: false,
+            sender: None,
             sent_at: message.sent_at.0,
             received_at: now,
             body,

@@ -4,12 +4,12 @@
 use boucle_crypto::{ContactCard, Content, Message, MessageId, Timestamp, seal_pairwise};
 use boucle_wire::MailboxAddress;
 
-use super::{Core, Engine, Event};
+use super::{Core, Engine, Event, loops};
 use crate::error::EngineError;
 use crate::ids::{ContactId, ConversationId};
 use crate::model::{
-    CONTACTS, DeliveryState, MESSAGE_INDEX, MESSAGES, MessageBody, MessageLocation, MessageView,
-    OUTBOX, OutboxRecord, Reaction, SESSIONS, message_key, now_ms,
+    CONTACTS, DeliveryState, LOOPS, MESSAGE_INDEX, MESSAGES, MessageBody, MessageLocation,
+    MessageView, OutboxRecord, Reaction, SESSIONS, message_key, now_ms,
 };
 use crate::store::{StoreError, WriteBatch};
 
@@ -106,13 +106,24 @@ impl Engine {
 
     /// Marks a conversation read.
     pub fn mark_read(&self, conversation: ConversationId) -> Result<(), EngineError> {
-        let ConversationId::Contact(id) = conversation;
         let core = self.inner.core()?;
-        let mut record = core.contact_record(&id)?;
-        if record.unread > 0 {
-            record.unread = 0;
-            core.store
-                .write(|batch| batch.put_value(CONTACTS, &id.0, &record))?;
+        match conversation {
+            ConversationId::Contact(id) => {
+                let mut record = core.contact_record(&id)?;
+                if record.unread > 0 {
+                    record.unread = 0;
+                    core.store
+                        .write(|batch| batch.put_value(CONTACTS, &id.0, &record))?;
+                }
+            }
+            ConversationId::Loop(id) => {
+                let mut record = loops::loop_record(&core, id)?;
+                if record.unread > 0 {
+                    record.unread = 0;
+                    core.store
+                        .write(|batch| batch.put_value(LOOPS, &id.0, &record))?;
+                }
+            }
         }
         Ok(())
     }
@@ -122,7 +133,6 @@ impl Engine {
         conversation: ConversationId,
         content: Content,
     ) -> Result<MessageView, EngineError> {
-        let ConversationId::Contact(contact) = conversation;
         let reply_to = match &content {
             Content::Reply { to, .. } => Some(*to),
             _ => None,
@@ -133,15 +143,15 @@ impl Engine {
         };
         let mut core = self.inner.core()?;
         let message = new_message(content);
-        let now = now_ms();
         core.counters.message += 1;
         let position = core.counters.message;
         let view = MessageView {
             id: message.id,
             conversation,
             from_me: true,
+            sender: None,
             sent_at: message.sent_at.0,
-            received_at: now,
+            received_at: now_ms(),
             body,
             reply_to,
             reactions: Vec::new(),
@@ -150,25 +160,13 @@ impl Engine {
             delivery: Some(DeliveryState::Queued),
             position,
         };
-        let item = seal_for(
+        let items = encrypt_for(
             &mut core,
-            contact,
+            conversation,
             &message,
             Some((conversation.key(), position)),
         )?;
-        let mut record = core.contact_record(&contact)?;
-        record.last_activity = now;
-        let session = core.session_pickle(&contact).unwrap_or_default();
-        let core_ref = &mut *core;
-        core_ref.counters.outbox += 1;
-        let outbox_key = core_ref.counters.outbox.to_be_bytes();
-        core_ref.store.write(|batch| {
-            put_view(batch, &view)?;
-            batch.put_value(OUTBOX, &outbox_key, &item)?;
-            batch.put(SESSIONS, &contact.0, &session)?;
-            batch.put_value(CONTACTS, &contact.0, &record)?;
-            core_ref.save_counters(batch)
-        })?;
+        persist(&mut core, conversation, Some(&view), items)?;
         drop(core);
         self.inner.outbox_wake.notify_one();
         Ok(view)
@@ -181,7 +179,6 @@ impl Engine {
         target: MessageId,
         content: Content,
     ) -> Result<MessageView, EngineError> {
-        let ConversationId::Contact(contact) = conversation;
         let mut core = self.inner.core()?;
         let Some(mut view) = find_view(&core, &target)? else {
             return Err(EngineError::UnknownMessage);
@@ -194,17 +191,8 @@ impl Engine {
         }
         apply_change(&mut view, &content, true);
         let message = new_message(content);
-        let item = seal_for(&mut core, contact, &message, None)?;
-        let session = core.session_pickle(&contact).unwrap_or_default();
-        let core_ref = &mut *core;
-        core_ref.counters.outbox += 1;
-        let outbox_key = core_ref.counters.outbox.to_be_bytes();
-        core_ref.store.write(|batch| {
-            put_view(batch, &view)?;
-            batch.put_value(OUTBOX, &outbox_key, &item)?;
-            batch.put(SESSIONS, &contact.0, &session)?;
-            core_ref.save_counters(batch)
-        })?;
+        let items = encrypt_for(&mut core, conversation, &message, None)?;
+        persist(&mut core, conversation, Some(&view), items)?;
         drop(core);
         self.inner.outbox_wake.notify_one();
         self.inner.emit(Event::MessageUpdated(view.clone()));
@@ -212,7 +200,68 @@ impl Engine {
     }
 }
 
-fn new_message(content: Content) -> Message {
+/// Encrypts a message for a conversation: one sealed envelope for a contact, key shares
+/// (when due) and one batch per relay for a loop.
+pub(crate) fn encrypt_for(
+    core: &mut Core,
+    conversation: ConversationId,
+    message: &Message,
+    visible: Option<([u8; 16], u64)>,
+) -> Result<Vec<OutboxRecord>, EngineError> {
+    match conversation {
+        ConversationId::Contact(contact) => Ok(vec![seal_for(core, contact, message, visible)?]),
+        ConversationId::Loop(id) => loops::loop_message(core, id, message, visible),
+    }
+}
+
+/// Stores a sent message (if any), the advanced session state and the outbox items, in
+/// one write.
+pub(crate) fn persist(
+    core: &mut Core,
+    conversation: ConversationId,
+    view: Option<&MessageView>,
+    items: Vec<OutboxRecord>,
+) -> Result<(), EngineError> {
+    let now = now_ms();
+    match conversation {
+        ConversationId::Contact(contact) => {
+            let mut record = core.contact_record(&contact)?;
+            record.last_activity = now;
+            let session = core.session_pickle(&contact).unwrap_or_default();
+            let Core {
+                store, counters, ..
+            } = &mut *core;
+            store.write(|batch| {
+                if let Some(view) = view {
+                    put_view(batch, view)?;
+                }
+                batch.put(SESSIONS, &contact.0, &session)?;
+                batch.put_value(CONTACTS, &contact.0, &record)?;
+                loops::queue(counters, batch, items)
+            })?;
+        }
+        ConversationId::Loop(id) => {
+            let mut record = loops::loop_record(core, id)?;
+            record.last_activity = now;
+            loops::save_loop(core, id, &mut record)?;
+            let members = loops::member_session_pickles(core);
+            let Core {
+                store, counters, ..
+            } = &mut *core;
+            store.write(|batch| {
+                if let Some(view) = view {
+                    put_view(batch, view)?;
+                }
+                batch.put_value(LOOPS, &id.0, &record)?;
+                loops::put_member_sessions(batch, &members)?;
+                loops::queue(counters, batch, items)
+            })?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn new_message(content: Content) -> Message {
     Message {
         id: MessageId::random(&mut rand::rng()),
         sent_at: Timestamp(now_ms()),
@@ -252,8 +301,7 @@ pub(crate) fn seal_for(
     Ok(OutboxRecord {
         message: visible,
         relay: address.relay.to_string(),
-        send_id: *address.send_id.as_bytes(),
-        header: envelope.header,
+        recipients: vec![(*address.send_id.as_bytes(), envelope.header)],
         body: envelope.body,
         attempts: 0,
     })

@@ -3,6 +3,8 @@
 
 mod contacts;
 mod inbound;
+mod loop_inbound;
+mod loops;
 mod messages;
 mod outbox;
 
@@ -11,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use boucle_crypto::{Account, MailboxKeys, PairwiseSession, PickleKey};
+use boucle_crypto::{Account, LoopId, LoopSession, MailboxKeys, PairwiseSession, PickleKey};
 use boucle_relay_client::ClientOptions;
 use boucle_wire::{ReceiveId, RelayAddress};
 use ed25519_dalek::SigningKey;
@@ -48,6 +50,8 @@ pub enum Event {
     ContactAdded(crate::model::Contact),
     /// A contact's identity key changed: warn until re-verified.
     IdentityChanged(ContactId),
+    /// A loop was joined, left, or changed (members, admins, name).
+    LoopChanged(LoopId),
     /// A relay connection came up or went down.
     RelayStatus {
         /// Host and port of the relay.
@@ -76,6 +80,10 @@ pub(crate) struct Core {
     pub counters: Counters,
     pub sessions: HashMap<ContactId, PairwiseSession>,
     pub mailboxes: HashMap<[u8; 16], Mailbox>,
+    /// Loops we are a member of.
+    pub loops: HashMap<LoopId, LoopSession>,
+    /// Pairwise sessions with loop members, by Ed25519 identity key.
+    pub member_sessions: HashMap<[u8; 32], PairwiseSession>,
 }
 
 pub(crate) struct Inner {
@@ -92,7 +100,7 @@ pub(crate) struct Inner {
 /// An unlocked profile with its relays connected. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -357,6 +365,29 @@ fn load_core(store: ProfileStore) -> Result<Core, EngineError> {
             },
         );
     }
+    let mut loops = HashMap::new();
+    for (key, bytes) in store.scan(crate::model::LOOPS, b"")? {
+        let Ok(id) = <[u8; 16]>::try_from(key.as_slice()) else {
+            return Err(damaged("loop"));
+        };
+        let record: crate::model::LoopRecord =
+            postcard::from_bytes(&bytes).map_err(|_| damaged("loop"))?;
+        if let crate::model::LoopPhase::Member { session } = record.phase {
+            let session =
+                LoopSession::from_pickle(&session, &pickle_key).map_err(|_| damaged("loop"))?;
+            loops.insert(LoopId(id), session);
+        }
+    }
+    let mut member_sessions = HashMap::new();
+    for (key, bytes) in store.scan(crate::model::MEMBER_SESSIONS, b"")? {
+        let key: [u8; 32] = key
+            .as_slice()
+            .try_into()
+            .map_err(|_| damaged("member session"))?;
+        let session = PairwiseSession::from_pickle(&bytes, &pickle_key)
+            .map_err(|_| damaged("member session"))?;
+        member_sessions.insert(key, session);
+    }
     Ok(Core {
         store,
         pickle_key,
@@ -366,6 +397,8 @@ fn load_core(store: ProfileStore) -> Result<Core, EngineError> {
         counters,
         sessions,
         mailboxes,
+        loops,
+        member_sessions,
     })
 }
 

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use boucle_wire::{Body, Envelope, ErrorCode, Header, RelayAddress, SendId};
+use boucle_wire::{BatchRecipient, Body, Envelope, ErrorCode, Header, RelayAddress, SendId};
 
 use super::messages::{decode_view, put_view};
 use super::{Event, Inner};
@@ -58,29 +58,71 @@ async fn send_all(inner: &Inner) {
             );
             continue;
         };
-        let envelope = match (
-            Header::new(item.header.clone()),
-            Body::new(item.body.clone()),
-        ) {
-            (Ok(header), Ok(body)) => Envelope { header, body },
-            _ => {
-                finish(
-                    inner,
-                    &key,
-                    &item,
-                    DeliveryState::Failed("the message is too large for a relay".into()),
-                );
-                continue;
-            }
+        let Ok(body) = Body::new(item.body.clone()) else {
+            finish(
+                inner,
+                &key,
+                &item,
+                DeliveryState::Failed("the message is too large for a relay".into()),
+            );
+            continue;
         };
         let Some(client) = inner.pool.connected(&relay, CONNECT_WAIT).await else {
             held_back.insert(item.relay.clone());
             continue;
         };
-        match client
-            .send(SendId::from_bytes(item.send_id), envelope)
-            .await
-        {
+        let sent = match item.recipients.as_slice() {
+            [(send_id, header)] => {
+                let Ok(header) = Header::new(header.clone()) else {
+                    finish(
+                        inner,
+                        &key,
+                        &item,
+                        DeliveryState::Failed("a header is too large".into()),
+                    );
+                    continue;
+                };
+                client
+                    .send(SendId::from_bytes(*send_id), Envelope { header, body })
+                    .await
+            }
+            recipients => {
+                let recipients: Option<Vec<BatchRecipient>> = recipients
+                    .iter()
+                    .map(|(send_id, header)| {
+                        Some(BatchRecipient {
+                            send_id: SendId::from_bytes(*send_id),
+                            header: Header::new(header.clone()).ok()?,
+                            sender_signature: None,
+                        })
+                    })
+                    .collect();
+                let Some(recipients) = recipients else {
+                    finish(
+                        inner,
+                        &key,
+                        &item,
+                        DeliveryState::Failed("a header is too large".into()),
+                    );
+                    continue;
+                };
+                match client.send_batch(body, recipients).await {
+                    // Stored for every member this relay still knows; a member whose
+                    // mailbox is gone (left the loop) does not hold the others back.
+                    Ok(outcomes) if outcomes.iter().any(Result::is_ok) || outcomes.is_empty() => {
+                        Ok(())
+                    }
+                    Ok(outcomes) => Err(boucle_relay_client::ClientError::Refused(
+                        outcomes
+                            .into_iter()
+                            .find_map(Result::err)
+                            .unwrap_or(ErrorCode::UnknownMailbox),
+                    )),
+                    Err(error) => Err(error),
+                }
+            }
+        };
+        match sent {
             Ok(()) => finish(inner, &key, &item, DeliveryState::Sent),
             Err(error) => match error.code() {
                 Some(code) if is_final(code) => {

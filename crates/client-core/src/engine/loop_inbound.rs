@@ -1,0 +1,407 @@
+//! What arrives for loops: on our member mailboxes (loop messages, key shares, signed
+//! changes) and, over contact sessions, invitations and join requests.
+
+use std::sync::Arc;
+
+use boucle_crypto::{
+    ContactCard, Content, ControlOp, LoopId, LoopSession, Opened, PairwiseSession, RotationPolicy,
+    SignedControl,
+};
+
+use super::inbound::{Followup, mark_seen};
+use super::loops::{
+    self, decode_history, loop_record, member_session_pickles, put_member_sessions, queue,
+    save_loop, sender_label,
+};
+use super::messages::{apply_change, find_view, new_message, put_view, seal_for};
+use super::{Core, Engine, Event, Inner};
+use crate::error::EngineError;
+use crate::ids::ContactId;
+use crate::model::{
+    ACCOUNT_KEY, LOOPS, LoopPhase, LoopRecord, MAILBOXES, META, MailboxPurpose, MessageBody,
+    MessageView, SEEN, SESSIONS, now_ms,
+};
+
+/// An envelope on one of our member mailboxes.
+pub(crate) fn on_loop_mailbox(
+    core: &mut Core,
+    id: LoopId,
+    opened: &Opened,
+    seen_key: &[u8; 24],
+) -> Result<Vec<Event>, EngineError> {
+    if opened.loop_id().is_some() {
+        return loop_message(core, id, opened, seen_key);
+    }
+    // A pairwise message from another member: a key share or a signed change.
+    let sender = opened.sender;
+    let decrypted = {
+        let Core {
+            member_sessions,
+            account,
+            ..
+        } = &mut *core;
+        match member_sessions.get_mut(&sender.ed25519) {
+            Some(session) => session.decrypt(account, opened),
+            None => PairwiseSession::inbound(account, opened).map(|(session, message)| {
+                member_sessions.insert(sender.ed25519, session);
+                message
+            }),
+        }
+    };
+    let Ok(message) = decrypted else {
+        tracing::info!("dropped a member message that does not decrypt");
+        mark_seen(core, seen_key)?;
+        return Ok(Vec::new());
+    };
+    let Ok(mut record) = loop_record(core, id) else {
+        mark_seen(core, seen_key)?;
+        return Ok(Vec::new());
+    };
+    let mut events = Vec::new();
+    match message.content {
+        Content::KeyShare(share) => {
+            if let Some(session) = core.loops.get_mut(&share.loop_id())
+                && let Err(error) = session.accept_key_share(&sender, &share)
+            {
+                tracing::info!(%error, "refused a key share");
+            }
+        }
+        Content::Control(control) => {
+            record.pending.push(control.to_bytes());
+            if apply_pending(core, id, &mut record)? {
+                events.push(Event::LoopChanged(id));
+            }
+        }
+        _ => {}
+    }
+    save_loop(core, id, &mut record)?;
+    let members = member_session_pickles(core);
+    let account = core.account_pickle();
+    core.store.write(|batch| {
+        batch.put_value(LOOPS, &id.0, &record)?;
+        put_member_sessions(batch, &members)?;
+        batch.put(META, ACCOUNT_KEY, &account)?;
+        batch.put(SEEN, seen_key, &[])
+    })?;
+    Ok(events)
+}
+
+/// Applies every pending change whose turn has come, in version order. Returns whether
+/// anything changed. A change that does not verify is dropped.
+fn apply_pending(
+    core: &mut Core,
+    id: LoopId,
+    record: &mut LoopRecord,
+) -> Result<bool, EngineError> {
+    let mut changed = false;
+    loop {
+        let Some(session) = core.loops.get_mut(&id) else {
+            return Ok(changed);
+        };
+        let next = session.state().version() + 1;
+        let mut pending: Vec<SignedControl> = decode_history(&record.pending)?;
+        pending.retain(|c| c.body().version >= next);
+        let Some(position) = pending.iter().position(|c| c.body().version == next) else {
+            record.pending = pending.iter().map(SignedControl::to_bytes).collect();
+            return Ok(changed);
+        };
+        let control = pending.remove(position);
+        record.pending = pending.iter().map(SignedControl::to_bytes).collect();
+        match session.apply_control(&control) {
+            Ok(effect) => {
+                record.history.push(control.to_bytes());
+                changed = true;
+                if let ControlOp::Rename(name) = &control.body().op {
+                    record.name = name.clone();
+                }
+                if effect.removed_me {
+                    core.loops.remove(&id);
+                    record.phase = LoopPhase::Left;
+                    return Ok(true);
+                }
+            }
+            Err(error) => tracing::info!(%error, "refused a loop change"),
+        }
+    }
+}
+
+/// A Megolm-encrypted loop message.
+fn loop_message(
+    core: &mut Core,
+    id: LoopId,
+    opened: &Opened,
+    seen_key: &[u8; 24],
+) -> Result<Vec<Event>, EngineError> {
+    let Some(session) = core.loops.get_mut(&id) else {
+        mark_seen(core, seen_key)?;
+        return Ok(Vec::new());
+    };
+    let (sender, message) = match session.decrypt(opened) {
+        Ok(decrypted) => decrypted,
+        Err(error) => {
+            tracing::info!(%error, "dropped a loop message that does not decrypt");
+            mark_seen(core, seen_key)?;
+            return Ok(Vec::new());
+        }
+    };
+    let mut record = loop_record(core, id)?;
+    let conversation = loops::conversation(id);
+    let label = sender_label(core, &sender.ed25519);
+    let now = now_ms();
+    let duplicate = core
+        .store
+        .get(crate::model::MESSAGE_INDEX, &message.id.0)?
+        .is_some();
+    let mut views = Vec::new();
+    let mut new = false;
+    let body = match &message.content {
+        Content::Text(text) | Content::Reply { text, .. } => Some(MessageBody::Text(text.clone())),
+        Content::Unsupported { kind, .. } => Some(MessageBody::Unsupported { kind: *kind }),
+        _ => None,
+    };
+    if let Some(body) = body
+        && !duplicate
+    {
+        core.counters.message += 1;
+        views.push(MessageView {
+            id: message.id,
+            conversation,
+            from_me: false,
+            sender: Some(label.clone()),
+            sent_at: message.sent_at.0,
+            received_at: now,
+            body,
+            reply_to: match &message.content {
+                Content::Reply { to, .. } => Some(*to),
+                _ => None,
+            },
+            reactions: Vec::new(),
+            edited: false,
+            deleted: false,
+            delivery: None,
+            position: core.counters.message,
+        });
+        record.unread += 1;
+        record.last_activity = now;
+        new = true;
+    } else if let Content::Reaction { to, .. }
+    | Content::Edit { target: to, .. }
+    | Content::Delete { target: to } = &message.content
+        && let Some(mut view) = find_view(core, to)?
+        && view.conversation == conversation
+    {
+        // Only a message's author may edit or delete it.
+        let authored = view.sender.as_deref() == Some(label.as_str()) && !view.from_me;
+        if matches!(message.content, Content::Reaction { .. }) || authored {
+            apply_change(&mut view, &message.content, false);
+            views.push(view);
+        }
+    }
+    save_loop(core, id, &mut record)?;
+    let counters = core.counters;
+    core.store.write(|batch| {
+        for view in &views {
+            put_view(batch, view)?;
+        }
+        batch.put_value(LOOPS, &id.0, &record)?;
+        batch.put_value(META, crate::model::COUNTERS_KEY, &counters)?;
+        batch.put(SEEN, seen_key, &[])
+    })?;
+    Ok(views
+        .into_iter()
+        .map(|view| {
+            if new {
+                Event::MessageReceived(view)
+            } else {
+                Event::MessageUpdated(view)
+            }
+        })
+        .collect())
+}
+
+/// A contact sent a loop's history: an invitation, or (once the admin added us) the
+/// history to join from.
+pub(crate) fn on_invitation(
+    core: &mut Core,
+    contact: ContactId,
+    history: Vec<SignedControl>,
+    seen_key: &[u8; 24],
+) -> Result<(Vec<Event>, Option<Followup>), EngineError> {
+    let session_pickle = core.session_pickle(&contact).unwrap_or_default();
+    let account = core.account_pickle();
+    let save_seen = |core: &Core| -> Result<(), EngineError> {
+        core.store.write(|batch| {
+            batch.put(SESSIONS, &contact.0, &session_pickle)?;
+            batch.put(META, ACCOUNT_KEY, &account)?;
+            batch.put(SEEN, seen_key, &[])
+        })?;
+        Ok(())
+    };
+    let Some(first) = history.first() else {
+        save_seen(core)?;
+        return Ok((Vec::new(), None));
+    };
+    let id = first.body().loop_id;
+    let me = core.account.identity_keys();
+    let existing = core.store.get_value::<LoopRecord>(LOOPS, &id.0)?;
+    if core.loops.contains_key(&id) {
+        save_seen(core)?;
+        return Ok((Vec::new(), None));
+    }
+    match LoopSession::join_history(me, &history, RotationPolicy::default()) {
+        Ok(session) => {
+            // We are a member: only accept it if we asked to join (or it is a loop we are
+            // in from its creation), never be put in a loop behind our back.
+            let Some(mut record) = existing else {
+                save_seen(core)?;
+                return Ok((Vec::new(), None));
+            };
+            record.name = session.state().name().to_owned();
+            record.history = history.iter().map(SignedControl::to_bytes).collect();
+            record.last_activity = now_ms();
+            core.loops.insert(id, session);
+            save_loop(core, id, &mut record)?;
+            core.store.write(|batch| {
+                batch.put_value(LOOPS, &id.0, &record)?;
+                batch.put(SESSIONS, &contact.0, &session_pickle)?;
+                batch.put(META, ACCOUNT_KEY, &account)?;
+                batch.put(SEEN, seen_key, &[])
+            })?;
+            Ok((vec![Event::LoopChanged(id)], None))
+        }
+        Err(_) if existing.is_none() => {
+            // An invitation from a contact: accept it (member mailbox, then a join reply).
+            save_seen(core)?;
+            Ok((Vec::new(), Some(Followup::JoinLoop { contact, history })))
+        }
+        Err(_) => {
+            save_seen(core)?;
+            Ok((Vec::new(), None))
+        }
+    }
+}
+
+/// A contact we invited answers with its member card: add it, tell the members, and send
+/// the newcomer the whole history.
+pub(crate) fn on_join(
+    core: &mut Core,
+    contact: ContactId,
+    id: LoopId,
+    card: ContactCard,
+    seen_key: &[u8; 24],
+) -> Result<Vec<Event>, EngineError> {
+    let session_pickle = core.session_pickle(&contact).unwrap_or_default();
+    let account = core.account_pickle();
+    let known =
+        ContactCard::from_bytes(&core.contact_record(&contact)?.card).map(|c| *c.identity());
+    let mut record = match loop_record(core, id) {
+        Ok(record) => record,
+        Err(_) => {
+            mark_seen(core, seen_key)?;
+            return Ok(Vec::new());
+        }
+    };
+    let me = core.account.identity_keys();
+    let admin = core
+        .loops
+        .get(&id)
+        .is_some_and(|s| s.state().is_admin(&me.ed25519));
+    let same_person = known.as_ref().is_ok_and(|k| k == card.identity());
+    if !admin || !same_person || !record.invited.contains(&contact) {
+        tracing::info!("ignored a join request that was not invited");
+        core.store.write(|batch| {
+            batch.put(SESSIONS, &contact.0, &session_pickle)?;
+            batch.put(SEEN, seen_key, &[])
+        })?;
+        return Ok(Vec::new());
+    }
+    let mut items = loops::issue(core, id, &mut record, ControlOp::AddMember(card))?;
+    let history = decode_history(&record.history)?;
+    let welcome = new_message(Content::LoopInvitation { history });
+    items.push(seal_for(core, contact, &welcome, None)?);
+    record.invited.retain(|c| *c != contact);
+    save_loop(core, id, &mut record)?;
+    let members = member_session_pickles(core);
+    let session_pickle = core.session_pickle(&contact).unwrap_or(session_pickle);
+    let Core {
+        store, counters, ..
+    } = &mut *core;
+    store.write(|batch| {
+        batch.put_value(LOOPS, &id.0, &record)?;
+        put_member_sessions(batch, &members)?;
+        batch.put(SESSIONS, &contact.0, &session_pickle)?;
+        batch.put(META, ACCOUNT_KEY, &account)?;
+        batch.put(SEEN, seen_key, &[])?;
+        queue(counters, batch, items)
+    })?;
+    Ok(vec![Event::LoopChanged(id)])
+}
+
+/// Accepts a loop invitation from a contact: a member mailbox on our home relay, then a
+/// join request with its card to the inviting admin.
+pub(crate) async fn accept_invitation(
+    inner: Arc<Inner>,
+    contact: ContactId,
+    history: Vec<SignedControl>,
+) {
+    let Some(first) = history.first() else { return };
+    let id = first.body().loop_id;
+    let name = match &first.body().op {
+        ControlOp::Create { name, .. } => name.clone(),
+        _ => return,
+    };
+    let engine = Engine {
+        inner: inner.clone(),
+    };
+    let mailbox = match engine.new_mailbox(MailboxPurpose::Loop(id)).await {
+        Ok(mailbox) => mailbox,
+        Err(error) => {
+            tracing::warn!(%error, "could not join a loop: no member mailbox");
+            return;
+        }
+    };
+    let result = (|| -> Result<(), EngineError> {
+        let mut core = inner.core()?;
+        if core.store.get(LOOPS, &id.0)?.is_some() {
+            return Ok(());
+        }
+        let card = core.account.member_card(
+            mailbox.keys.seal_key(),
+            super::contacts::card_address(&mailbox),
+        );
+        let join = new_message(Content::LoopJoin { loop_id: id, card });
+        let item = seal_for(&mut core, contact, &join, None)?;
+        let record = LoopRecord {
+            name,
+            phase: LoopPhase::Joining { inviter: contact },
+            history: history.iter().map(SignedControl::to_bytes).collect(),
+            pending: Vec::new(),
+            my_mailbox: mailbox.record.receive_id,
+            invited: Vec::new(),
+            unread: 0,
+            last_activity: now_ms(),
+        };
+        let account = core.account_pickle();
+        let session = core.session_pickle(&contact).unwrap_or_default();
+        let Core {
+            store, counters, ..
+        } = &mut *core;
+        store.write(|batch| {
+            batch.put_value(LOOPS, &id.0, &record)?;
+            batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
+            batch.put(META, ACCOUNT_KEY, &account)?;
+            batch.put(SESSIONS, &contact.0, &session)?;
+            queue(counters, batch, vec![item])
+        })?;
+        inner.watch_mailbox(&mailbox);
+        core.mailboxes.insert(mailbox.record.receive_id, mailbox);
+        Ok(())
+    })();
+    match result {
+        Ok(()) => {
+            inner.outbox_wake.notify_one();
+            inner.emit(Event::LoopChanged(id));
+        }
+        Err(error) => tracing::warn!(%error, "could not join a loop"),
+    }
+}

@@ -1,0 +1,509 @@
+//! Loops: group conversations with Megolm sender keys (see `protocol-spec/client-protocol.md`).
+//!
+//! Joining takes three messages, all over pairwise sessions, so members need not be each
+//! other's contacts: the admin sends the loop's signed history to a contact
+//! (`LoopInvitation`); the contact creates a per-loop mailbox and answers with its member
+//! card (`LoopJoin`); the admin signs `AddMember(card)`, sends it to every member, and
+//! sends the new member the whole history to join from. Every membership change makes
+//! every member rotate its sending key before its next message and share the new key,
+//! pairwise, with the members of the new state only: a removed member cannot read what is
+//! sent after its removal.
+
+use std::collections::BTreeMap;
+
+use boucle_crypto::{
+    ContactCard, Content, ControlBody, ControlOp, LoopId, LoopSession,
+    MailboxAddress as CardAddress, Message, PairwiseSession, SignedControl, Timestamp, seal_loop,
+    seal_pairwise,
+};
+use boucle_wire::MailboxAddress;
+
+use super::messages::new_message;
+use super::{Core, Engine};
+use crate::error::EngineError;
+use crate::ids::{ContactId, ConversationId};
+use crate::model::{
+    Counters, LOOPS, LoopPhase, LoopRecord, LoopView, MAILBOXES, MEMBER_SESSIONS, MailboxPurpose,
+    MemberView, OUTBOX, OutboxRecord, Recipient, now_ms,
+};
+use crate::store::{StoreError, WriteBatch};
+
+impl Engine {
+    /// Creates a loop with us as its admin, and invites these contacts into it.
+    pub async fn create_loop(
+        &self,
+        name: &str,
+        contacts: &[ContactId],
+    ) -> Result<LoopId, EngineError> {
+        let name = crate::invite::clean_name(name);
+        let id = LoopId::random(&mut rand::rng());
+        let mailbox = self.new_mailbox(MailboxPurpose::Loop(id)).await?;
+        let mut core = self.inner.core()?;
+        for contact in contacts {
+            core.contact_record(contact)?;
+        }
+        let card = core.account.member_card(
+            mailbox.keys.seal_key(),
+            super::contacts::card_address(&mailbox),
+        );
+        let (session, create) = LoopSession::create(
+            &core.account,
+            id,
+            &name,
+            card,
+            Vec::new(),
+            Timestamp(now_ms()),
+        )
+        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+        let mut record = LoopRecord {
+            name,
+            phase: LoopPhase::Member {
+                session: Vec::new(),
+            },
+            history: vec![create.to_bytes()],
+            pending: Vec::new(),
+            my_mailbox: mailbox.record.receive_id,
+            invited: contacts.to_vec(),
+            unread: 0,
+            last_activity: now_ms(),
+        };
+        core.loops.insert(id, session);
+        let mut items = Vec::new();
+        for contact in contacts {
+            let invitation = new_message(Content::LoopInvitation {
+                history: vec![create.clone()],
+            });
+            items.push(super::messages::seal_for(
+                &mut core,
+                *contact,
+                &invitation,
+                None,
+            )?);
+        }
+        let account = core.account_pickle();
+        save_loop(&core, id, &mut record)?;
+        let sessions: Vec<_> = contacts
+            .iter()
+            .filter_map(|c| core.session_pickle(c).map(|p| (*c, p)))
+            .collect();
+        let Core {
+            store, counters, ..
+        } = &mut *core;
+        store.write(|batch| {
+            batch.put_value(LOOPS, &id.0, &record)?;
+            batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
+            batch.put(crate::model::META, crate::model::ACCOUNT_KEY, &account)?;
+            for (contact, session) in &sessions {
+                batch.put(crate::model::SESSIONS, &contact.0, session)?;
+            }
+            queue(counters, batch, items)
+        })?;
+        self.inner.watch_mailbox(&mailbox);
+        core.mailboxes.insert(mailbox.record.receive_id, mailbox);
+        drop(core);
+        self.inner.outbox_wake.notify_one();
+        Ok(id)
+    }
+
+    /// Invites a contact into a loop we administer.
+    pub fn invite_to_loop(&self, id: LoopId, contact: ContactId) -> Result<(), EngineError> {
+        let mut core = self.inner.core()?;
+        core.contact_record(&contact)?;
+        let mut record = loop_record(&core, id)?;
+        let me = core.account.identity_keys();
+        let session = core.loops.get(&id).ok_or(EngineError::NotInLoop)?;
+        if !session.state().is_admin(&me.ed25519) {
+            return Err(EngineError::NotAdmin);
+        }
+        let history = decode_history(&record.history)?;
+        let invitation = new_message(Content::LoopInvitation { history });
+        let item = super::messages::seal_for(&mut core, contact, &invitation, None)?;
+        if !record.invited.contains(&contact) {
+            record.invited.push(contact);
+        }
+        let session = core.session_pickle(&contact).unwrap_or_default();
+        let Core {
+            store, counters, ..
+        } = &mut *core;
+        store.write(|batch| {
+            batch.put_value(LOOPS, &id.0, &record)?;
+            batch.put(crate::model::SESSIONS, &contact.0, &session)?;
+            queue(counters, batch, vec![item])
+        })?;
+        drop(core);
+        self.inner.outbox_wake.notify_one();
+        Ok(())
+    }
+
+    /// Removes a member (admins only). `member` is a member's short id or a contact name.
+    pub fn remove_from_loop(&self, id: LoopId, member: &str) -> Result<(), EngineError> {
+        let ed25519 = self.resolve_member(id, member)?;
+        self.change_loop(id, ControlOp::RemoveMember(ed25519))
+    }
+
+    /// Makes a member an admin (admins only).
+    pub fn promote_in_loop(&self, id: LoopId, member: &str) -> Result<(), EngineError> {
+        let ed25519 = self.resolve_member(id, member)?;
+        self.change_loop(id, ControlOp::AddAdmin(ed25519))
+    }
+
+    /// Renames a loop (admins only).
+    pub fn rename_loop(&self, id: LoopId, name: &str) -> Result<(), EngineError> {
+        self.change_loop(id, ControlOp::Rename(crate::invite::clean_name(name)))
+    }
+
+    /// Leaves a loop: the others are told, and nothing more is received from it.
+    pub fn leave_loop(&self, id: LoopId) -> Result<(), EngineError> {
+        let me = self.inner.core()?.account.identity_keys().ed25519;
+        self.change_loop(id, ControlOp::RemoveMember(me))
+    }
+
+    /// All loops, most recently active first.
+    pub fn loops(&self) -> Result<Vec<LoopView>, EngineError> {
+        let core = self.inner.core()?;
+        let me = core.account.identity_keys().ed25519;
+        let mut out = Vec::new();
+        for (key, bytes) in core.store.scan(LOOPS, b"")? {
+            let Ok(id) = <[u8; 16]>::try_from(key.as_slice()) else {
+                continue;
+            };
+            let id = LoopId(id);
+            let record: LoopRecord = postcard::from_bytes(&bytes)
+                .map_err(|_| StoreError::Corrupt("a loop record is unreadable".into()))?;
+            let session = core.loops.get(&id);
+            out.push(LoopView {
+                id,
+                name: session.map_or(record.name.clone(), |s| s.state().name().to_owned()),
+                members: session.map_or(0, |s| s.state().members().count()),
+                admin: session.is_some_and(|s| s.state().is_admin(&me)),
+                member: session.is_some(),
+                unread: record.unread,
+                last_activity: record.last_activity,
+            });
+        }
+        out.sort_by(|a, b| {
+            b.last_activity
+                .cmp(&a.last_activity)
+                .then(a.name.cmp(&b.name))
+        });
+        Ok(out)
+    }
+
+    /// Finds a loop by name or by (a prefix of) its hexadecimal id.
+    pub fn find_loop(&self, query: &str) -> Result<LoopId, EngineError> {
+        let lower = query.trim().to_lowercase();
+        let loops = self.loops()?;
+        let matches: Vec<_> = loops
+            .iter()
+            .filter(|l| {
+                l.name.to_lowercase() == lower
+                    || (lower.len() >= 4 && hex(&l.id.0).starts_with(&lower))
+            })
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one.id),
+            [] => Err(EngineError::UnknownLoop(query.to_owned())),
+            _ => Err(EngineError::AmbiguousContact(query.to_owned())),
+        }
+    }
+
+    /// The members of a loop.
+    pub fn loop_members(&self, id: LoopId) -> Result<Vec<MemberView>, EngineError> {
+        let core = self.inner.core()?;
+        let me = core.account.identity_keys();
+        let session = core.loops.get(&id).ok_or(EngineError::NotInLoop)?;
+        let contacts = contacts_by_identity(&core)?;
+        Ok(session
+            .state()
+            .members()
+            .map(|card| {
+                let key = card.identity().ed25519;
+                let contact = contacts.get(&key);
+                MemberView {
+                    id: hex(&key[..4]),
+                    name: contact.map(|(name, _)| name.clone()),
+                    me: key == me.ed25519,
+                    admin: session.state().is_admin(&key),
+                    verified: contact.is_some_and(|(_, verified)| *verified),
+                }
+            })
+            .collect())
+    }
+
+    fn resolve_member(&self, id: LoopId, member: &str) -> Result<[u8; 32], EngineError> {
+        let core = self.inner.core()?;
+        let session = core.loops.get(&id).ok_or(EngineError::NotInLoop)?;
+        let contacts = contacts_by_identity(&core)?;
+        let query = member.trim().to_lowercase();
+        let found: Vec<[u8; 32]> = session
+            .state()
+            .members()
+            .map(|c| c.identity().ed25519)
+            .filter(|key| {
+                hex(&key[..4]).starts_with(&query) && query.len() >= 4
+                    || contacts
+                        .get(key)
+                        .is_some_and(|(name, _)| name.to_lowercase() == query)
+            })
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(EngineError::UnknownContact(member.to_owned())),
+            _ => Err(EngineError::AmbiguousContact(member.to_owned())),
+        }
+    }
+
+    /// Signs a change, applies it here, and sends it to the members concerned.
+    fn change_loop(&self, id: LoopId, op: ControlOp) -> Result<(), EngineError> {
+        let mut core = self.inner.core()?;
+        let mut record = loop_record(&core, id)?;
+        let items = issue(&mut core, id, &mut record, op)?;
+        save_loop(&core, id, &mut record)?;
+        let members = member_session_pickles(&core);
+        let Core {
+            store, counters, ..
+        } = &mut *core;
+        store.write(|batch| {
+            batch.put_value(LOOPS, &id.0, &record)?;
+            put_member_sessions(batch, &members)?;
+            queue(counters, batch, items)
+        })?;
+        drop(core);
+        self.inner.outbox_wake.notify_one();
+        Ok(())
+    }
+}
+
+/// Signs and applies a change; returns what to send: the change to every member of the
+/// new state (and to a removed member, so it knows). An added member gets the whole
+/// history over its contact session instead, from the caller.
+pub(crate) fn issue(
+    core: &mut Core,
+    id: LoopId,
+    record: &mut LoopRecord,
+    op: ControlOp,
+) -> Result<Vec<OutboxRecord>, EngineError> {
+    let me = core.account.identity_keys();
+    let session = core.loops.get_mut(&id).ok_or(EngineError::NotInLoop)?;
+    let before: Vec<ContactCard> = session.state().members().cloned().collect();
+    let control = SignedControl::sign(
+        &core.account,
+        ControlBody {
+            loop_id: id,
+            version: session.state().version() + 1,
+            author: me,
+            issued_at: Timestamp(now_ms()),
+            op: op.clone(),
+        },
+    );
+    let effect = session
+        .apply_control(&control)
+        .map_err(|e| EngineError::LoopChange(e.to_string()))?;
+    record.history.push(control.to_bytes());
+    record.last_activity = now_ms();
+    let added = match &op {
+        ControlOp::AddMember(card) => Some(card.identity().ed25519),
+        _ => None,
+    };
+    // Members of the new state, plus anyone it removed.
+    let mut targets: BTreeMap<[u8; 32], ContactCard> = session
+        .state()
+        .members()
+        .map(|c| (c.identity().ed25519, c.clone()))
+        .collect();
+    for card in before {
+        targets.entry(card.identity().ed25519).or_insert(card);
+    }
+    targets.remove(&me.ed25519);
+    if let Some(added) = added {
+        targets.remove(&added);
+    }
+    let mut items = Vec::new();
+    for card in targets.values() {
+        let message = new_message(Content::Control(control.clone()));
+        items.push(to_member(core, card, &message)?);
+    }
+    if effect.removed_me {
+        core.loops.remove(&id);
+        record.phase = LoopPhase::Left;
+    }
+    Ok(items)
+}
+
+/// Encrypts a loop message: rotates the sending key first when due (sharing the new key
+/// with every other member, pairwise), then seals one body for all of them.
+pub(crate) fn loop_message(
+    core: &mut Core,
+    id: LoopId,
+    message: &Message,
+    visible: Option<([u8; 16], u64)>,
+) -> Result<Vec<OutboxRecord>, EngineError> {
+    let now = Timestamp(now_ms());
+    let session = core.loops.get_mut(&id).ok_or(EngineError::NotInLoop)?;
+    let share = session
+        .rotate_if_needed(&mut rand::rng(), now)
+        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    let ciphertext = session
+        .encrypt(message, now)
+        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    let others: Vec<ContactCard> = session.others().cloned().collect();
+    let recipients: Vec<CardAddress> = others.iter().map(|c| c.mailbox().clone()).collect();
+    let mut items = Vec::new();
+    if let Some(share) = share {
+        for card in &others {
+            let keys = new_message(Content::KeyShare(share.clone()));
+            items.push(to_member(core, card, &keys)?);
+        }
+    }
+    if recipients.is_empty() {
+        return Ok(items);
+    }
+    let me = core.account.identity_keys();
+    let sealed = seal_loop(&mut rand::rng(), &me, &ciphertext, &recipients)
+        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    // One batch per relay: the body once, a header per member there.
+    let mut per_relay: BTreeMap<String, Vec<Recipient>> = BTreeMap::new();
+    for (to, header) in sealed.headers {
+        let address: MailboxAddress = postcard::from_bytes(&to.0)
+            .map_err(|_| StoreError::Corrupt("a member's mailbox address is unreadable".into()))?;
+        per_relay
+            .entry(address.relay.to_string())
+            .or_default()
+            .push((*address.send_id.as_bytes(), header));
+    }
+    for (relay, recipients) in per_relay {
+        items.push(OutboxRecord {
+            message: visible,
+            relay,
+            recipients,
+            body: sealed.body.clone(),
+            attempts: 0,
+        });
+    }
+    Ok(items)
+}
+
+/// Encrypts and seals a message for one loop member over our pairwise session with them
+/// (started from their member card if we have none yet).
+pub(crate) fn to_member(
+    core: &mut Core,
+    card: &ContactCard,
+    message: &Message,
+) -> Result<OutboxRecord, EngineError> {
+    let key = card.identity().ed25519;
+    if !core.member_sessions.contains_key(&key) {
+        let session = PairwiseSession::outbound(&core.account, card)
+            .map_err(|e| EngineError::Crypto(e.to_string()))?;
+        core.member_sessions.insert(key, session);
+    }
+    let proof = core.account.sender_proof();
+    let session = core
+        .member_sessions
+        .get_mut(&key)
+        .ok_or_else(|| EngineError::Crypto("no session with this member".into()))?;
+    let ciphertext = session
+        .encrypt(message)
+        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    let envelope = seal_pairwise(&mut rand::rng(), &proof, &ciphertext, card.seal_key())
+        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    let address: MailboxAddress = postcard::from_bytes(&card.mailbox().0)
+        .map_err(|_| StoreError::Corrupt("a member's mailbox address is unreadable".into()))?;
+    Ok(OutboxRecord {
+        message: None,
+        relay: address.relay.to_string(),
+        recipients: vec![(*address.send_id.as_bytes(), envelope.header)],
+        body: envelope.body,
+        attempts: 0,
+    })
+}
+
+pub(crate) fn loop_record(core: &Core, id: LoopId) -> Result<LoopRecord, EngineError> {
+    core.store
+        .get_value::<LoopRecord>(LOOPS, &id.0)?
+        .ok_or(EngineError::NotInLoop)
+}
+
+/// Puts the current pickle of a loop's session into its record.
+pub(crate) fn save_loop(
+    core: &Core,
+    id: LoopId,
+    record: &mut LoopRecord,
+) -> Result<(), EngineError> {
+    if let Some(session) = core.loops.get(&id) {
+        record.phase = LoopPhase::Member {
+            session: session.pickle(&core.pickle_key, &mut rand::rng()),
+        };
+    }
+    Ok(())
+}
+
+/// Pickles of the member sessions, to store.
+pub(crate) fn member_session_pickles(core: &Core) -> Vec<([u8; 32], Vec<u8>)> {
+    core.member_sessions
+        .iter()
+        .map(|(key, session)| (*key, session.pickle(&core.pickle_key, &mut rand::rng())))
+        .collect()
+}
+
+pub(crate) fn put_member_sessions(
+    batch: &mut WriteBatch<'_>,
+    pickles: &[([u8; 32], Vec<u8>)],
+) -> Result<(), StoreError> {
+    for (key, pickle) in pickles {
+        batch.put(MEMBER_SESSIONS, key, pickle)?;
+    }
+    Ok(())
+}
+
+/// Appends items to the outbox (in order) inside a write, and saves the counters.
+pub(crate) fn queue(
+    counters: &mut Counters,
+    batch: &mut WriteBatch<'_>,
+    items: Vec<OutboxRecord>,
+) -> Result<(), StoreError> {
+    for item in items {
+        counters.outbox += 1;
+        batch.put_value(OUTBOX, &counters.outbox.to_be_bytes(), &item)?;
+    }
+    batch.put_value(crate::model::META, crate::model::COUNTERS_KEY, counters)
+}
+
+pub(crate) fn decode_history(history: &[Vec<u8>]) -> Result<Vec<SignedControl>, EngineError> {
+    history
+        .iter()
+        .map(|bytes| SignedControl::from_bytes(bytes))
+        .collect::<Result<_, _>>()
+        .map_err(|_| StoreError::Corrupt("a loop's history is unreadable".into()).into())
+}
+
+/// Contact names and verification, by identity key.
+pub(crate) fn contacts_by_identity(
+    core: &Core,
+) -> Result<BTreeMap<[u8; 32], (String, bool)>, EngineError> {
+    let mut out = BTreeMap::new();
+    for (_, bytes) in core.store.scan(crate::model::CONTACTS, b"")? {
+        let Ok(record) = postcard::from_bytes::<crate::model::ContactRecord>(&bytes) else {
+            continue;
+        };
+        if let Ok(card) = ContactCard::from_bytes(&record.card) {
+            out.insert(card.identity().ed25519, (record.name, record.verified));
+        }
+    }
+    Ok(out)
+}
+
+/// How a loop message's sender is shown.
+pub(crate) fn sender_label(core: &Core, ed25519: &[u8; 32]) -> String {
+    contacts_by_identity(core)
+        .ok()
+        .and_then(|c| c.get(ed25519).map(|(name, _)| name.clone()))
+        .unwrap_or_else(|| format!("member {}", hex(&ed25519[..4])))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(crate) fn conversation(id: LoopId) -> ConversationId {
+    ConversationId::Loop(id)
+}
