@@ -1,8 +1,10 @@
 //! The client engine against real relay processes on 127.0.0.1: profiles on disk,
-//! invitations, conversations, loops, outbox, failures.
+//! invitations, conversations, loops, outbox, durability, privacy, failures.
 
 mod support;
 
 mod conversations;
+mod durability;
 mod failures;
 mod loops;
+mod privacy;
