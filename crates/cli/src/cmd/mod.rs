@@ -1,0 +1,12 @@
+//! One module per command. Each has `Args` (if it takes any) and `run`.
+
+pub mod accept;
+pub mod contacts;
+pub mod init;
+pub mod invite;
+pub mod passwd;
+pub mod read;
+pub mod send;
+pub mod sync;
+pub mod verify;
+pub mod watch;

@@ -1,0 +1,133 @@
+//! `boucle watch`: stream incoming messages and changes until Ctrl-C (or SIGTERM).
+
+use boucle_client_core::{Engine, Event};
+use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::output::{ContactJson, MessageJson, json_line, message_line, peer_name};
+use crate::profile::Globals;
+
+pub async fn run(globals: &Globals) -> anyhow::Result<()> {
+    let engine = globals.unlock().await?;
+    // Subscribed before anything is processed, so nothing pending is missed.
+    let mut events = engine.events();
+    if !globals.json {
+        eprintln!(
+            "Watching {} (Ctrl-C to stop)…",
+            engine.name().unwrap_or_default()
+        );
+    }
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            event = events.recv() => match event {
+                Ok(event) => show(globals, &engine, event),
+                Err(RecvError::Lagged(missed)) => {
+                    eprintln!("note: {missed} events were missed; `boucle read` shows everything")
+                }
+                Err(RecvError::Closed) => break,
+            },
+        }
+    }
+    engine.lock().await;
+    Ok(())
+}
+
+fn show(globals: &Globals, engine: &Engine, event: Event) {
+    match event {
+        Event::MessageReceived(view) if globals.json => {
+            let peer = peer_name(engine, view.conversation);
+            tagged("message", &MessageJson::new(&view, &peer));
+        }
+        Event::MessageUpdated(view) if globals.json => {
+            let peer = peer_name(engine, view.conversation);
+            tagged("updated", &MessageJson::new(&view, &peer));
+        }
+        Event::MessageReceived(view) => {
+            let peer = peer_name(engine, view.conversation);
+            outln!("{}", message_line(&view, &peer));
+        }
+        Event::MessageUpdated(view) => {
+            let peer = peer_name(engine, view.conversation);
+            outln!("updated {}", message_line(&view, &peer));
+        }
+        Event::ContactAdded(contact) if globals.json => {
+            tagged("contact", &ContactJson::from(&contact))
+        }
+        Event::ContactAdded(contact) => {
+            outln!("{} ({}) is now a contact", contact.name, contact.id.short())
+        }
+        Event::IdentityChanged(id) => {
+            let name = engine.contact(id).map(|c| c.name).unwrap_or_default();
+            if globals.json {
+                json_line(&serde_json::json!({
+                    "event": "identity_changed",
+                    "contact": id.to_hex(),
+                    "name": name,
+                }));
+            } else {
+                outln!(
+                    "WARNING: {name}'s identity key changed: compare safety numbers again (boucle verify {})",
+                    id.short()
+                );
+            }
+        }
+        Event::RelayStatus {
+            relay,
+            connected,
+            error,
+        } => {
+            if globals.json {
+                json_line(&serde_json::json!({
+                    "event": "relay",
+                    "relay": relay,
+                    "connected": connected,
+                    "error": error,
+                }));
+            } else if connected {
+                eprintln!("connected to {relay}");
+            } else {
+                eprintln!(
+                    "lost the connection to {relay}{}; retrying",
+                    error.map(|e| format!(": {e}")).unwrap_or_default()
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Prints `value` as one JSON line with an `"event"` field added.
+fn tagged(event: &str, value: &impl Serialize) {
+    match serde_json::to_value(value) {
+        Ok(mut object) => {
+            object["event"] = event.into();
+            json_line(&object);
+        }
+        Err(error) => eprintln!("error: cannot encode an event as JSON: {error}"),
+    }
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

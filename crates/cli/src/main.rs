@@ -1,0 +1,100 @@
+//! `boucle`: the Boucle command-line client.
+//!
+//! One profile per directory (`--profile`, `BOUCLE_PROFILE`), unlocked with a passphrase
+//! from `BOUCLE_PASSPHRASE` or the terminal. Each run opens the profile, exchanges what is
+//! pending with its relays, does one thing, and locks the profile again. Output is for
+//! people; `--json` prints one JSON object per line for scripts.
+
+/// `println!` that ignores a closed standard output (`boucle read | head`) instead of
+/// panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+mod cmd;
+mod output;
+mod profile;
+mod tty;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Boucle: end-to-end encrypted messages through small self-hosted relays.
+#[derive(Parser, Debug)]
+#[command(name = "boucle", version, about)]
+struct Cli {
+    /// The profile directory [default: $XDG_DATA_HOME/boucle or ~/.local/share/boucle].
+    #[arg(long, global = true, env = "BOUCLE_PROFILE")]
+    profile: Option<PathBuf>,
+    /// Machine-readable output: one JSON object per line.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a profile: a new identity, with mailboxes on a home relay.
+    Init(cmd::init::Args),
+    /// Make a one-time invitation link (and QR code) to give to someone.
+    Invite,
+    /// Accept someone's invitation link: they become a contact.
+    Accept(cmd::accept::Args),
+    /// List contacts, with unread counts.
+    Contacts,
+    /// Send a text message to a contact.
+    Send(cmd::send::Args),
+    /// Show a conversation (oldest first) and mark it read.
+    Read(cmd::read::Args),
+    /// Stream incoming messages and delivery updates until Ctrl-C.
+    Watch,
+    /// Receive everything pending, send the outbox, and exit.
+    Sync(cmd::sync::Args),
+    /// Show the safety number to compare with a contact; `--confirm` marks them verified.
+    Verify(cmd::verify::Args),
+    /// Change the profile's passphrase.
+    Passwd,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BOUCLE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let globals = match profile::Globals::new(cli.profile, cli.json) {
+        Ok(globals) => globals,
+        Err(error) => return fail(&error),
+    };
+    let result = match cli.command {
+        Command::Init(args) => cmd::init::run(&globals, args).await,
+        Command::Invite => cmd::invite::run(&globals).await,
+        Command::Accept(args) => cmd::accept::run(&globals, args).await,
+        Command::Contacts => cmd::contacts::run(&globals).await,
+        Command::Send(args) => cmd::send::run(&globals, args).await,
+        Command::Read(args) => cmd::read::run(&globals, args).await,
+        Command::Watch => cmd::watch::run(&globals).await,
+        Command::Sync(args) => cmd::sync::run(&globals, args).await,
+        Command::Verify(args) => cmd::verify::run(&globals, args).await,
+        Command::Passwd => cmd::passwd::run(&globals).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
+}

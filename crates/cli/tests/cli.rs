@@ -1,0 +1,290 @@
+//! The real `boucle` binary against a real relay process on 127.0.0.1.
+//!
+//! Needs the relay binary built next to it (`cargo build -p boucle-relay`, or
+//! `BOUCLE_RELAY_BIN`). Each run of `boucle` holds its profile exclusively, so the runs
+//! of one user are sequential.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use anyhow::{Context, bail, ensure};
+use boucle_test_support::{RelayOptions, RelayProcess};
+use serde_json::Value;
+
+const PASSPHRASE: &str = "correct horse battery staple";
+/// How many times a reader syncs before giving up on a message.
+const ATTEMPTS: usize = 20;
+
+/// One user: a profile directory driven through the binary.
+struct User {
+    _dir: tempfile::TempDir,
+    profile: PathBuf,
+}
+
+impl User {
+    fn new(name: &str) -> anyhow::Result<User> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("boucle-cli-{name}"))
+            .tempdir()?;
+        let profile = dir.path().join("profile");
+        Ok(User { _dir: dir, profile })
+    }
+
+    fn init(name: &str, relay: &RelayProcess) -> anyhow::Result<User> {
+        let user = User::new(name)?;
+        let relay = relay.address().to_string();
+        user.ok(&["init", "--name", name, "--relay", &relay])?;
+        Ok(user)
+    }
+
+    /// Runs `boucle` with this profile and the test passphrase.
+    fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
+        self.run_with(args, PASSPHRASE)
+    }
+
+    fn run_with(&self, args: &[&str], passphrase: &str) -> anyhow::Result<Output> {
+        Command::new(env!("CARGO_BIN_EXE_boucle"))
+            .args(args)
+            .env("BOUCLE_PROFILE", &self.profile)
+            .env("BOUCLE_PASSPHRASE", passphrase)
+            .env("BOUCLE_INSECURE_FAST_KDF", "1")
+            .env_remove("BOUCLE_NEW_PASSPHRASE")
+            .stdin(Stdio::null())
+            .output()
+            .context("running boucle")
+    }
+
+    /// Runs `boucle`, requires success, returns stdout.
+    fn ok(&self, args: &[&str]) -> anyhow::Result<String> {
+        let output = self.run(args)?;
+        ensure!(
+            output.status.success(),
+            "boucle {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(String::from_utf8(output.stdout)?)
+    }
+
+    /// Runs `boucle --json`, requires success, parses each line.
+    fn json(&self, args: &[&str]) -> anyhow::Result<Vec<Value>> {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let stdout = self.ok(&all)?;
+        stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).with_context(|| format!("not JSON: {line}")))
+            .collect()
+    }
+
+    /// Syncs until `pick` finds something in the JSON output of `args`.
+    fn until<T>(
+        &self,
+        args: &[&str],
+        mut pick: impl FnMut(&[Value]) -> Option<T>,
+    ) -> anyhow::Result<T> {
+        for _ in 0..ATTEMPTS {
+            if let Some(found) = pick(&self.json(args)?) {
+                return Ok(found);
+            }
+            self.ok(&["sync", "--wait", "2"])?;
+        }
+        bail!("boucle {args:?} never showed what was expected")
+    }
+}
+
+fn relay() -> anyhow::Result<RelayProcess> {
+    RelayProcess::start(RelayOptions::default())
+}
+
+/// Alice invites Bob; both end up with each other as a contact.
+fn introduce(alice: &User, bob: &User) -> anyhow::Result<()> {
+    let invite = alice.json(&["invite"])?;
+    let link = invite[0]["link"].as_str().context("no link")?.to_owned();
+    ensure!(link.starts_with("boucle:invite/"), "{link}");
+    let accepted = bob.json(&["accept", &link])?;
+    ensure!(accepted[0]["name"] == "alice", "{accepted:?}");
+    alice.until(&["contacts"], |contacts| {
+        contacts.iter().find(|c| c["name"] == "bob").map(|_| ())
+    })
+}
+
+fn text_of(messages: &[Value], text: &str) -> Option<Value> {
+    messages.iter().find(|m| m["text"] == text).cloned()
+}
+
+#[test]
+fn two_users_talk_both_ways() -> anyhow::Result<()> {
+    let relay = relay()?;
+    let alice = User::init("alice", &relay)?;
+    let bob = User::init("bob", &relay)?;
+
+    // The human form of an invitation carries the link and a QR code.
+    let shown = alice.ok(&["invite"])?;
+    ensure!(
+        shown.contains("boucle:invite/1/") && shown.contains('█'),
+        "{shown}"
+    );
+    introduce(&alice, &bob)?;
+
+    let sent = bob.ok(&["send", "alice", "hello alice"])?;
+    ensure!(sent.starts_with("sent to alice"), "{sent}");
+
+    let hello = alice.until(&["read", "bob"], |m| text_of(m, "hello alice"))?;
+    ensure!(
+        hello["from_me"] == false && hello["sender"] == "bob",
+        "{hello}"
+    );
+    let id = hello["id"].as_str().context("no id")?.to_owned();
+    let people = alice.ok(&["read", "bob"])?;
+    ensure!(people.contains("bob: hello alice"), "{people}");
+
+    let reply = alice.json(&["send", "bob", "hi bob", "--reply-to", &id[..8]])?;
+    ensure!(reply[0]["state"] == "sent", "{reply:?}");
+    let got = bob.until(&["read", "alice"], |m| text_of(m, "hi bob"))?;
+    ensure!(got["reply_to"] == id.as_str(), "{got}");
+    let people = bob.ok(&["read", "alice"])?;
+    ensure!(
+        people.contains(&format!("alice: ↪ {} hi bob", &id[..8])),
+        "{people}"
+    );
+
+    // Alice's receipt reaches Bob: his first message becomes delivered.
+    bob.until(&["read", "alice"], |m| {
+        text_of(m, "hello alice").filter(|m| m["state"] == "delivered")
+    })?;
+
+    // Both sides see the same safety number; confirming marks the contact verified.
+    let a = alice.json(&["verify", "bob"])?;
+    let b = bob.json(&["verify", "alice", "--confirm"])?;
+    ensure!(
+        a[0]["safety_number"] == b[0]["safety_number"],
+        "{a:?} {b:?}"
+    );
+    let groups = a[0]["safety_number"].as_str().context("no number")?;
+    ensure!(groups.split(' ').count() == 12, "{groups}");
+    ensure!(a[0]["verified"] == false && b[0]["verified"] == true);
+    let contacts = bob.json(&["contacts"])?;
+    ensure!(
+        contacts.len() == 1 && contacts[0]["verified"] == true,
+        "{contacts:?}"
+    );
+    ensure!(
+        contacts[0]["unread"] == 0,
+        "reading marks read: {contacts:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn contacts_json_lists_each_contact() -> anyhow::Result<()> {
+    let relay = relay()?;
+    let alice = User::init("alice", &relay)?;
+    ensure!(alice.json(&["contacts"])?.is_empty());
+    let bob = User::init("bob", &relay)?;
+    let carol = User::init("carol", &relay)?;
+    introduce(&alice, &bob)?;
+    let link = alice.json(&["invite"])?[0]["link"]
+        .as_str()
+        .context("no link")?
+        .to_owned();
+    carol.ok(&["accept", &link])?;
+    let contacts = alice.until(&["contacts"], |c| (c.len() == 2).then(|| c.to_vec()))?;
+    for contact in &contacts {
+        ensure!(contact["id"].as_str().is_some_and(|id| id.len() == 32));
+        ensure!(
+            contact["relay"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("127.0.0.1:"))
+        );
+    }
+    let mut names: Vec<_> = contacts.iter().filter_map(|c| c["name"].as_str()).collect();
+    names.sort();
+    ensure!(names == ["bob", "carol"], "{names:?}");
+    Ok(())
+}
+
+#[test]
+fn a_wrong_passphrase_is_refused_and_changes_nothing() -> anyhow::Result<()> {
+    let relay = relay()?;
+    let alice = User::init("alice", &relay)?;
+    let output = alice.run_with(&["contacts"], "not the passphrase")?;
+    ensure!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(stderr.contains("wrong passphrase"), "{stderr}");
+    alice.ok(&["contacts"])?;
+    Ok(())
+}
+
+#[test]
+fn a_garbage_invitation_gets_a_clear_error() -> anyhow::Result<()> {
+    let relay = relay()?;
+    let bob = User::init("bob", &relay)?;
+    for (garbage, says) in [
+        ("hello", "not a Boucle invitation"),
+        ("boucle:invite/1/AAAA", "damaged"),
+    ] {
+        let output = bob.run(&["accept", garbage])?;
+        ensure!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        ensure!(stderr.contains(says), "{stderr}");
+    }
+    ensure!(bob.json(&["contacts"])?.is_empty());
+    Ok(())
+}
+
+#[test]
+fn unknown_contacts_and_missing_profiles_are_named() -> anyhow::Result<()> {
+    let relay = relay()?;
+    let alice = User::init("alice", &relay)?;
+    let output = alice.run(&["send", "nobody", "hi"])?;
+    ensure!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(stderr.contains("no contact matches"), "{stderr}");
+
+    let nobody = User::new("nobody")?;
+    let output = nobody.run(&["contacts"])?;
+    ensure!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(stderr.contains("no profile"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn a_message_written_while_the_relay_is_down_is_sent_later() -> anyhow::Result<()> {
+    let mut relay = relay()?;
+    let alice = User::init("alice", &relay)?;
+    let bob = User::init("bob", &relay)?;
+    introduce(&alice, &bob)?;
+    relay.kill9()?;
+    let queued = bob.ok(&["send", "alice", "written offline", "--wait", "1"])?;
+    ensure!(
+        queued.starts_with("queued: the relay is unreachable, it will be sent on the next run"),
+        "{queued}"
+    );
+    relay.restart()?;
+    let synced = bob.json(&["sync"])?;
+    ensure!(synced[0]["queued"] == 0, "{synced:?}");
+    alice.until(&["read", "bob"], |m| text_of(m, "written offline"))?;
+    Ok(())
+}
+
+#[test]
+fn the_passphrase_can_be_changed() -> anyhow::Result<()> {
+    let relay = relay()?;
+    let alice = User::init("alice", &relay)?;
+    let output = Command::new(env!("CARGO_BIN_EXE_boucle"))
+        .arg("passwd")
+        .env("BOUCLE_PROFILE", &alice.profile)
+        .env("BOUCLE_PASSPHRASE", PASSPHRASE)
+        .env("BOUCLE_NEW_PASSPHRASE", "a new passphrase")
+        .env("BOUCLE_INSECURE_FAST_KDF", "1")
+        .stdin(Stdio::null())
+        .output()?;
+    ensure!(output.status.success(), "{output:?}");
+    let old = alice.run(&["contacts"])?;
+    ensure!(!old.status.success());
+    ensure!(String::from_utf8_lossy(&old.stderr).contains("wrong passphrase"));
+    let new = alice.run_with(&["contacts"], "a new passphrase")?;
+    ensure!(new.status.success(), "{new:?}");
+    Ok(())
+}
