@@ -60,6 +60,9 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Change the profile's passphrase.
     Passwd,
+    /// Group conversations: create, add, remove, promote, rename, leave, members, send, read.
+    #[command(subcommand)]
+    Loop(cmd::loops::Command),
 }
 
 #[tokio::main]
@@ -87,6 +90,7 @@ async fn main() -> ExitCode {
         Command::Sync(args) => cmd::sync::run(&globals, args).await,
         Command::Verify(args) => cmd::verify::run(&globals, args).await,
         Command::Passwd => cmd::passwd::run(&globals).await,
+        Command::Loop(command) => cmd::loops::run(&globals, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

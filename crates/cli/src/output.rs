@@ -2,7 +2,8 @@
 //! object per line for scripts.
 
 use boucle_client_core::{
-    Contact, ContactId, ConversationId, DeliveryState, Engine, MessageBody, MessageId, MessageView,
+    Contact, ContactId, ConversationId, DeliveryState, Engine, LoopId, MessageBody, MessageId,
+    MessageView,
 };
 use serde::Serialize;
 
@@ -61,8 +62,11 @@ pub fn contact_line(contact: &Contact) -> String {
 pub struct MessageJson {
     pub id: String,
     pub contact: Option<String>,
+    /// The loop, for loop messages.
+    #[serde(rename = "loop")]
+    pub loop_id: Option<String>,
     pub from_me: bool,
-    /// "me", or the contact's name.
+    /// "me", or the contact's name (in a loop: a contact's name or a member's short id).
     pub sender: String,
     pub sent_at: u64,
     pub received_at: u64,
@@ -96,6 +100,7 @@ impl MessageJson {
         MessageJson {
             id: hex(&view.id.0),
             contact: contact_of(view.conversation).map(|id| id.to_hex()),
+            loop_id: loop_of(view.conversation).map(|id| hex(&id.0)),
             from_me: view.from_me,
             sender: if view.from_me {
                 "me".into()
@@ -164,19 +169,29 @@ pub fn message_line(view: &MessageView, peer: &str) -> String {
     line
 }
 
-/// Name of the other side of a conversation.
-pub fn peer_name(engine: &Engine, conversation: ConversationId) -> String {
-    contact_of(conversation)
-        .and_then(|id| engine.contact(id).ok())
-        .map(|contact| contact.name)
-        .unwrap_or_else(|| "?".into())
+/// Who wrote a message that is not ours: the contact, or in a loop the member.
+pub fn peer_name(engine: &Engine, view: &MessageView) -> String {
+    match view.conversation {
+        ConversationId::Contact(id) => engine
+            .contact(id)
+            .map(|contact| contact.name)
+            .unwrap_or_else(|_| "?".into()),
+        _ => view.sender.clone().unwrap_or_else(|| "?".into()),
+    }
 }
 
 /// The contact of a 1:1 conversation.
 pub fn contact_of(conversation: ConversationId) -> Option<ContactId> {
     match conversation {
         ConversationId::Contact(id) => Some(id),
-        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// The loop of a loop conversation.
+pub fn loop_of(conversation: ConversationId) -> Option<LoopId> {
+    match conversation {
+        ConversationId::Loop(id) => Some(id),
         _ => None,
     }
 }

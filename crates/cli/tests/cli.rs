@@ -82,13 +82,15 @@ impl User {
         args: &[&str],
         mut pick: impl FnMut(&[Value]) -> Option<T>,
     ) -> anyhow::Result<T> {
+        let mut last = Vec::new();
         for _ in 0..ATTEMPTS {
-            if let Some(found) = pick(&self.json(args)?) {
+            last = self.json(args)?;
+            if let Some(found) = pick(&last) {
                 return Ok(found);
             }
             self.ok(&["sync", "--wait", "2"])?;
         }
-        bail!("boucle {args:?} never showed what was expected")
+        bail!("boucle {args:?} never showed what was expected; last: {last:?}")
     }
 }
 
@@ -286,5 +288,38 @@ fn the_passphrase_can_be_changed() -> anyhow::Result<()> {
     ensure!(String::from_utf8_lossy(&old.stderr).contains("wrong passphrase"));
     let new = alice.run_with(&["contacts"], "a new passphrase")?;
     ensure!(new.status.success(), "{new:?}");
+    Ok(())
+}
+
+#[test]
+#[ignore = "engine: a loop invitation is accepted in a detached task that `sync` does not wait \
+            for and `lock` drops, so a short-lived CLI run acks the invitation and never joins"]
+fn three_users_talk_in_a_loop() -> anyhow::Result<()> {
+    let relay = relay()?;
+    let alice = User::init("alice", &relay)?;
+    let bob = User::init("bob", &relay)?;
+    let carol = User::init("carol", &relay)?;
+    introduce(&alice, &bob)?;
+    introduce(&alice, &carol)?;
+    let created = alice.json(&["loop", "create", "assembly", "bob", "carol"])?;
+    ensure!(created[0]["admin"] == true, "{created:?}");
+    let joined = |loops: &[Value]| {
+        loops
+            .iter()
+            .find(|l| l["name"] == "assembly" && l["member"] == true && l["members"] == 3)
+            .map(|_| ())
+    };
+    for user in [&bob, &carol, &alice] {
+        user.until(&["loop", "list"], joined)?;
+    }
+    alice.ok(&["loop", "send", "assembly", "from alice"])?;
+    bob.ok(&["loop", "send", "assembly", "from bob"])?;
+    let messages = carol.until(&["loop", "read", "assembly"], |m| {
+        (text_of(m, "from alice").is_some() && text_of(m, "from bob").is_some()).then(|| m.to_vec())
+    })?;
+    ensure!(text_of(&messages, "from alice").is_some_and(|m| m["sender"] == "alice"));
+    let members = carol.json(&["loop", "members", "assembly"])?;
+    ensure!(members.len() == 3, "{members:?}");
+    ensure!(members.iter().filter(|m| m["admin"] == true).count() == 1);
     Ok(())
 }

@@ -4,6 +4,7 @@ pub mod accept;
 pub mod contacts;
 pub mod init;
 pub mod invite;
+pub mod loops;
 pub mod passwd;
 pub mod read;
 pub mod send;

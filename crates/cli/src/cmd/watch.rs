@@ -38,19 +38,19 @@ pub async fn run(globals: &Globals) -> anyhow::Result<()> {
 fn show(globals: &Globals, engine: &Engine, event: Event) {
     match event {
         Event::MessageReceived(view) if globals.json => {
-            let peer = peer_name(engine, view.conversation);
+            let peer = peer_name(engine, &view);
             tagged("message", &MessageJson::new(&view, &peer));
         }
         Event::MessageUpdated(view) if globals.json => {
-            let peer = peer_name(engine, view.conversation);
+            let peer = peer_name(engine, &view);
             tagged("updated", &MessageJson::new(&view, &peer));
         }
         Event::MessageReceived(view) => {
-            let peer = peer_name(engine, view.conversation);
+            let peer = peer_name(engine, &view);
             outln!("{}", message_line(&view, &peer));
         }
         Event::MessageUpdated(view) => {
-            let peer = peer_name(engine, view.conversation);
+            let peer = peer_name(engine, &view);
             outln!("updated {}", message_line(&view, &peer));
         }
         Event::ContactAdded(contact) if globals.json => {

@@ -1,0 +1,253 @@
+//! `boucle loop ...`: group conversations. Members of a loop need not be contacts of
+//! each other; only admins add, remove, promote and rename.
+
+use std::time::Duration;
+
+use boucle_client_core::{ConversationId, Engine, LoopView, MemberView};
+
+use crate::output::{MessageJson, hex, json_line, message_line, peer_name, short_message};
+use crate::profile::Globals;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Create a loop (you are its admin) and invite contacts into it.
+    Create {
+        /// The loop's name.
+        name: String,
+        /// Contacts to invite (names or id prefixes).
+        contacts: Vec<String>,
+    },
+    /// List your loops.
+    List,
+    /// Invite a contact into a loop (admins only).
+    Add {
+        /// The loop: its name or the start of its id.
+        r#loop: String,
+        /// The contact: their name or the start of their id.
+        contact: String,
+    },
+    /// Remove a member from a loop (admins only).
+    Remove {
+        r#loop: String,
+        /// The member: a contact's name or the member id `boucle loop members` shows.
+        member: String,
+    },
+    /// Make a member an admin (admins only).
+    Promote { r#loop: String, member: String },
+    /// Rename a loop (admins only).
+    Rename { r#loop: String, name: String },
+    /// Leave a loop: the others are told, and you receive nothing more from it.
+    Leave { r#loop: String },
+    /// Show a loop's members.
+    Members { r#loop: String },
+    /// Send a message to a loop.
+    Send {
+        r#loop: String,
+        text: String,
+        /// Seconds to wait for the message to reach the relays before leaving it queued.
+        #[arg(long, value_name = "SECS", default_value_t = 10)]
+        wait: u64,
+    },
+    /// Show a loop's conversation (oldest first) and mark it read.
+    Read {
+        r#loop: String,
+        /// How many messages to show (the latest ones).
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: usize,
+        /// Show messages before this position, to page back.
+        #[arg(long, value_name = "POSITION")]
+        before: Option<u64>,
+    },
+}
+
+pub async fn run(globals: &Globals, command: Command) -> anyhow::Result<()> {
+    globals
+        .with_engine(|engine| async move { dispatch(globals, &engine, command).await })
+        .await
+}
+
+async fn dispatch(globals: &Globals, engine: &Engine, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Create { name, contacts } => {
+            let ids = contacts
+                .iter()
+                .map(|c| engine.find_contact(c))
+                .collect::<Result<Vec<_>, _>>()?;
+            let id = engine.create_loop(&name, &ids).await?;
+            engine.sync(Duration::from_secs(10)).await;
+            let view = find(engine, &hex(&id.0))?;
+            done(
+                globals,
+                &view,
+                "created; the invited contacts join when they next sync",
+            )
+        }
+        Command::List => {
+            let loops = engine.loops()?;
+            if globals.json {
+                loops.iter().for_each(|l| json_line(&loop_json(l)));
+            } else if loops.is_empty() {
+                outln!("No loops yet: `boucle loop create NAME CONTACT...`.");
+            } else {
+                loops.iter().for_each(|l| outln!("{}", loop_line(l)));
+            }
+            Ok(())
+        }
+        Command::Add { r#loop, contact } => {
+            let id = engine.find_loop(&r#loop)?;
+            engine.invite_to_loop(id, engine.find_contact(&contact)?)?;
+            engine.sync(Duration::from_secs(10)).await;
+            done(globals, &find(engine, &r#loop)?, "invited")
+        }
+        Command::Remove { r#loop, member } => {
+            engine.remove_from_loop(engine.find_loop(&r#loop)?, &member)?;
+            engine.sync(Duration::from_secs(10)).await;
+            done(globals, &find(engine, &r#loop)?, "member removed")
+        }
+        Command::Promote { r#loop, member } => {
+            engine.promote_in_loop(engine.find_loop(&r#loop)?, &member)?;
+            engine.sync(Duration::from_secs(10)).await;
+            done(globals, &find(engine, &r#loop)?, "member promoted to admin")
+        }
+        Command::Rename { r#loop, name } => {
+            let id = engine.find_loop(&r#loop)?;
+            engine.rename_loop(id, &name)?;
+            engine.sync(Duration::from_secs(10)).await;
+            done(globals, &find(engine, &hex(&id.0))?, "renamed")
+        }
+        Command::Leave { r#loop } => {
+            let id = engine.find_loop(&r#loop)?;
+            engine.leave_loop(id)?;
+            engine.sync(Duration::from_secs(10)).await;
+            done(globals, &find(engine, &hex(&id.0))?, "left")
+        }
+        Command::Members { r#loop } => {
+            let members = engine.loop_members(engine.find_loop(&r#loop)?)?;
+            for member in &members {
+                if globals.json {
+                    json_line(&member_json(member));
+                } else {
+                    outln!("{}", member_line(member));
+                }
+            }
+            Ok(())
+        }
+        Command::Send { r#loop, text, wait } => {
+            let conversation = ConversationId::Loop(engine.find_loop(&r#loop)?);
+            let view = engine.send_text(conversation, &text)?;
+            let left = engine.sync(Duration::from_secs(wait)).await;
+            let view = engine
+                .history(conversation, Some(view.position + 1), 1)?
+                .into_iter()
+                .find(|m| m.id == view.id)
+                .unwrap_or(view);
+            if globals.json {
+                json_line(&MessageJson::new(&view, "me"));
+            } else if left {
+                outln!("sent to the loop: id {}", short_message(&view.id));
+            } else {
+                outln!(
+                    "queued: a relay is unreachable, it will be sent on the next run (id {})",
+                    short_message(&view.id)
+                );
+            }
+            Ok(())
+        }
+        Command::Read {
+            r#loop,
+            limit,
+            before,
+        } => {
+            let conversation = ConversationId::Loop(engine.find_loop(&r#loop)?);
+            let messages = engine.history(conversation, before, limit)?;
+            engine.mark_read(conversation)?;
+            for view in &messages {
+                let peer = peer_name(engine, view);
+                if globals.json {
+                    json_line(&MessageJson::new(view, &peer));
+                } else {
+                    outln!("{}", message_line(view, &peer));
+                }
+            }
+            if messages.is_empty() && !globals.json {
+                outln!("No messages in this loop yet.");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn find(engine: &Engine, query: &str) -> anyhow::Result<LoopView> {
+    let id = engine.find_loop(query)?;
+    engine
+        .loops()?
+        .into_iter()
+        .find(|l| l.id == id)
+        .ok_or_else(|| anyhow::anyhow!("the loop disappeared"))
+}
+
+fn done(globals: &Globals, view: &LoopView, what: &str) -> anyhow::Result<()> {
+    if globals.json {
+        json_line(&loop_json(view));
+    } else {
+        outln!("{}: {what}", view.name);
+    }
+    Ok(())
+}
+
+fn loop_json(view: &LoopView) -> serde_json::Value {
+    serde_json::json!({
+        "id": hex(&view.id.0),
+        "name": view.name,
+        "members": view.members,
+        "admin": view.admin,
+        "member": view.member,
+        "unread": view.unread,
+        "last_activity": view.last_activity,
+    })
+}
+
+fn loop_line(view: &LoopView) -> String {
+    let mut line = format!(
+        "{}  {}  {} members",
+        hex(&view.id.0[..4]),
+        view.name,
+        view.members
+    );
+    if view.unread > 0 {
+        line.push_str(&format!("  ({} unread)", view.unread));
+    }
+    if view.admin {
+        line.push_str("  admin");
+    }
+    if !view.member {
+        line.push_str("  (not a member: joining, or left)");
+    }
+    line
+}
+
+fn member_json(member: &MemberView) -> serde_json::Value {
+    serde_json::json!({
+        "id": member.id,
+        "name": member.name,
+        "me": member.me,
+        "admin": member.admin,
+        "verified": member.verified,
+    })
+}
+
+fn member_line(member: &MemberView) -> String {
+    let name = match (&member.name, member.me) {
+        (_, true) => "you".to_owned(),
+        (Some(name), false) => name.clone(),
+        (None, false) => "(not a contact)".to_owned(),
+    };
+    let mut line = format!("{}  {name}", member.id);
+    if member.admin {
+        line.push_str("  admin");
+    }
+    if member.verified {
+        line.push_str("  verified");
+    }
+    line
+}
