@@ -41,6 +41,9 @@ pub enum EngineError {
     /// No such loop.
     #[error("no loop matches {0:?}")]
     UnknownLoop(String),
+    /// More than one loop matches.
+    #[error("{0:?} matches more than one loop; use the loop id")]
+    AmbiguousLoop(String),
     /// We are not (or no longer) a member of this loop.
     #[error("you are not a member of this loop")]
     NotInLoop,

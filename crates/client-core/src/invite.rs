@@ -117,10 +117,11 @@ pub fn clean_name(name: &str) -> String {
     }
 }
 
-/// Renders text as a QR code drawn with Unicode half blocks (two rows per line), for a
-/// terminal. Returns `None` if the text is too long for a QR code.
-pub fn qr_text(text: &str) -> Option<String> {
-    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::L).ok()?;
+/// Renders data (a link, or a safety number's QR payload) as a QR code drawn with Unicode
+/// half blocks (two rows per line), for a terminal. `None` if it is too long for one.
+pub fn qr_text(data: impl AsRef<[u8]>) -> Option<String> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(data.as_ref(), qrcode::EcLevel::L).ok()?;
     Some(
         code.render::<qrcode::render::unicode::Dense1x2>()
             .quiet_zone(true)

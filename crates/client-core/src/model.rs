@@ -186,6 +186,9 @@ pub(crate) struct OutboxRecord {
 /// How far we are in a loop.
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) enum LoopPhase {
+    /// A contact invited us; our member mailbox and join request are still to be made
+    /// (retried at every unlock until done).
+    Invited { inviter: ContactId },
     /// We accepted an invitation; waiting for the admin to add us.
     Joining { inviter: ContactId },
     /// A member: the pickled session (state, keys).

@@ -46,7 +46,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
             for row in groups.chunks(4) {
                 outln!("    {}", row.join(" "));
             }
-            if let Some(qr) = qr_text(number.digits()) {
+            if let Some(qr) = qr_text(number.qr_payload()) {
                 outln!();
                 outln!("{qr}");
             }

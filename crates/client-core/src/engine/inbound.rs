@@ -35,11 +35,10 @@ pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<
                 let outcome = handle(&inner, &receive_id, seq, &envelope);
                 match outcome {
                     Ok((events, followup)) => {
-                        if let Some(Followup::JoinLoop { contact, history }) = followup {
+                        if let Some(Followup::JoinLoop { loop_id }) = followup {
                             tokio::spawn(super::loop_inbound::accept_invitation(
                                 inner.clone(),
-                                contact,
-                                history,
+                                loop_id,
                             ));
                         }
                         if let Ok(address) = relay.parse::<RelayAddress>() {
@@ -81,10 +80,7 @@ pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<
 /// Work that needs the network, started once an envelope is handled.
 pub(crate) enum Followup {
     /// A contact invited us into a loop: create our member mailbox and answer.
-    JoinLoop {
-        contact: ContactId,
-        history: Vec<boucle_crypto::SignedControl>,
-    },
+    JoinLoop { loop_id: boucle_crypto::LoopId },
 }
 
 type Handled = (Vec<Event>, Option<Followup>);
@@ -259,7 +255,8 @@ fn from_contact(
         _ => {}
     }
     let session = core.session_pickle(&contact).unwrap_or_default();
-    let account = core.account_pickle();
+    // Only a first (pre-key) message changes the account: it uses up a one-time key.
+    let account = is_prekey(opened).then(|| core.account_pickle());
     let duplicate = core.store.get(MESSAGE_INDEX, &message.id.0)?.is_some()
         && matches!(message.content, Content::Text(_) | Content::Reply { .. });
     let mut events = Vec::new();
@@ -312,7 +309,9 @@ fn from_contact(
         }
         batch.put_value(CONTACTS, &contact.0, &record)?;
         batch.put(SESSIONS, &contact.0, &session)?;
-        batch.put(META, ACCOUNT_KEY, &account)?;
+        if let Some(account) = &account {
+            batch.put(META, ACCOUNT_KEY, account)?;
+        }
         batch.put(SEEN, seen_key, &[])?;
         core_ref.save_counters(batch)
     })?;
@@ -403,4 +402,9 @@ fn apply(
     record.last_activity = now;
     *receipt = Some(vec![message.id]);
     Ok(())
+}
+
+/// Whether a pairwise message starts a session (and so consumed one of our one-time keys).
+pub(crate) fn is_prekey(opened: &boucle_crypto::Opened) -> bool {
+    opened.ciphertext_bytes().first() == Some(&1)
 }

@@ -270,9 +270,32 @@ pub(crate) fn on_invitation(
             Ok((vec![Event::LoopChanged(id)], None))
         }
         Err(_) if existing.is_none() => {
-            // An invitation from a contact: accept it (member mailbox, then a join reply).
-            save_seen(core)?;
-            Ok((Vec::new(), Some(Followup::JoinLoop { contact, history })))
+            // An invitation from a contact: recorded now (so it survives a restart), then
+            // accepted with a member mailbox and a join request.
+            let ControlOp::Create { name, .. } = &first.body().op else {
+                save_seen(core)?;
+                return Ok((Vec::new(), None));
+            };
+            let record = LoopRecord {
+                name: name.clone(),
+                phase: LoopPhase::Invited { inviter: contact },
+                history: history.iter().map(SignedControl::to_bytes).collect(),
+                pending: Vec::new(),
+                my_mailbox: [0; 16],
+                invited: Vec::new(),
+                unread: 0,
+                last_activity: now_ms(),
+            };
+            core.store.write(|batch| {
+                batch.put_value(LOOPS, &id.0, &record)?;
+                batch.put(SESSIONS, &contact.0, &session_pickle)?;
+                batch.put(META, ACCOUNT_KEY, &account)?;
+                batch.put(SEEN, seen_key, &[])
+            })?;
+            Ok((
+                vec![Event::LoopChanged(id)],
+                Some(Followup::JoinLoop { loop_id: id }),
+            ))
         }
         Err(_) => {
             save_seen(core)?;
@@ -337,52 +360,46 @@ pub(crate) fn on_join(
     Ok(vec![Event::LoopChanged(id)])
 }
 
-/// Accepts a loop invitation from a contact: a member mailbox on our home relay, then a
-/// join request with its card to the inviting admin.
-pub(crate) async fn accept_invitation(
-    inner: Arc<Inner>,
-    contact: ContactId,
-    history: Vec<SignedControl>,
-) {
-    let Some(first) = history.first() else { return };
-    let id = first.body().loop_id;
-    let name = match &first.body().op {
-        ControlOp::Create { name, .. } => name.clone(),
-        _ => return,
-    };
+/// Accepts a recorded loop invitation: a member mailbox on our home relay, then a join
+/// request with its card to the inviting admin. If the relay cannot be reached, the
+/// invitation stays recorded and is retried at the next unlock.
+pub(crate) async fn accept_invitation(inner: Arc<Inner>, id: LoopId) {
     let engine = Engine {
         inner: inner.clone(),
     };
+    let invited = |inner: &Inner| -> Option<ContactId> {
+        let core = inner.core().ok()?;
+        match loop_record(&core, id).ok()?.phase {
+            LoopPhase::Invited { inviter } => Some(inviter),
+            _ => None,
+        }
+    };
+    if invited(&inner).is_none() {
+        return;
+    }
     let mailbox = match engine.new_mailbox(MailboxPurpose::Loop(id)).await {
         Ok(mailbox) => mailbox,
         Err(error) => {
-            tracing::warn!(%error, "could not join a loop: no member mailbox");
+            tracing::warn!(%error, "could not join a loop yet: no member mailbox; will retry");
             return;
         }
     };
     let result = (|| -> Result<(), EngineError> {
         let mut core = inner.core()?;
-        if core.store.get(LOOPS, &id.0)?.is_some() {
+        let mut record = loop_record(&core, id)?;
+        let LoopPhase::Invited { inviter } = record.phase else {
             return Ok(());
-        }
+        };
         let card = core.account.member_card(
             mailbox.keys.seal_key(),
             super::contacts::card_address(&mailbox),
         );
         let join = new_message(Content::LoopJoin { loop_id: id, card });
-        let item = seal_for(&mut core, contact, &join, None)?;
-        let record = LoopRecord {
-            name,
-            phase: LoopPhase::Joining { inviter: contact },
-            history: history.iter().map(SignedControl::to_bytes).collect(),
-            pending: Vec::new(),
-            my_mailbox: mailbox.record.receive_id,
-            invited: Vec::new(),
-            unread: 0,
-            last_activity: now_ms(),
-        };
+        let item = seal_for(&mut core, inviter, &join, None)?;
+        record.phase = LoopPhase::Joining { inviter };
+        record.my_mailbox = mailbox.record.receive_id;
         let account = core.account_pickle();
-        let session = core.session_pickle(&contact).unwrap_or_default();
+        let session = core.session_pickle(&inviter).unwrap_or_default();
         let Core {
             store, counters, ..
         } = &mut *core;
@@ -390,7 +407,7 @@ pub(crate) async fn accept_invitation(
             batch.put_value(LOOPS, &id.0, &record)?;
             batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
             batch.put(META, ACCOUNT_KEY, &account)?;
-            batch.put(SESSIONS, &contact.0, &session)?;
+            batch.put(SESSIONS, &inviter.0, &session)?;
             queue(counters, batch, vec![item])
         })?;
         inner.watch_mailbox(&mailbox);
@@ -404,4 +421,21 @@ pub(crate) async fn accept_invitation(
         }
         Err(error) => tracing::warn!(%error, "could not join a loop"),
     }
+    inner.progress.notify_waiters();
+}
+
+/// Loops we were invited into and have not answered yet.
+pub(crate) fn pending_invitations(core: &Core) -> Vec<LoopId> {
+    let Ok(loops) = core.store.scan(LOOPS, b"") else {
+        return Vec::new();
+    };
+    loops
+        .into_iter()
+        .filter_map(|(key, bytes)| {
+            let record: LoopRecord = postcard::from_bytes(&bytes).ok()?;
+            matches!(record.phase, LoopPhase::Invited { .. })
+                .then(|| <[u8; 16]>::try_from(key.as_slice()).ok().map(LoopId))
+                .flatten()
+        })
+        .collect()
 }

@@ -203,7 +203,7 @@ impl Engine {
         match matches.as_slice() {
             [one] => Ok(one.id),
             [] => Err(EngineError::UnknownLoop(query.to_owned())),
-            _ => Err(EngineError::AmbiguousContact(query.to_owned())),
+            _ => Err(EngineError::AmbiguousLoop(query.to_owned())),
         }
     }
 

@@ -175,6 +175,11 @@ impl Engine {
         });
         let engine = Engine { inner };
         engine.subscribe_all();
+        // Invitations recorded but not yet answered (the last run ended first).
+        let invitations = loop_inbound::pending_invitations(&*engine.inner.core()?);
+        for id in invitations {
+            tokio::spawn(loop_inbound::accept_invitation(engine.inner.clone(), id));
+        }
         let inbound = tokio::spawn(inbound::run(engine.inner.clone(), inbound_rx));
         let outbox = tokio::spawn(outbox::run(engine.inner.clone()));
         engine.inner.tasks_lock().extend([inbound, outbox]);
@@ -234,7 +239,12 @@ impl Engine {
             let notified = self.inner.progress.notified();
             let drained = self.inner.undrained_lock().is_empty();
             let outbox_empty = self.outbox_len().map(|n| n == 0).unwrap_or(false);
-            if drained && outbox_empty {
+            let joined = self
+                .inner
+                .core()
+                .map(|core| loop_inbound::pending_invitations(&core).is_empty())
+                .unwrap_or(true);
+            if drained && outbox_empty && joined {
                 return true;
             }
             self.inner.outbox_wake.notify_one();
