@@ -140,5 +140,12 @@ async fn three_users_on_two_relays_form_a_loop_and_a_removed_member_reads_nothin
         "a removed member reads nothing new"
     );
     assert!(carol.engine.send_text(conversation, "still here?").is_err());
+
+    // Bob leaves on his own; Alice sees the loop shrink to herself.
+    bob.engine.leave_loop(id)?;
+    alice
+        .until(|e| (member_count(e, id) == Some(1)).then_some(()))
+        .await?;
+    assert!(bob.engine.send_text(conversation, "gone").is_err());
     Ok(())
 }
