@@ -10,8 +10,7 @@ use boucle_crypto::{
 
 use super::inbound::{Followup, mark_seen};
 use super::loops::{
-    self, decode_history, loop_record, member_session_pickles, put_member_sessions, queue,
-    save_loop, sender_label,
+    self, commit_loop, decode_history, loop_record, queue, save_loop, sender_label,
 };
 use super::messages::{apply_change, find_view, new_message, put_view, seal_for};
 use super::{Core, Engine, Event, Inner};
@@ -74,12 +73,8 @@ pub(crate) fn on_loop_mailbox(
         }
         _ => {}
     }
-    save_loop(core, id, &mut record)?;
-    let members = member_session_pickles(core);
     let account = core.account_pickle();
-    core.store.write(|batch| {
-        batch.put_value(LOOPS, &id.0, &record)?;
-        put_member_sessions(batch, &members)?;
+    commit_loop(core, id, &mut record, Vec::new(), |batch| {
         batch.put(META, ACCOUNT_KEY, &account)?;
         batch.put(SEEN, seen_key, &[])
     })?;
@@ -343,19 +338,11 @@ pub(crate) fn on_join(
     let welcome = new_message(Content::LoopInvitation { history });
     items.push(seal_for(core, contact, &welcome, None)?);
     record.invited.retain(|c| *c != contact);
-    save_loop(core, id, &mut record)?;
-    let members = member_session_pickles(core);
     let session_pickle = core.session_pickle(&contact).unwrap_or(session_pickle);
-    let Core {
-        store, counters, ..
-    } = &mut *core;
-    store.write(|batch| {
-        batch.put_value(LOOPS, &id.0, &record)?;
-        put_member_sessions(batch, &members)?;
+    commit_loop(core, id, &mut record, items, |batch| {
         batch.put(SESSIONS, &contact.0, &session_pickle)?;
         batch.put(META, ACCOUNT_KEY, &account)?;
-        batch.put(SEEN, seen_key, &[])?;
-        queue(counters, batch, items)
+        batch.put(SEEN, seen_key, &[])
     })?;
     Ok(vec![Event::LoopChanged(id)])
 }

@@ -258,16 +258,7 @@ impl Engine {
         let mut core = self.inner.core()?;
         let mut record = loop_record(&core, id)?;
         let items = issue(&mut core, id, &mut record, op)?;
-        save_loop(&core, id, &mut record)?;
-        let members = member_session_pickles(&core);
-        let Core {
-            store, counters, ..
-        } = &mut *core;
-        store.write(|batch| {
-            batch.put_value(LOOPS, &id.0, &record)?;
-            put_member_sessions(batch, &members)?;
-            queue(counters, batch, items)
-        })?;
+        commit_loop(&mut core, id, &mut record, items, |_| Ok(()))?;
         drop(core);
         self.inner.outbox_wake.notify_one();
         Ok(())
@@ -434,6 +425,29 @@ pub(crate) fn save_loop(
             session: session.pickle(&core.pickle_key, &mut rand::rng()),
         };
     }
+    Ok(())
+}
+
+/// Stores a loop's record (with its session's current pickle), every member session,
+/// any `extra` writes and the outbox `items`, in one write.
+pub(crate) fn commit_loop(
+    core: &mut Core,
+    id: LoopId,
+    record: &mut LoopRecord,
+    items: Vec<OutboxRecord>,
+    extra: impl FnOnce(&mut WriteBatch<'_>) -> Result<(), StoreError>,
+) -> Result<(), EngineError> {
+    save_loop(core, id, record)?;
+    let members = member_session_pickles(core);
+    let Core {
+        store, counters, ..
+    } = &mut *core;
+    store.write(|batch| {
+        batch.put_value(LOOPS, &id.0, &*record)?;
+        put_member_sessions(batch, &members)?;
+        extra(batch)?;
+        queue(counters, batch, items)
+    })?;
     Ok(())
 }
 

@@ -243,18 +243,9 @@ pub(crate) fn persist(
         ConversationId::Loop(id) => {
             let mut record = loops::loop_record(core, id)?;
             record.last_activity = now;
-            loops::save_loop(core, id, &mut record)?;
-            let members = loops::member_session_pickles(core);
-            let Core {
-                store, counters, ..
-            } = &mut *core;
-            store.write(|batch| {
-                if let Some(view) = view {
-                    put_view(batch, view)?;
-                }
-                batch.put_value(LOOPS, &id.0, &record)?;
-                loops::put_member_sessions(batch, &members)?;
-                loops::queue(counters, batch, items)
+            loops::commit_loop(core, id, &mut record, items, |batch| match view {
+                Some(view) => put_view(batch, view),
+                None => Ok(()),
             })?;
         }
     }
