@@ -255,6 +255,8 @@ pub(crate) fn on_invitation(
             record.history = history.iter().map(SignedControl::to_bytes).collect();
             record.last_activity = now_ms();
             core.loops.insert(id, session);
+            // Changes that reached our member mailbox before this history did.
+            apply_pending(core, id, &mut record)?;
             save_loop(core, id, &mut record)?;
             core.store.write(|batch| {
                 batch.put_value(LOOPS, &id.0, &record)?;
