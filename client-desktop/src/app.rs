@@ -1,0 +1,184 @@
+//! The application: which screen is up (onboarding, unlock, main window), the window
+//! title, and opening the profile.
+
+use std::path::PathBuf;
+
+use boucle_client_core::store::{KdfParams, ProfileStore};
+use boucle_client_core::{Engine, EngineOptions};
+use iced::{Element, Subscription, Task, Theme};
+
+use crate::screen::{main, onboarding, unlock};
+
+/// Where the profile lives and how it is protected.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub profile: PathBuf,
+    pub kdf: KdfParams,
+    /// Prefill for the relay address (a relay on this machine).
+    pub relay: Option<String>,
+    pub token: Option<String>,
+}
+
+pub struct App {
+    config: Config,
+    screen: Screen,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").finish_non_exhaustive()
+    }
+}
+
+pub enum Screen {
+    Onboarding(onboarding::State),
+    Unlock(unlock::State),
+    Main(Box<main::State>),
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Onboarding(onboarding::Message),
+    Unlock(unlock::Message),
+    Main(main::Message),
+    /// The profile was created or unlocked (or why not).
+    Opened(Result<Engine, String>),
+}
+
+impl App {
+    /// Onboarding for a new profile, else the unlock screen.
+    pub fn new(config: Config) -> App {
+        let screen = if ProfileStore::exists(&config.profile) {
+            Screen::Unlock(unlock::State::default())
+        } else {
+            Screen::Onboarding(onboarding::State::new(
+                config.relay.clone(),
+                config.token.clone(),
+            ))
+        };
+        App { config, screen }
+    }
+
+    pub fn boot(config: Config) -> (App, Task<Message>) {
+        let app = App::new(config);
+        let focus = match app.screen {
+            Screen::Onboarding(_) => iced::widget::operation::focus("name"),
+            _ => iced::widget::operation::focus("passphrase"),
+        };
+        (app, focus)
+    }
+
+    pub fn screen(&self) -> &Screen {
+        &self.screen
+    }
+
+    /// "Boucle", with the unread count when there is one.
+    pub fn title(&self) -> String {
+        match &self.screen {
+            Screen::Main(main) if main.unread() > 0 => format!("Boucle ({})", main.unread()),
+            _ => "Boucle".to_owned(),
+        }
+    }
+
+    pub fn theme(&self) -> Theme {
+        crate::theme::theme()
+    }
+
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        match (&mut self.screen, message) {
+            (Screen::Onboarding(state), Message::Onboarding(message)) => {
+                match state.update(message) {
+                    onboarding::Action::None => Task::none(),
+                    onboarding::Action::Create(profile) => {
+                        Task::perform(create(self.config.clone(), profile), Message::Opened)
+                    }
+                }
+            }
+            (Screen::Unlock(state), Message::Unlock(message)) => match state.update(message) {
+                unlock::Action::None => Task::none(),
+                unlock::Action::Unlock(passphrase) => {
+                    Task::perform(open(self.config.clone(), passphrase), Message::Opened)
+                }
+            },
+            (Screen::Main(state), Message::Main(message)) => {
+                state.update(message).map(Message::Main)
+            }
+            (_, Message::Opened(Ok(engine))) => {
+                let (state, commands) = main::State::new(engine);
+                self.screen = Screen::Main(Box::new(state));
+                let Screen::Main(state) = &mut self.screen else {
+                    return Task::none();
+                };
+                let tasks: Vec<Task<main::Message>> = commands
+                    .into_iter()
+                    .map(|c| match c {
+                        main::Command::Engine(request) => Task::perform(
+                            crate::io::perform(state.engine().clone(), request),
+                            main::Message::Response,
+                        ),
+                        main::Command::Copy(text) => iced::clipboard::write(text),
+                        main::Command::Focus(id) => iced::widget::operation::focus(id),
+                    })
+                    .collect();
+                Task::batch(tasks).map(Message::Main)
+            }
+            (Screen::Onboarding(state), Message::Opened(Err(error))) => {
+                state.update(onboarding::Message::Failed(error));
+                Task::none()
+            }
+            (Screen::Unlock(state), Message::Opened(Err(error))) => {
+                state.update(unlock::Message::Failed(error));
+                iced::widget::operation::focus("passphrase")
+            }
+            _ => Task::none(),
+        }
+    }
+
+    pub fn view(&self) -> Element<'_, Message> {
+        match &self.screen {
+            Screen::Onboarding(state) => state.view().map(Message::Onboarding),
+            Screen::Unlock(state) => state.view().map(Message::Unlock),
+            Screen::Main(state) => state.view().map(Message::Main),
+        }
+    }
+
+    pub fn subscription(&self) -> Subscription<Message> {
+        match &self.screen {
+            Screen::Main(state) => state.subscription().map(Message::Main),
+            _ => Subscription::none(),
+        }
+    }
+}
+
+/// Creates the profile (checks the relay first).
+pub async fn create(config: Config, profile: onboarding::NewProfile) -> Result<Engine, String> {
+    let options = EngineOptions {
+        kdf: config.kdf,
+        ..EngineOptions::default()
+    };
+    if let Some(parent) = config.profile.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    Engine::create(
+        &config.profile,
+        &profile.passphrase,
+        &profile.name,
+        &profile.relay,
+        profile.token.as_deref(),
+        options,
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// Unlocks the profile.
+pub async fn open(config: Config, passphrase: String) -> Result<Engine, String> {
+    let options = EngineOptions {
+        kdf: config.kdf,
+        ..EngineOptions::default()
+    };
+    Engine::unlock(&config.profile, &passphrase, options)
+        .await
+        .map_err(|e| unlock::explain(&e))
+}

@@ -1,0 +1,85 @@
+//! Small text helpers: times, delivery states, message previews.
+
+use boucle_client_core::{DeliveryState, MessageBody, MessageView};
+
+/// Now, in unix milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// How long ago `then` was, for people: "just now", "5 min ago", "3 h ago", "2 d ago".
+pub fn ago(now: u64, then: u64) -> String {
+    let seconds = now.saturating_sub(then) / 1000;
+    match seconds {
+        0..60 => "just now".to_owned(),
+        60..3600 => format!("{} min ago", seconds / 60),
+        3600..86_400 => format!("{} h ago", seconds / 3600),
+        _ => format!("{} d ago", seconds / 86_400),
+    }
+}
+
+/// The delivery state of one of our messages, in words.
+pub fn delivery(state: &DeliveryState, relay_down: bool) -> String {
+    match state {
+        DeliveryState::Queued if relay_down => "queued — relay unreachable".to_owned(),
+        DeliveryState::Queued => "sending…".to_owned(),
+        DeliveryState::Sent => "sent".to_owned(),
+        DeliveryState::Delivered => "delivered".to_owned(),
+        DeliveryState::Failed(why) => format!("not sent: {why}"),
+        _ => "unknown".to_owned(),
+    }
+}
+
+/// What a message says, for a bubble or a preview.
+pub fn body(message: &MessageView) -> String {
+    if message.deleted {
+        return "This message was deleted.".to_owned();
+    }
+    match &message.body {
+        MessageBody::Text(text) => text.clone(),
+        MessageBody::Unsupported { .. } => {
+            "A message this version of Boucle cannot show.".to_owned()
+        }
+        _ => String::new(),
+    }
+}
+
+/// The first line of a message, shortened for the conversation list.
+pub fn preview(message: &MessageView, max: usize) -> String {
+    let text = body(message);
+    let line = text.lines().next().unwrap_or_default();
+    let mut short: String = line.chars().take(max).collect();
+    if line.chars().count() > max {
+        short.push('…');
+    }
+    if message.from_me {
+        format!("You: {short}")
+    } else {
+        short
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_naturally() {
+        assert_eq!(ago(10_000, 9_000), "just now");
+        assert_eq!(ago(600_000, 0), "10 min ago");
+        assert_eq!(ago(7_200_000, 0), "2 h ago");
+        assert_eq!(ago(3 * 86_400_000, 0), "3 d ago");
+    }
+
+    #[test]
+    fn queued_says_why() {
+        assert_eq!(
+            delivery(&DeliveryState::Queued, true),
+            "queued — relay unreachable"
+        );
+        assert_eq!(delivery(&DeliveryState::Delivered, false), "delivered");
+    }
+}

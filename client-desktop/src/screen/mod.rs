@@ -1,0 +1,10 @@
+//! One module per screen, each with its State, Message, update, view and Action.
+
+pub mod accept;
+pub mod conversation;
+pub mod invite;
+pub mod main;
+pub mod new_loop;
+pub mod onboarding;
+pub mod unlock;
+pub mod verify;

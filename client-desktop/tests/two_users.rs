@@ -1,0 +1,196 @@
+//! Two desktop app states against a real relay on 127.0.0.1: Alice invites Bob, Bob
+//! pastes the link, Alice types a message and Bob sees it.
+//!
+//! What is exercised: every screen's view and update through `iced_test` (clicks and
+//! typing), the main window's commands, and the real engine and relay. What is not:
+//! iced's own Task executor and event Subscription — the test runs the engine requests
+//! the Tasks would run ([`io::perform`]) and feeds the engine's events in as the
+//! subscription would. Needs the relay binary (`cargo build -p boucle-relay`).
+
+use std::time::Duration;
+
+use boucle_client_core::Event;
+use boucle_client_core::store::KdfParams;
+use boucle_desktop::app::{self, Config};
+use boucle_desktop::io;
+use boucle_desktop::screen::main::{self, Command, Message};
+use boucle_desktop::screen::{accept, conversation, onboarding};
+use boucle_test_support::{RelayOptions, RelayProcess};
+use iced::keyboard::{Key, key::Named};
+use iced_test::selector::id;
+use iced_test::simulator;
+use tokio::sync::broadcast;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// One running app: its main window and the engine's event stream.
+struct Window {
+    state: main::State,
+    events: broadcast::Receiver<Event>,
+    copied: Vec<String>,
+}
+
+impl Window {
+    /// Goes through onboarding as a user would, then creates the profile.
+    async fn onboard(name: &str, relay: &RelayProcess, dir: &std::path::Path) -> Window {
+        let config = Config {
+            profile: dir.join("profile"),
+            kdf: KdfParams::for_tests(),
+            relay: Some(relay.address().to_string()),
+            token: None,
+        };
+        let mut form = onboarding::State::new(config.relay.clone(), None);
+        let mut ui = simulator(form.view());
+        for (field, value) in [
+            ("name", name),
+            ("passphrase", "river lamp orange tiger"),
+            ("confirm", "river lamp orange tiger"),
+        ] {
+            ui.click(id(field)).expect(field);
+            ui.typewrite(value);
+        }
+        ui.click("Create my profile").expect("create button");
+        let messages: Vec<onboarding::Message> = ui.into_messages().collect();
+        let mut profile = None;
+        for message in messages {
+            if let onboarding::Action::Create(new) = form.update(message) {
+                profile = Some(new);
+            }
+        }
+        let engine = app::create(config, profile.expect("the form asks to create"))
+            .await
+            .expect("profile created");
+        let events = engine.events();
+        let (state, commands) = main::State::new(engine);
+        let mut window = Window {
+            state,
+            events,
+            copied: Vec::new(),
+        };
+        window.run(commands).await;
+        window
+    }
+
+    /// Runs commands as the iced runtime would, feeding responses back.
+    async fn run(&mut self, commands: Vec<Command>) {
+        let mut commands = std::collections::VecDeque::from(commands);
+        while let Some(command) = commands.pop_front() {
+            match command {
+                Command::Engine(request) => {
+                    let response = io::perform(self.state.engine().clone(), request).await;
+                    commands.extend(self.state.handle(Message::Response(response)));
+                }
+                Command::Copy(text) => self.copied.push(text),
+                Command::Focus(_) => {}
+            }
+        }
+    }
+
+    /// Lets the user act on the current view, then handles what they did.
+    async fn user(&mut self, act: impl FnOnce(&mut iced_test::Simulator<'_, Message>)) {
+        let mut ui = simulator(self.state.view());
+        act(&mut ui);
+        let messages: Vec<Message> = ui.into_messages().collect();
+        for message in messages {
+            let commands = self.state.handle(message);
+            self.run(commands).await;
+        }
+    }
+
+    /// Whether the current view shows this text.
+    fn shows(&self, text: &str) -> bool {
+        simulator(self.state.view()).find(text).is_ok()
+    }
+
+    /// Feeds engine events in (as the subscription does) until `done` holds.
+    async fn until(&mut self, what: &str, mut done: impl FnMut(&Window) -> bool) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !done(self) {
+            let event = match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Ok(event)) => Some(event),
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => None,
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => {
+                    panic!("timed out waiting for {what}")
+                }
+            };
+            let commands = self.state.handle(Message::Event(event));
+            self.run(commands).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_typed_in_one_window_appears_in_the_other() {
+    let relay = RelayProcess::start(RelayOptions::default()).expect("relay");
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut alice = Window::onboard("Alice", &relay, dirs.0.path()).await;
+    let mut bob = Window::onboard("Bob", &relay, dirs.1.path()).await;
+    assert!(
+        alice.shows("No conversations yet. Invite someone, or accept an invitation you received.")
+    );
+
+    // Alice makes an invitation and copies its link.
+    alice
+        .user(|ui| drop(ui.click("Invite someone").expect("invite")))
+        .await;
+    alice
+        .user(|ui| drop(ui.click("Copy link").expect("copy")))
+        .await;
+    let link = alice.copied.pop().expect("a copied link");
+    assert!(link.starts_with("boucle:invite/1/"));
+    assert!(alice.shows(&link));
+
+    // Bob pastes it.
+    bob.user(|ui| drop(ui.click("Accept an invitation").expect("accept")))
+        .await;
+    bob.user(|ui| {
+        ui.click(id(accept::LINK)).expect("link field");
+        ui.typewrite(&link);
+        ui.click("Accept").expect("accept button");
+    })
+    .await;
+    assert!(bob.shows("Alice is now one of your contacts. Compare safety numbers when you meet."));
+    assert!(bob.shows("Alice"));
+
+    // Alice sees Bob appear, opens the conversation and types.
+    alice.until("Bob in Alice's list", |w| w.shows("Bob")).await;
+    alice
+        .user(|ui| drop(ui.click("Bob").expect("Bob in the list")))
+        .await;
+    alice
+        .user(|ui| {
+            ui.click(id(conversation::COMPOSER)).expect("composer");
+            ui.typewrite("hello from Alice");
+            ui.tap_key(Key::Named(Named::Enter));
+        })
+        .await;
+    assert!(alice.shows("hello from Alice"));
+
+    // Bob's list shows the unread message; opening it shows the text.
+    bob.until("Alice's message", |w| w.state.unread() > 0).await;
+    assert!(bob.shows("hello from Alice"), "the preview in the list");
+    bob.user(|ui| drop(ui.click("Alice").expect("Alice in the list")))
+        .await;
+    assert!(bob.shows("hello from Alice"));
+    assert_eq!(bob.state.unread(), 0);
+
+    // Bob answers; Alice's open conversation shows it as it arrives, and her message is
+    // marked delivered.
+    bob.user(|ui| {
+        ui.click(id(conversation::COMPOSER)).expect("composer");
+        ui.typewrite("hi Alice!");
+        ui.click("Send").expect("send");
+    })
+    .await;
+    alice.until("Bob's reply", |w| w.shows("hi Alice!")).await;
+    alice
+        .until("the delivery receipt", |w| {
+            let main::Pane::Conversation(open) = w.state.pane() else {
+                return false;
+            };
+            open.messages().iter().any(|m| {
+                m.from_me && m.delivery == Some(boucle_client_core::DeliveryState::Delivered)
+            })
+        })
+        .await;
+}
