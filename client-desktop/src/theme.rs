@@ -112,6 +112,14 @@ pub fn qr_frame(_theme: &Theme) -> container::Style {
     }
 }
 
+/// Black on white, as scanners expect.
+pub fn qr(_theme: &Theme) -> iced::widget::qr_code::Style {
+    iced::widget::qr_code::Style {
+        cell: Color::BLACK,
+        background: Color::WHITE,
+    }
+}
+
 /// Colour of error sentences.
 pub fn error(theme: &Theme) -> Color {
     theme.palette().danger

@@ -74,17 +74,22 @@ impl State {
             (None, None) => content.push(text("Making a one-time invitation…")),
             (Some(link), None) => {
                 let qr = self.qr.as_ref().map(|data| {
-                    container(qr_code(data).cell_size(4))
+                    container(qr_code(data).cell_size(4).style(theme::qr))
                         .padding(12)
                         .style(theme::qr_frame)
                 });
                 content
                     .push(qr)
                     .push(
-                        container(text(link.as_str()).size(12).font(iced::Font::MONOSPACE))
-                            .padding(10)
-                            .width(Fill)
-                            .style(theme::panel),
+                        container(
+                            text(link.as_str())
+                                .size(12)
+                                .font(iced::Font::MONOSPACE)
+                                .wrapping(text::Wrapping::Glyph),
+                        )
+                        .padding(10)
+                        .width(Fill)
+                        .style(theme::panel),
                     )
                     .push(
                         iced::widget::row![

@@ -82,7 +82,7 @@ impl State {
         }))
         .spacing(10);
         let qr = self.qr.as_ref().map(|data| {
-            container(qr_code(data).cell_size(5))
+            container(qr_code(data).cell_size(5).style(theme::qr))
                 .padding(12)
                 .style(theme::qr_frame)
         });
