@@ -43,6 +43,10 @@ pub enum Message {
     Main(main::Message),
     /// The profile was created or unlocked (or why not).
     Opened(Result<Engine, String>),
+    /// Tab (forward) or Shift+Tab (backward): move the keyboard focus.
+    MoveFocus {
+        forward: bool,
+    },
 }
 
 impl App {
@@ -86,6 +90,8 @@ impl App {
 
     pub fn update(&mut self, message: Message) -> Task<Message> {
         match (&mut self.screen, message) {
+            (_, Message::MoveFocus { forward: true }) => iced::widget::operation::focus_next(),
+            (_, Message::MoveFocus { forward: false }) => iced::widget::operation::focus_previous(),
             (Screen::Onboarding(state), Message::Onboarding(message)) => {
                 match state.update(message) {
                     onboarding::Action::None => Task::none(),
@@ -143,10 +149,32 @@ impl App {
     }
 
     pub fn subscription(&self) -> Subscription<Message> {
+        let keys = iced::event::listen_with(tab);
         match &self.screen {
-            Screen::Main(state) => state.subscription().map(Message::Main),
-            _ => Subscription::none(),
+            Screen::Main(state) => {
+                Subscription::batch([keys, state.subscription().map(Message::Main)])
+            }
+            _ => keys,
         }
+    }
+}
+
+/// Tab and Shift+Tab move the focus between fields and buttons.
+fn tab(
+    event: iced::Event,
+    _status: iced::event::Status,
+    _window: iced::window::Id,
+) -> Option<Message> {
+    use iced::keyboard::{self, Key, key::Named};
+    match event {
+        iced::Event::Keyboard(keyboard::Event::KeyPressed {
+            key: Key::Named(Named::Tab),
+            modifiers,
+            ..
+        }) => Some(Message::MoveFocus {
+            forward: !modifiers.shift(),
+        }),
+        _ => None,
     }
 }
 

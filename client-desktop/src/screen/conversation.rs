@@ -183,7 +183,8 @@ impl State {
             )
             .padding(10)
             .style(theme::banner)
-        });
+        })
+        .map(|banner| container(banner).padding([0.0, theme::PAD]));
         let unreachable = (relay_down
             && self.messages.iter().any(|m| {
                 matches!(m.delivery, Some(boucle_client_core::DeliveryState::Queued))
@@ -196,7 +197,8 @@ impl State {
             .padding(10)
             .width(Fill)
             .style(theme::banner)
-        });
+        })
+        .map(|banner| container(banner).padding([0.0, theme::PAD]));
 
         let mut list = column![].spacing(4).padding([theme::GAP, theme::PAD]);
         if self.messages.is_empty() {

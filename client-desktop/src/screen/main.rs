@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use boucle_client_core::{Contact, ConversationId, Engine, Event, LoopView};
-use iced::widget::{button, column, container, operation, row, scrollable, text};
+use iced::widget::{button, column, container, operation, row, scrollable, space, text};
 use iced::{Alignment, Element, Fill, Subscription, Task};
 
 use crate::format;
@@ -477,7 +477,12 @@ impl State {
             ),
         };
         let preview = last
-            .map(|m| format::preview(m, 32))
+            .map(|m| match (&entry, &m.sender) {
+                (Entry::Loop(_), Some(sender)) if !m.from_me => {
+                    format!("{sender}: {}", format::preview(m, 28))
+                }
+                _ => format::preview(m, 30),
+            })
             .unwrap_or_else(|| "No messages yet".to_owned());
         let when = (entry.last_activity() > 0)
             .then(|| text(format::ago(now, entry.last_activity())).size(12));
@@ -486,13 +491,19 @@ impl State {
                 .padding([1, 7])
                 .style(theme::badge)
         });
-        let top = row![text(name).size(theme::BODY).width(Fill), when]
-            .spacing(6)
-            .align_y(Alignment::Center);
         let tag = (!tag.is_empty()).then(|| text(tag).size(12));
-        let bottom = row![text(preview).size(theme::SMALL).width(Fill), tag, badge]
+        let top = row![text(name).size(theme::BODY), tag, space::horizontal(), when]
             .spacing(6)
             .align_y(Alignment::Center);
+        let bottom = row![
+            text(preview)
+                .size(theme::SMALL)
+                .width(Fill)
+                .wrapping(text::Wrapping::None),
+            badge
+        ]
+        .spacing(6)
+        .align_y(Alignment::Center);
         button(column![top, bottom].spacing(2))
             .width(Fill)
             .padding([8, 10])
