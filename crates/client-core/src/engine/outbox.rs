@@ -49,78 +49,37 @@ async fn send_all(inner: &Inner) {
         if held_back.contains(&item.relay) {
             continue;
         }
-        let Ok(relay) = item.relay.parse::<RelayAddress>() else {
-            finish(
-                inner,
-                &key,
-                &item,
-                DeliveryState::Failed("the recipient's relay address is invalid".into()),
-            );
-            continue;
-        };
-        let Ok(body) = Body::new(item.body.clone()) else {
-            finish(
-                inner,
-                &key,
-                &item,
-                DeliveryState::Failed("the message is too large for a relay".into()),
-            );
-            continue;
+        let (relay, body, recipients) = match prepare(&item) {
+            Ok(parts) => parts,
+            Err(reason) => {
+                finish(inner, &key, &item, DeliveryState::Failed(reason.into()));
+                continue;
+            }
         };
         let Some(client) = inner.pool.connected(&relay, CONNECT_WAIT).await else {
             held_back.insert(item.relay.clone());
             continue;
         };
-        let sent = match item.recipients.as_slice() {
-            [(send_id, header)] => {
-                let Ok(header) = Header::new(header.clone()) else {
-                    finish(
-                        inner,
-                        &key,
-                        &item,
-                        DeliveryState::Failed("a header is too large".into()),
-                    );
-                    continue;
+        let sent = match <[BatchRecipient; 1]>::try_from(recipients) {
+            Ok([one]) => {
+                let envelope = Envelope {
+                    header: one.header,
+                    body,
                 };
-                client
-                    .send(SendId::from_bytes(*send_id), Envelope { header, body })
-                    .await
+                client.send(one.send_id, envelope).await
             }
-            recipients => {
-                let recipients: Option<Vec<BatchRecipient>> = recipients
-                    .iter()
-                    .map(|(send_id, header)| {
-                        Some(BatchRecipient {
-                            send_id: SendId::from_bytes(*send_id),
-                            header: Header::new(header.clone()).ok()?,
-                            sender_signature: None,
-                        })
-                    })
-                    .collect();
-                let Some(recipients) = recipients else {
-                    finish(
-                        inner,
-                        &key,
-                        &item,
-                        DeliveryState::Failed("a header is too large".into()),
-                    );
-                    continue;
-                };
-                match client.send_batch(body, recipients).await {
-                    // Stored for every member this relay still knows; a member whose
-                    // mailbox is gone (left the loop) does not hold the others back.
-                    Ok(outcomes) if outcomes.iter().any(Result::is_ok) || outcomes.is_empty() => {
-                        Ok(())
-                    }
-                    Ok(outcomes) => Err(boucle_relay_client::ClientError::Refused(
-                        outcomes
-                            .into_iter()
-                            .find_map(Result::err)
-                            .unwrap_or(ErrorCode::UnknownMailbox),
-                    )),
-                    Err(error) => Err(error),
-                }
-            }
+            Err(recipients) => match client.send_batch(body, recipients).await {
+                // Stored for every member this relay still knows; a member whose
+                // mailbox is gone (left the loop) does not hold the others back.
+                Ok(outcomes) if outcomes.iter().any(Result::is_ok) || outcomes.is_empty() => Ok(()),
+                Ok(outcomes) => Err(boucle_relay_client::ClientError::Refused(
+                    outcomes
+                        .into_iter()
+                        .find_map(Result::err)
+                        .unwrap_or(ErrorCode::UnknownMailbox),
+                )),
+                Err(error) => Err(error),
+            },
         };
         match sent {
             Ok(()) => finish(inner, &key, &item, DeliveryState::Sent),
@@ -140,6 +99,27 @@ async fn send_all(inner: &Inner) {
             },
         }
     }
+}
+
+/// The relay, body and recipients of an item, or why it can never be sent.
+fn prepare(item: &OutboxRecord) -> Result<(RelayAddress, Body, Vec<BatchRecipient>), &'static str> {
+    let relay = item
+        .relay
+        .parse::<RelayAddress>()
+        .map_err(|_| "the recipient's relay address is invalid")?;
+    let body = Body::new(item.body.clone()).map_err(|_| "the message is too large for a relay")?;
+    let recipients = item
+        .recipients
+        .iter()
+        .map(|(send_id, header)| {
+            Ok(BatchRecipient {
+                send_id: SendId::from_bytes(*send_id),
+                header: Header::new(header.clone()).map_err(|_| "a header is too large")?,
+                sender_signature: None,
+            })
+        })
+        .collect::<Result<Vec<_>, &'static str>>()?;
+    Ok((relay, body, recipients))
 }
 
 /// Refusals that a retry cannot change.

@@ -147,19 +147,7 @@ impl LoopSession {
         create: &SignedControl,
         policy: RotationPolicy,
     ) -> Result<Self, ControlError> {
-        let state = LoopState::from_create(create)?;
-        if state.member(&me).is_none() {
-            return Err(ControlError::Invalid("you are not a member of this loop"));
-        }
-        Ok(Self {
-            me,
-            state,
-            policy,
-            outbound: None,
-            inbound: HashMap::new(),
-            must_rotate: true,
-            removed: false,
-        })
+        Self::join_history(me, std::slice::from_ref(create), policy)
     }
 
     /// Builds a member's session from a loop's whole signed history (its creation, then
