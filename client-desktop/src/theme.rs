@@ -124,3 +124,10 @@ pub fn qr(_theme: &Theme) -> iced::widget::qr_code::Style {
 pub fn error(theme: &Theme) -> Color {
     theme.palette().danger
 }
+
+/// A full-width page whose padded content scrolls when the window is too small.
+pub fn page<'a, M: 'a>(content: impl Into<iced::Element<'a, M>>) -> iced::Element<'a, M> {
+    container(iced::widget::scrollable(container(content).padding(PAD)))
+        .width(iced::Fill)
+        .into()
+}

@@ -105,11 +105,7 @@ impl State {
                     )
             }
         };
-        container(iced::widget::scrollable(
-            container(content).padding(theme::PAD),
-        ))
-        .width(Fill)
-        .into()
+        theme::page(content)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use boucle_client_core::{Contact, ContactId};
 use iced::widget::{button, column, container, qr_code, row, text};
-use iced::{Element, Fill, Font};
+use iced::{Element, Font};
 
 use crate::theme;
 
@@ -121,11 +121,7 @@ impl State {
         ]
         .spacing(theme::PAD)
         .max_width(760);
-        container(iced::widget::scrollable(
-            container(content).padding(theme::PAD),
-        ))
-        .width(Fill)
-        .into()
+        theme::page(content)
     }
 }
 
