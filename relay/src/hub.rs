@@ -40,8 +40,8 @@ pub(crate) enum ConnEvent {
         header: Header,
         body: Arc<Body>,
     },
-    /// An envelope is now committed (and in the index): a subscriber that did not take
-    /// it from [`ConnEvent::Stored`] reads it from the store.
+    /// An envelope is now committed (and in the index), or was refused: a subscriber
+    /// that did not take it from [`ConnEvent::Stored`] reads on from the store.
     Committed { receive_id: ReceiveId, seq: Seq },
     /// Its subscription ended (taken over by another connection, or mailbox deleted).
     Ended { receive_id: ReceiveId },
@@ -54,6 +54,10 @@ pub(crate) struct Fill {
     pub sender_key: Option<PublicKey>,
     pub envelopes: u32,
     pub bytes: u64,
+    /// Seqs admitted but not yet committed (or refused). Delivery from the index never
+    /// passes the lowest of them: envelopes of one mailbox can commit out of seq order
+    /// (they come from different connections), and a subscriber's cursor must not skip.
+    pub uncommitted: BTreeSet<u64>,
 }
 
 struct Subscriber {
@@ -160,13 +164,22 @@ impl Hub {
             .collect()
     }
 
-    /// Takes back admitted envelopes that were not stored (failed commit, deleted mailbox).
-    pub fn release(&self, items: &[(ReceiveId, u64)]) {
+    /// Takes back admitted envelopes that were not stored (failed commit, deleted
+    /// mailbox): mailbox, seq and size of each.
+    pub fn release(&self, items: &[(ReceiveId, Seq, u64)]) {
         let mut shared = self.lock();
-        for (receive_id, len) in items {
+        for (receive_id, seq, len) in items {
             if let Some(fill) = shared.mailboxes.get_mut(receive_id) {
                 fill.envelopes = fill.envelopes.saturating_sub(1);
                 fill.bytes = fill.bytes.saturating_sub(*len);
+                fill.uncommitted.remove(&seq.0);
+            }
+            // It no longer holds delivery back: wake its subscriber.
+            if let Some(subscriber) = shared.subscribers.get(receive_id) {
+                let _ = subscriber.events.send(ConnEvent::Committed {
+                    receive_id: *receive_id,
+                    seq: *seq,
+                });
             }
         }
         drop(shared);
@@ -254,7 +267,13 @@ impl Hub {
 
     /// After a commit: index the new envelopes, drop the removed ones (with their sizes)
     /// from the index and the fill levels, and tell subscribers what is now durable.
-    pub fn committed(&self, added: &[(ReceiveId, Seq)], removed: &[(ReceiveId, u64, u64)]) {
+    /// `acked` were stored by this commit but acknowledged already: they are not indexed.
+    pub fn committed(
+        &self,
+        added: &[(ReceiveId, Seq)],
+        acked: &[(ReceiveId, Seq)],
+        removed: &[(ReceiveId, u64, u64)],
+    ) {
         {
             let mut index = self.index_lock();
             for (receive_id, seq) in added {
@@ -269,7 +288,14 @@ impl Hub {
                 }
             }
         }
+        // Indexed first, then no longer a barrier: a reader that sees the barrier gone
+        // finds the envelope in the index.
         let mut shared = self.lock();
+        for (receive_id, seq) in added.iter().chain(acked) {
+            if let Some(fill) = shared.mailboxes.get_mut(receive_id) {
+                fill.uncommitted.remove(&seq.0);
+            }
+        }
         for (receive_id, _, len) in removed {
             if let Some(fill) = shared.mailboxes.get_mut(receive_id) {
                 fill.envelopes = fill.envelopes.saturating_sub(1);
@@ -302,6 +328,30 @@ impl Hub {
         taken
     }
 
+    /// Up to `limit` committed envelopes of a mailbox after `after` that may be delivered
+    /// now, and whether an uncommitted envelope stopped the list (more will follow its
+    /// commit).
+    pub fn deliverable_after(
+        &self,
+        receive_id: &ReceiveId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> (Vec<u64>, bool) {
+        // The barrier is read before the index (see `committed`).
+        let barrier = self
+            .lock()
+            .mailboxes
+            .get(receive_id)
+            .and_then(|fill| fill.uncommitted.first().copied());
+        let mut seqs = self.seqs_after(receive_id, after, limit);
+        let Some(barrier) = barrier else {
+            return (seqs, false);
+        };
+        let before = seqs.partition_point(|seq| *seq < barrier);
+        seqs.truncate(before);
+        (seqs, true)
+    }
+
     /// Up to `limit` committed envelopes of a mailbox after `after` (from the start if
     /// `None`).
     pub fn seqs_after(&self, receive_id: &ReceiveId, after: Option<u64>, limit: usize) -> Vec<u64> {
@@ -317,6 +367,11 @@ impl Hub {
                 .collect(),
             None => seqs.iter().take(limit).copied().collect(),
         }
+    }
+
+    /// One past the highest seq admitted so far.
+    pub fn next_seq(&self) -> u64 {
+        self.lock().next_seq
     }
 
     /// Number of committed envelopes of a mailbox.
@@ -382,9 +437,10 @@ fn admit_locked(
     {
         return Err(ErrorCode::QuotaExceeded);
     }
+    let seq = Seq(shared.next_seq);
     fill.envelopes += 1;
     fill.bytes += len;
-    let seq = Seq(shared.next_seq);
+    fill.uncommitted.insert(seq.0);
     shared.next_seq += 1;
     if let Some(subscriber) = shared.subscribers.get(&receive_id) {
         let _ = subscriber.events.send(ConnEvent::Stored {

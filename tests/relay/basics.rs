@@ -155,3 +155,77 @@ async fn a_wrong_fingerprint_is_refused_clearly() -> anyhow::Result<()> {
     connect(genuine).await?.ping().await?;
     Ok(())
 }
+
+/// Envelopes from several connections commit out of seq order, and a caught-up
+/// subscriber gets each one before its commit lands, so its ack can reach the relay's
+/// writer before (or with) the envelope itself. Nothing may be skipped, and every ack
+/// must still delete its envelope.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_senders_to_a_live_subscriber_skip_nothing_and_every_ack_deletes() -> anyhow::Result<()> {
+    const SENDERS: u32 = 4;
+    const EACH: u32 = 2_000;
+    let relay = RelayProcess::start(RelayOptions::default())?;
+    let owner_side = connect(relay.address()).await?;
+    let mailbox = mailboxes(&owner_side, 1).await?.remove(0);
+    let mut subscription = owner_side
+        .subscribe(mailbox.ids.receive_id, &mailbox.owner)
+        .await?;
+    let mut senders = Vec::new();
+    for s in 0..SENDERS {
+        let client = connect(relay.address()).await?;
+        let send_id = mailbox.ids.send_id;
+        // A window of sends in flight keeps the writer busy, so envelopes and the acks
+        // that answer them share batches.
+        senders.push(tokio::spawn(async move {
+            let mut window = std::collections::VecDeque::new();
+            for n in 0..EACH {
+                window.push_back(client.send_queued(send_id, numbered(s, n, 200))?);
+                if window.len() >= 64
+                    && let Some(pending) = window.pop_front()
+                {
+                    pending.stored().await?;
+                }
+            }
+            for pending in window {
+                pending.stored().await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    let mut received = 0;
+    let mut next = [0u32; SENDERS as usize];
+    while received < SENDERS * EACH {
+        let delivery = tokio::time::timeout(WAIT, subscription.next_envelope())
+            .await
+            .ok()
+            .flatten();
+        let Some(delivery) = delivery else {
+            for sender in senders {
+                sender.await??;
+            }
+            anyhow::bail!("only {received} envelopes were delivered");
+        };
+        // Each sender's envelopes arrive in its order, none skipped, none twice.
+        let (sender, n) = boucle_e2e::number_of(&delivery.envelope);
+        assert_eq!(n, next[sender as usize], "envelope of sender {sender}");
+        next[sender as usize] += 1;
+        subscription.ack(delivery.seq)?;
+        received += 1;
+    }
+    for sender in senders {
+        sender.await??;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let left = owner_side.status(mailbox.ids.receive_id).await?.envelopes;
+        if left == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{left} acknowledged envelopes were never deleted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}

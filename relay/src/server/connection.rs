@@ -298,17 +298,17 @@ impl Connection {
             match kind {
                 OpKind::Store {
                     receive_id,
+                    seq,
                     header,
                     body,
-                    ..
                 } => {
                     let len = (header.len() + body.len()) as u64;
-                    self.context.hub.release(&[(receive_id, len)]);
+                    self.context.hub.release(&[(receive_id, seq, len)]);
                 }
                 OpKind::StoreBatch { body, admitted, .. } => {
                     let released: Vec<_> = admitted
                         .iter()
-                        .map(|a| (a.receive_id, (a.header.len() + body.len()) as u64))
+                        .map(|a| (a.receive_id, a.seq, (a.header.len() + body.len()) as u64))
                         .collect();
                     self.context.hub.release(&released);
                 }
@@ -370,6 +370,10 @@ impl Connection {
                 if !cursor.backlog && cursor.is_before(seq) && room > 0 {
                     self.protocol.deliver(receive_id, seq, &header, &body);
                     cursor.last = Some(seq.0);
+                } else if cursor.is_before(seq) {
+                    // Not delivered now (full window): it comes from the store after its
+                    // commit, and nothing after it may be pushed before it.
+                    cursor.backlog = true;
                 }
             }
             ConnEvent::Committed { receive_id, seq } => {
@@ -409,32 +413,39 @@ impl Connection {
             if room == 0 {
                 continue;
             }
-            let seqs = self.context.hub.seqs_after(receive_id, cursor.last, room);
-            if reader.is_none() {
-                match self.context.store.reader() {
-                    Ok(opened) => reader = Some(opened),
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot read envelopes to deliver");
-                        return;
+            let (seqs, blocked) = self
+                .context
+                .hub
+                .deliverable_after(receive_id, cursor.last, room);
+            if !seqs.is_empty() {
+                if reader.is_none() {
+                    match self.context.store.reader() {
+                        Ok(opened) => reader = Some(opened),
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot read envelopes to deliver");
+                            return;
+                        }
                     }
                 }
-            }
-            let Some(reader) = &reader else { return };
-            let protocol = &mut self.protocol;
-            let read =
-                reader.for_each_envelope(receive_id, &seqs, not_before, |seq, header, body| {
-                    protocol.deliver_parts(*receive_id, seq, header, body);
-                });
-            if let Err(error) = read {
-                tracing::warn!(%error, "cannot read envelopes to deliver");
-                continue;
+                let Some(reader) = &reader else { return };
+                let protocol = &mut self.protocol;
+                let read =
+                    reader.for_each_envelope(receive_id, &seqs, not_before, |seq, header, body| {
+                        protocol.deliver_parts(*receive_id, seq, header, body);
+                    });
+                if let Err(error) = read {
+                    tracing::warn!(%error, "cannot read envelopes to deliver");
+                    continue;
+                }
             }
             let caught_up = seqs.len() < room;
             if let Some(&last) = seqs.last() {
                 cursor.last = Some(last);
             }
             if caught_up {
-                cursor.backlog = false;
+                // Stopped by an uncommitted envelope: stay on the store path until it
+                // commits, so nothing is pushed ahead of it.
+                cursor.backlog = blocked;
                 if !cursor.drained_sent {
                     cursor.drained_sent = true;
                     self.protocol.drained(*receive_id);

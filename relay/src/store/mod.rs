@@ -134,6 +134,7 @@ impl Store {
                     sender_key: record.sender_key,
                     envelopes: 0,
                     bytes: 0,
+                    uncommitted: Default::default(),
                 },
             );
             state.records.insert(receive_id, record);

@@ -31,6 +31,9 @@ const MAX_BATCH: usize = 4096;
 const ACK_GROUP: usize = 32 * 1024;
 /// ...or after this long, whichever comes first (and at shutdown).
 const ACK_DELAY: Duration = Duration::from_millis(200);
+/// At most this many acks wait for their envelope, each at most this long.
+const MAX_EARLY_ACKS: usize = 16 * 1024;
+const EARLY_ACK_LIFETIME: Duration = Duration::from_secs(10);
 /// In os-buffered mode, make one durable commit at least this often.
 const OS_BUFFERED_SYNC: Duration = Duration::from_secs(1);
 
@@ -111,6 +114,7 @@ impl Writer {
             scratch: Vec::new(),
             acked: Vec::new(),
             acked_since: None,
+            early_acks: HashMap::new(),
         };
         let thread = std::thread::Builder::new()
             .name("relay-writer".into())
@@ -147,6 +151,10 @@ struct WriterThread {
     /// committed; and since when the oldest has waited.
     acked: Vec<(Option<ReceiveId>, u64)>,
     acked_since: Option<Instant>,
+    /// Acknowledgements that reached the writer before the envelope they name: a
+    /// caught-up subscriber gets an envelope before its `Store` is queued here, so under
+    /// load its ack can overtake it. Kept a short while, and bounded.
+    early_acks: HashMap<(ReceiveId, u64), Instant>,
 }
 
 /// Effects held back until the commit succeeds.
@@ -156,12 +164,15 @@ struct Pending {
     /// Stored envelopes and their sizes.
     added: Vec<(ReceiveId, Seq, u64)>,
     /// Admitted envelopes that will not be stored (mailbox gone): released at once.
-    refused: Vec<(ReceiveId, u64)>,
+    refused: Vec<(ReceiveId, Seq, u64)>,
     /// Removed envelopes: mailbox, seq, size.
     removed: Vec<(ReceiveId, u64, u64)>,
     created: Vec<(ReceiveId, SendId)>,
     deleted: Vec<ReceiveId>,
     sender_keys: Vec<(ReceiveId, Option<PublicKey>)>,
+    /// Envelopes stored by this batch and already acknowledged: they join the deletion
+    /// group instead of the index once the commit succeeds.
+    acked_on_arrival: HashSet<(ReceiveId, u64)>,
 }
 
 type Outcome = Option<Result<Reply, ErrorCode>>;
@@ -198,12 +209,21 @@ impl WriterThread {
                 for (receive_id, key) in &pending.sender_keys {
                     self.hub.sender_key_set(receive_id, *key);
                 }
-                let added: Vec<(ReceiveId, Seq)> = pending
+                let (acked, added): (Vec<(ReceiveId, Seq)>, Vec<(ReceiveId, Seq)>) = pending
                     .added
                     .iter()
                     .map(|(id, seq, _)| (*id, *seq))
-                    .collect();
-                self.hub.committed(&added, &pending.removed);
+                    .partition(|(id, seq)| pending.acked_on_arrival.contains(&(*id, seq.0)));
+                if !pending.acked_on_arrival.is_empty() {
+                    self.acked.extend(
+                        pending
+                            .acked_on_arrival
+                            .iter()
+                            .map(|(id, seq)| (Some(*id), *seq)),
+                    );
+                    self.acked_since.get_or_insert_with(Instant::now);
+                }
+                self.hub.committed(&added, &acked, &pending.removed);
                 for receive_id in &pending.deleted {
                     self.hub.mailbox_deleted(receive_id);
                 }
@@ -216,11 +236,7 @@ impl WriterThread {
             }
             Err(error) => {
                 tracing::warn!(%error, "a commit failed; the batch was refused and nothing of it was stored");
-                let released: Vec<(ReceiveId, u64)> = pending
-                    .added
-                    .iter()
-                    .map(|(id, _, len)| (*id, *len))
-                    .collect();
+                let released: Vec<(ReceiveId, Seq, u64)> = pending.added.clone();
                 self.hub.release(&released);
                 for (to, result) in pending.replies {
                     let result = result.and(Err(ErrorCode::StorageFailure));
@@ -253,17 +269,16 @@ impl WriterThread {
         // not once per ack. A crash before the group commits means those envelopes are
         // delivered again (with the same seq), which clients deduplicate.
         let mut others = Vec::with_capacity(batch.len());
+        let mut acks = Vec::new();
         for op in batch.drain(..) {
             match op.kind {
-                OpKind::Ack { receive_id, seq } => {
-                    if self.hub.take_from_index(&receive_id, seq.0) {
-                        self.acked.push((Some(receive_id), seq.0));
-                        self.acked_since.get_or_insert_with(Instant::now);
-                    }
-                }
+                OpKind::Ack { receive_id, seq } => acks.push((receive_id, seq.0)),
                 OpKind::Tick => {}
                 _ => others.push(op),
             }
+        }
+        if others.is_empty() {
+            self.take_acks(&std::mem::take(&mut acks), pending);
         }
         let flush = !self.acked.is_empty()
             && (flush_acks
@@ -298,6 +313,8 @@ impl WriterThread {
                 pending.replies.push((to, outcome));
             }
         }
+        // After this batch's envelopes, since an ack may name one of them.
+        self.take_acks(&acks, pending);
         result?;
         if flush {
             let mut acked = std::mem::take(&mut self.acked);
@@ -315,6 +332,36 @@ impl WriterThread {
             self.last_sync = Instant::now();
         }
         Ok(())
+    }
+
+    /// Takes acknowledged envelopes out of the index (or out of this batch, or holds the
+    /// ack until its envelope arrives).
+    fn take_acks(&mut self, acks: &[(ReceiveId, u64)], pending: &mut Pending) {
+        let mut this_batch: Option<HashSet<(ReceiveId, u64)>> = None;
+        for &(receive_id, seq) in acks {
+            if self.hub.take_from_index(&receive_id, seq) {
+                self.acked.push((Some(receive_id), seq));
+                self.acked_since.get_or_insert_with(Instant::now);
+            } else if this_batch
+                .get_or_insert_with(|| pending.added.iter().map(|(id, s, _)| (*id, s.0)).collect())
+                .contains(&(receive_id, seq))
+            {
+                pending.acked_on_arrival.insert((receive_id, seq));
+            } else if seq < self.hub.next_seq() && self.early_acks.len() < MAX_EARLY_ACKS {
+                self.early_acks.insert((receive_id, seq), Instant::now());
+            }
+        }
+        if !self.early_acks.is_empty() {
+            self.early_acks
+                .retain(|_, at| at.elapsed() < EARLY_ACK_LIFETIME);
+        }
+    }
+
+    /// Whether an ack arrived before this envelope did.
+    fn acked_early(&mut self, receive_id: ReceiveId, seq: Seq, pending: &mut Pending) {
+        if !self.early_acks.is_empty() && self.early_acks.remove(&(receive_id, seq.0)).is_some() {
+            pending.acked_on_arrival.insert((receive_id, seq.0));
+        }
     }
 
     fn apply(
@@ -365,9 +412,10 @@ impl WriterThread {
                         now_ms,
                     )?;
                     pending.added.push((receive_id, seq, len));
+                    self.acked_early(receive_id, seq, pending);
                     Ok(Reply::Stored)
                 } else {
-                    pending.refused.push((receive_id, len));
+                    pending.refused.push((receive_id, seq, len));
                     Err(ErrorCode::UnknownMailbox)
                 }
             }
@@ -396,9 +444,10 @@ impl WriterThread {
                             now_ms,
                         )?;
                         pending.added.push((entry.receive_id, entry.seq, len));
+                        self.acked_early(entry.receive_id, entry.seq, pending);
                         refs += 1;
                     } else {
-                        pending.refused.push((entry.receive_id, len));
+                        pending.refused.push((entry.receive_id, entry.seq, len));
                         if let Some(outcome) = outcomes.get_mut(slot) {
                             *outcome = Err(ErrorCode::UnknownMailbox);
                         }
