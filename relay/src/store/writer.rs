@@ -209,7 +209,7 @@ impl WriterThread {
                 for (receive_id, key) in &pending.sender_keys {
                     self.hub.sender_key_set(receive_id, *key);
                 }
-                let (acked, added): (Vec<(ReceiveId, Seq)>, Vec<(ReceiveId, Seq)>) = pending
+                let (acked, added): (Vec<_>, Vec<_>) = pending
                     .added
                     .iter()
                     .map(|(id, seq, _)| (*id, *seq))
