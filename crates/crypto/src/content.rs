@@ -16,6 +16,7 @@ use crate::error::ContentError;
 use crate::hexfmt::Hex;
 use crate::identity::ContactCard;
 use crate::loops::{KeyShare, LoopId, SignedControl};
+use crate::organize::{EventSpec, PollSpec, RsvpAnswer};
 use crate::time::Timestamp;
 
 /// The content format version this build writes.
@@ -123,6 +124,65 @@ pub enum Content {
         /// The sender's chosen display name.
         name: String,
     },
+    /// A show-of-hands poll; its id is this message's id.
+    Poll(PollSpec),
+    /// A vote: every option chosen (indices into the poll's options), replacing the
+    /// voter's earlier vote. Empty takes the vote back.
+    Vote {
+        /// The poll.
+        poll: MessageId,
+        /// Chosen option indices.
+        choices: Vec<u8>,
+    },
+    /// Closes a poll (its author or a loop admin).
+    ClosePoll {
+        /// The poll.
+        poll: MessageId,
+    },
+    /// An agenda event; its id is this message's id.
+    Event(EventSpec),
+    /// New details of an event (its author or a loop admin).
+    EditEvent {
+        /// The event.
+        event: MessageId,
+        /// Its details, all of them.
+        spec: EventSpec,
+    },
+    /// Cancels an event (its author or a loop admin).
+    CancelEvent {
+        /// The event.
+        event: MessageId,
+    },
+    /// An answer to an event, replacing the member's earlier answer.
+    Rsvp {
+        /// The event.
+        event: MessageId,
+        /// The answer.
+        answer: RsvpAnswer,
+    },
+    /// A contact shared into a conversation: their card, so the receiver can write to
+    /// them and compare safety numbers, and the name the sharer knows them by.
+    SharedContact {
+        /// The shared person's card.
+        card: ContactCard,
+        /// The name the sharer gave them.
+        name: String,
+    },
+    /// One chunk of an attachment's encrypted blob.
+    FileChunk {
+        /// The message that carries the attachment's reference (and key).
+        attachment: MessageId,
+        /// Position of the chunk, from 0.
+        index: u32,
+        /// The chunk's ciphertext.
+        data: Vec<u8>,
+    },
+    /// The disappearing-messages timer of a 1:1 conversation, in seconds (0: off).
+    /// Loops set theirs with a signed control.
+    Timer {
+        /// Seconds after sending that a message is deleted.
+        seconds: u32,
+    },
     /// A kind this version does not know; kept as received.
     Unsupported {
         /// The sender's content version.
@@ -195,6 +255,43 @@ impl fmt::Debug for Content {
                 .field("changes", &history.len())
                 .finish(),
             Content::LoopJoin { .. } => f.debug_struct("LoopJoin").finish_non_exhaustive(),
+            Content::Poll(p) => f.debug_tuple("Poll").field(p).finish(),
+            Content::Vote { poll, choices } => f
+                .debug_struct("Vote")
+                .field("poll", poll)
+                .field("choices", &choices.len())
+                .finish(),
+            Content::ClosePoll { poll } => f.debug_struct("ClosePoll").field("poll", poll).finish(),
+            Content::Event(e) => f.debug_tuple("Event").field(e).finish(),
+            Content::EditEvent { event, spec } => f
+                .debug_struct("EditEvent")
+                .field("event", event)
+                .field("spec", spec)
+                .finish(),
+            Content::CancelEvent { event } => {
+                f.debug_struct("CancelEvent").field("event", event).finish()
+            }
+            Content::Rsvp { event, answer } => f
+                .debug_struct("Rsvp")
+                .field("event", event)
+                .field("answer", answer)
+                .finish(),
+            Content::SharedContact { .. } => {
+                f.debug_struct("SharedContact").finish_non_exhaustive()
+            }
+            Content::FileChunk {
+                attachment,
+                index,
+                data,
+            } => f
+                .debug_struct("FileChunk")
+                .field("attachment", attachment)
+                .field("index", index)
+                .field("len", &data.len())
+                .finish(),
+            Content::Timer { seconds } => {
+                f.debug_struct("Timer").field("seconds", seconds).finish()
+            }
             Content::Unsupported {
                 version,
                 kind,
@@ -217,11 +314,21 @@ mod kind {
     pub const DELETE: u16 = 5;
     pub const ATTACHMENT: u16 = 6;
     pub const RECEIPT: u16 = 7;
+    pub const POLL: u16 = 8;
+    pub const VOTE: u16 = 9;
+    pub const CLOSE_POLL: u16 = 10;
+    pub const EVENT: u16 = 11;
+    pub const EDIT_EVENT: u16 = 12;
+    pub const CANCEL_EVENT: u16 = 13;
+    pub const RSVP: u16 = 14;
+    pub const SHARED_CONTACT: u16 = 15;
     pub const KEY_SHARE: u16 = 16;
     pub const CONTROL: u16 = 17;
     pub const INTRODUCTION: u16 = 18;
     pub const LOOP_INVITATION: u16 = 19;
     pub const LOOP_JOIN: u16 = 20;
+    pub const FILE_CHUNK: u16 = 21;
+    pub const TIMER: u16 = 22;
 }
 
 fn pc<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
@@ -252,6 +359,22 @@ impl Message {
             Content::Introduction { card, name } => {
                 (kind::INTRODUCTION, pc(&(card.to_bytes(), name)))
             }
+            Content::Poll(p) => (kind::POLL, pc(p)),
+            Content::Vote { poll, choices } => (kind::VOTE, pc(&(poll, choices))),
+            Content::ClosePoll { poll } => (kind::CLOSE_POLL, pc(poll)),
+            Content::Event(e) => (kind::EVENT, pc(e)),
+            Content::EditEvent { event, spec } => (kind::EDIT_EVENT, pc(&(event, spec))),
+            Content::CancelEvent { event } => (kind::CANCEL_EVENT, pc(event)),
+            Content::Rsvp { event, answer } => (kind::RSVP, pc(&(event, answer))),
+            Content::SharedContact { card, name } => {
+                (kind::SHARED_CONTACT, pc(&(card.to_bytes(), name)))
+            }
+            Content::FileChunk {
+                attachment,
+                index,
+                data,
+            } => (kind::FILE_CHUNK, pc(&(attachment, index, data))),
+            Content::Timer { seconds } => (kind::TIMER, pc(seconds)),
             Content::Unsupported { kind, payload, .. } => (*kind, payload.clone()),
         };
         let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
@@ -330,6 +453,44 @@ impl Message {
                     name,
                 }
             }
+            kind::POLL => Content::Poll(postcard::from_bytes(p).map_err(bad)?),
+            kind::VOTE => {
+                let (poll, choices) = postcard::from_bytes(p).map_err(bad)?;
+                Content::Vote { poll, choices }
+            }
+            kind::CLOSE_POLL => Content::ClosePoll {
+                poll: postcard::from_bytes(p).map_err(bad)?,
+            },
+            kind::EVENT => Content::Event(postcard::from_bytes(p).map_err(bad)?),
+            kind::EDIT_EVENT => {
+                let (event, spec) = postcard::from_bytes(p).map_err(bad)?;
+                Content::EditEvent { event, spec }
+            }
+            kind::CANCEL_EVENT => Content::CancelEvent {
+                event: postcard::from_bytes(p).map_err(bad)?,
+            },
+            kind::RSVP => {
+                let (event, answer) = postcard::from_bytes(p).map_err(bad)?;
+                Content::Rsvp { event, answer }
+            }
+            kind::SHARED_CONTACT => {
+                let (card, name): (Vec<u8>, String) = postcard::from_bytes(p).map_err(bad)?;
+                Content::SharedContact {
+                    card: ContactCard::from_bytes(&card).map_err(|_| ContentError::Malformed(k))?,
+                    name,
+                }
+            }
+            kind::FILE_CHUNK => {
+                let (attachment, index, data) = postcard::from_bytes(p).map_err(bad)?;
+                Content::FileChunk {
+                    attachment,
+                    index,
+                    data,
+                }
+            }
+            kind::TIMER => Content::Timer {
+                seconds: postcard::from_bytes(p).map_err(bad)?,
+            },
             other => Content::Unsupported {
                 version,
                 kind: other,

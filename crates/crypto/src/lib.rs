@@ -66,6 +66,7 @@ mod hexfmt;
 mod identity;
 mod loops;
 mod mailbox;
+mod organize;
 mod pairwise;
 mod pickle;
 mod safety_number;
@@ -80,10 +81,11 @@ pub use identity::{
     Account, ContactCard, IdentityKeys, MailboxAddress, REMEMBERED_INBOUND_SESSIONS, SenderProof,
 };
 pub use loops::{
-    ControlBody, ControlEffect, ControlOp, KeyShare, LoopCiphertext, LoopId, LoopSession,
-    LoopState, MAX_SKIPPED, RotationPolicy, SignedControl,
+    ControlBody, ControlEffect, ControlOp, Inviting, KeyShare, LoopCiphertext, LoopId, LoopPolicy,
+    LoopSession, LoopState, MAX_SKIPPED, MAX_TIMER_SECS, Posting, RotationPolicy, SignedControl,
 };
 pub use mailbox::{MailboxKeys, SealKey};
+pub use organize::{EventSpec, MAX_POLL_OPTIONS, MIN_POLL_OPTIONS, PollSpec, RsvpAnswer};
 pub use pairwise::{MAX_SESSIONS, PairwiseCiphertext, PairwiseSession};
 pub use pickle::PickleKey;
 pub use safety_number::SafetyNumber;

@@ -36,7 +36,68 @@ pub fn all_kinds() -> Vec<Content> {
             ids: vec![id(7), id(8)],
             read: true,
         },
+        Content::Poll(PollSpec {
+            question: "Which day?".into(),
+            options: vec!["Sat".into(), "Sun".into()],
+            multiple: true,
+            closes_at: Some(Timestamp(99)),
+        }),
+        Content::Vote {
+            poll: id(11),
+            choices: vec![0, 1],
+        },
+        Content::ClosePoll { poll: id(11) },
+        Content::Event(event()),
+        Content::EditEvent {
+            event: id(12),
+            spec: event(),
+        },
+        Content::CancelEvent { event: id(12) },
+        Content::Rsvp {
+            event: id(12),
+            answer: RsvpAnswer::Maybe,
+        },
+        Content::FileChunk {
+            attachment: id(13),
+            index: 7,
+            data: vec![1, 2, 3],
+        },
+        Content::Timer { seconds: 3600 },
     ]
+}
+
+fn event() -> EventSpec {
+    EventSpec {
+        title: "Assemblée".into(),
+        starts_at: Timestamp(1_800_000_000_000),
+        ends_at: Some(Timestamp(1_800_003_600_000)),
+        time_zone: "Europe/Paris".into(),
+        place: "Bourse du travail".into(),
+        description: "ordre du jour".into(),
+    }
+}
+
+#[test]
+fn a_shared_contact_round_trips_with_its_card() {
+    let mut account = Account::new();
+    let mut rng = rand::rng();
+    let keys = MailboxKeys::generate(&mut rng);
+    let card = account.contact_card(keys.seal_key(), MailboxAddress(b"there".to_vec()));
+    let m = Message {
+        id: id(14),
+        sent_at: Timestamp(8),
+        content: Content::SharedContact {
+            card,
+            name: "Dana".into(),
+        },
+    };
+    let back = Message::from_bytes(&m.to_bytes()).unwrap();
+    assert_eq!(back, m);
+    let Content::SharedContact { card: got, .. } = back.content else {
+        panic!("a shared contact")
+    };
+    assert!(got.verify().is_ok());
+    assert_eq!(got.identity(), &account.identity_keys());
 }
 
 #[test]

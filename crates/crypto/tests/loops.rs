@@ -195,6 +195,71 @@ fn forged_and_non_admin_changes_are_rejected_the_same_everywhere() {
 }
 
 #[test]
+fn policy_and_timer_are_admin_changes_that_every_member_applies_alike() {
+    let mut rng = rng(14);
+    let mut parties = five(&mut rng);
+    let loop_id = parties[0].loops[0].state().id();
+    let (ann, ben) = (parties[0].id(), parties[1].id());
+    let body = |author: IdentityKeys, version: u64, op: ControlOp| ControlBody {
+        loop_id,
+        version,
+        author,
+        issued_at: T0,
+        op,
+    };
+    let announcement = LoopPolicy {
+        posting: Posting::Admins,
+        inviting: Inviting::Members,
+    };
+    // A member cannot change the rules or the timer.
+    let by_ben = SignedControl::sign(
+        &parties[1].account,
+        body(ben, 2, ControlOp::SetPolicy(announcement)),
+    );
+    let timer_by_ben =
+        SignedControl::sign(&parties[1].account, body(ben, 2, ControlOp::SetTimer(3600)));
+    let too_long = SignedControl::sign(
+        &parties[0].account,
+        body(ann, 2, ControlOp::SetTimer(MAX_TIMER_SECS + 1)),
+    );
+    let policy = SignedControl::sign(
+        &parties[0].account,
+        body(ann, 2, ControlOp::SetPolicy(announcement)),
+    );
+    let timer = SignedControl::sign(&parties[0].account, body(ann, 3, ControlOp::SetTimer(3600)));
+    for p in parties.iter_mut() {
+        let l = &mut p.loops[0];
+        assert!(l.state().may_post(&ben.ed25519));
+        assert!(!l.state().may_invite(&ben.ed25519));
+        assert_eq!(l.apply_control(&by_ben), Err(ControlError::NotAdmin));
+        assert_eq!(l.apply_control(&timer_by_ben), Err(ControlError::NotAdmin));
+        assert!(matches!(
+            l.apply_control(&too_long),
+            Err(ControlError::Invalid(_))
+        ));
+        l.apply_control(&policy).unwrap();
+        l.apply_control(&timer).unwrap();
+        assert_eq!(l.state().policy(), announcement);
+        assert_eq!(l.state().timer_secs(), 3600);
+        assert!(l.state().may_post(&ann.ed25519));
+        assert!(!l.state().may_post(&ben.ed25519));
+        assert!(l.state().may_invite(&ben.ed25519));
+    }
+    // With members inviting, ben (not an admin) adds a newcomer.
+    let newcomer = Party::new("fay", &mut rng);
+    let add = SignedControl::sign(
+        &parties[1].account,
+        body(ben, 4, ControlOp::AddMember(newcomer.card.clone())),
+    );
+    for p in parties.iter_mut() {
+        p.loops[0].apply_control(&add).unwrap();
+        assert_eq!(p.loops[0].state().members().count(), 6);
+    }
+    let first = parties[0].loops[0].state().clone();
+    assert!(parties.iter().all(|p| p.loops[0].state() == &first));
+}
+
+#[test]
 fn rotation_after_n_messages_and_after_t() {
     let mut rng = rng(12);
     let mut parties = five(&mut rng);

@@ -39,6 +39,40 @@ pub enum ControlOp {
     RemoveAdmin([u8; 32]),
     /// Renames the loop.
     Rename(String),
+    /// Sets who may post and who may invite.
+    SetPolicy(LoopPolicy),
+    /// Sets the disappearing-messages timer in seconds (0: off). Every message stored
+    /// after this change is deleted by every member that long after it was sent.
+    SetTimer(u32),
+}
+
+/// Who may post in a loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Posting {
+    /// Every member (the default).
+    #[default]
+    Everyone,
+    /// Admins only: an announcement loop. Members still react, vote and answer events.
+    Admins,
+}
+
+/// Who may add members to a loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Inviting {
+    /// Admins only (the default).
+    #[default]
+    Admins,
+    /// Every member.
+    Members,
+}
+
+/// A loop's rules on roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LoopPolicy {
+    /// Who may post.
+    pub posting: Posting,
+    /// Who may invite.
+    pub inviting: Inviting,
 }
 
 /// The signed part of a control message.
@@ -83,6 +117,8 @@ fn op_name(op: &ControlOp) -> &'static str {
         ControlOp::AddAdmin(_) => "AddAdmin",
         ControlOp::RemoveAdmin(_) => "RemoveAdmin",
         ControlOp::Rename(_) => "Rename",
+        ControlOp::SetPolicy(_) => "SetPolicy",
+        ControlOp::SetTimer(_) => "SetTimer",
     }
 }
 

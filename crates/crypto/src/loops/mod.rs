@@ -11,10 +11,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use control::{ControlBody, ControlOp, SignedControl};
+pub use control::{ControlBody, ControlOp, Inviting, LoopPolicy, Posting, SignedControl};
 pub use keyshare::KeyShare;
 pub use session::{LoopCiphertext, LoopSession, RotationPolicy};
-pub use state::{ControlEffect, LoopState};
+pub use state::{ControlEffect, LoopState, MAX_TIMER_SECS};
 pub use window::MAX_SKIPPED;
 
 use crate::hexfmt::Hex;

@@ -5,12 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::LoopId;
-use super::control::{ControlOp, SignedControl};
+use super::control::{ControlOp, Inviting, LoopPolicy, SignedControl};
 use crate::error::ControlError;
 use crate::identity::{ContactCard, IdentityKeys};
 
 /// Longest loop name accepted, in bytes.
 pub const MAX_NAME_LEN: usize = 256;
+
+/// Longest disappearing-messages timer accepted: 4 weeks.
+pub const MAX_TIMER_SECS: u32 = 28 * 24 * 3600;
 
 /// Members (by Ed25519 identity key, with their cards), admins, name and
 /// version of a loop. Every member holds the same state once it has applied
@@ -23,6 +26,8 @@ pub struct LoopState {
     version: u64,
     members: BTreeMap<[u8; 32], ContactCard>,
     admins: BTreeSet<[u8; 32]>,
+    policy: LoopPolicy,
+    timer_secs: u32,
 }
 
 /// Serialized form (JSON map keys must be strings, so maps become lists).
@@ -33,6 +38,8 @@ struct StateWire {
     version: u64,
     members: Vec<ContactCard>,
     admins: Vec<[u8; 32]>,
+    policy: LoopPolicy,
+    timer_secs: u32,
 }
 
 impl From<LoopState> for StateWire {
@@ -43,6 +50,8 @@ impl From<LoopState> for StateWire {
             version: s.version,
             members: s.members.into_values().collect(),
             admins: s.admins.into_iter().collect(),
+            policy: s.policy,
+            timer_secs: s.timer_secs,
         }
     }
 }
@@ -59,6 +68,8 @@ impl From<StateWire> for LoopState {
                 .map(|c| (c.identity().ed25519, c))
                 .collect(),
             admins: w.admins.into_iter().collect(),
+            policy: w.policy,
+            timer_secs: w.timer_secs,
         }
     }
 }
@@ -114,6 +125,8 @@ impl LoopState {
             version: 1,
             members,
             admins,
+            policy: LoopPolicy::default(),
+            timer_secs: 0,
         })
     }
 
@@ -150,8 +163,7 @@ impl LoopState {
                 next.remove_member(who)?;
                 effect.membership_changed = true;
             }
-            _ if !is_admin => return Err(ControlError::NotAdmin),
-            ControlOp::AddMember(card) => {
+            ControlOp::AddMember(card) if is_admin || self.policy.inviting == Inviting::Members => {
                 card.verify().map_err(|_| {
                     ControlError::Invalid("the new member's card is not validly signed")
                 })?;
@@ -161,6 +173,7 @@ impl LoopState {
                 }
                 effect.membership_changed = true;
             }
+            _ if !is_admin => return Err(ControlError::NotAdmin),
             ControlOp::RemoveMember(who) => {
                 next.remove_member(who)?;
                 effect.membership_changed = true;
@@ -185,6 +198,14 @@ impl LoopState {
                 check_name(name)?;
                 next.name = name.clone();
             }
+            ControlOp::SetPolicy(policy) => next.policy = *policy,
+            ControlOp::SetTimer(secs) => {
+                if *secs > MAX_TIMER_SECS {
+                    return Err(ControlError::Invalid("the timer is longer than allowed"));
+                }
+                next.timer_secs = *secs;
+            }
+            ControlOp::AddMember(_) => return Err(ControlError::NotAdmin),
         }
         effect.removed_me =
             !next.members.contains_key(&me.ed25519) && self.members.contains_key(&me.ed25519);
@@ -212,6 +233,29 @@ impl LoopState {
     /// The loop's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Who may post and who may invite.
+    pub fn policy(&self) -> LoopPolicy {
+        self.policy
+    }
+
+    /// Whether this member may post (text, replies, files, polls, events).
+    pub fn may_post(&self, ed25519: &[u8; 32]) -> bool {
+        self.members.contains_key(ed25519)
+            && (self.policy.posting == super::control::Posting::Everyone
+                || self.admins.contains(ed25519))
+    }
+
+    /// Whether this member may add members.
+    pub fn may_invite(&self, ed25519: &[u8; 32]) -> bool {
+        self.members.contains_key(ed25519)
+            && (self.policy.inviting == Inviting::Members || self.admins.contains(ed25519))
+    }
+
+    /// The disappearing-messages timer in seconds (0: off).
+    pub fn timer_secs(&self) -> u32 {
+        self.timer_secs
     }
 
     /// The version (number of changes applied, creation included).
