@@ -161,7 +161,8 @@ async fn a_wrong_fingerprint_is_refused_clearly() -> anyhow::Result<()> {
 /// writer before (or with) the envelope itself. Nothing may be skipped, and every ack
 /// must still delete its envelope.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_senders_to_a_live_subscriber_skip_nothing_and_every_ack_deletes() -> anyhow::Result<()> {
+async fn concurrent_senders_to_a_live_subscriber_skip_nothing_and_every_ack_deletes()
+-> anyhow::Result<()> {
     const SENDERS: u32 = 4;
     const EACH: u32 = 2_000;
     let relay = RelayProcess::start(RelayOptions::default())?;

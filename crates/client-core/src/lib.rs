@@ -17,6 +17,7 @@
 //! contacts together by mailbox id. Messages are sealed when queued; the outbox sends
 //! them in order and keeps them across restarts until a relay has stored them.
 
+mod clock;
 mod engine;
 mod error;
 mod ids;
@@ -25,6 +26,7 @@ mod model;
 mod relays;
 pub mod store;
 
+pub use clock::Clock;
 pub use engine::{Engine, EngineOptions, Event};
 pub use error::EngineError;
 pub use ids::{ContactId, ConversationId, LoopId, MessageId};

@@ -262,11 +262,3 @@ pub(crate) fn message_key(conversation: &[u8; 16], position: u64) -> [u8; 24] {
     key[16..].copy_from_slice(&position.to_be_bytes());
     key
 }
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}

@@ -13,7 +13,7 @@ use crate::ids::ContactId;
 use crate::invite::{Invitation, InvitationError};
 use crate::model::{
     CONTACTS, Contact, ContactRecord, MAILBOXES, MailboxPurpose, MailboxRecord, OUTBOX,
-    OutboxRecord, SESSIONS, now_ms,
+    OutboxRecord, SESSIONS,
 };
 
 impl Engine {
@@ -63,7 +63,7 @@ impl Engine {
             .map_err(|e| EngineError::Crypto(e.to_string()))?;
         let introduction = Message {
             id: MessageId::random(&mut rand::rng()),
-            sent_at: Timestamp(now_ms()),
+            sent_at: Timestamp(core.clock.now_ms()),
             content: Content::Introduction {
                 card: my_card,
                 name: core.profile.name.clone(),
@@ -79,7 +79,7 @@ impl Engine {
             invitation.card.seal_key(),
         )
         .map_err(|e| EngineError::Crypto(e.to_string()))?;
-        let now = now_ms();
+        let now = core.clock.now_ms();
         let record = ContactRecord {
             name: invitation.name.clone(),
             card: invitation.card.to_bytes(),
@@ -219,9 +219,12 @@ impl Engine {
             .await
             .map_err(|e| EngineError::relay(home.host(), e))?;
         let keys = MailboxKeys::generate(&mut rand::rng());
-        let pickled = {
+        let (pickled, now) = {
             let core = self.inner.core()?;
-            keys.pickle(&core.pickle_key, &mut rand::rng())
+            (
+                keys.pickle(&core.pickle_key, &mut rand::rng()),
+                core.clock.now_ms(),
+            )
         };
         Ok(Mailbox {
             record: MailboxRecord {
@@ -231,7 +234,7 @@ impl Engine {
                 owner_secret: secret,
                 keys: pickled,
                 purpose,
-                created_at: now_ms(),
+                created_at: now,
             },
             keys,
             relay: home,

@@ -18,7 +18,7 @@ use crate::ids::ContactId;
 use crate::invite::clean_name;
 use crate::model::{
     ACCOUNT_KEY, CONTACTS, ContactRecord, DeliveryState, MAILBOXES, MESSAGE_INDEX, META,
-    MailboxPurpose, MessageBody, MessageView, OUTBOX, SEEN, SESSIONS, now_ms,
+    MailboxPurpose, MessageBody, MessageView, OUTBOX, SEEN, SESSIONS,
 };
 use crate::relays::Inbound;
 
@@ -164,7 +164,7 @@ fn introduction(
         return Ok(Vec::new());
     }
     let id = ContactId::random();
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let record = ContactRecord {
         name: clean_name(&name),
         card: card.to_bytes(),
@@ -284,7 +284,7 @@ fn from_contact(
         Some(ids) => {
             let receipt = Message {
                 id: boucle_crypto::MessageId::random(&mut rand::rng()),
-                sent_at: boucle_crypto::Timestamp(now_ms()),
+                sent_at: boucle_crypto::Timestamp(core.clock.now_ms()),
                 content: Content::Receipt { ids, read: false },
             };
             Some(seal_for(core, contact, &receipt, None)?)
@@ -329,7 +329,7 @@ fn apply(
     receipt: &mut Option<Vec<boucle_crypto::MessageId>>,
 ) -> Result<(), EngineError> {
     let conversation = conversation_of(contact);
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let new_view = |core: &mut Core, body: MessageBody, reply_to| {
         core.counters.message += 1;
         MessageView {

@@ -18,7 +18,7 @@ use crate::error::EngineError;
 use crate::ids::ContactId;
 use crate::model::{
     ACCOUNT_KEY, LOOPS, LoopPhase, LoopRecord, MAILBOXES, META, MailboxPurpose, MessageBody,
-    MessageView, SEEN, SESSIONS, now_ms,
+    MessageView, SEEN, SESSIONS,
 };
 
 /// An envelope on one of our member mailboxes.
@@ -142,7 +142,7 @@ fn loop_message(
     let mut record = loop_record(core, id)?;
     let conversation = loops::conversation(id);
     let label = sender_label(core, &sender.ed25519);
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let duplicate = core
         .store
         .get(crate::model::MESSAGE_INDEX, &message.id.0)?
@@ -253,7 +253,7 @@ pub(crate) fn on_invitation(
             };
             record.name = session.state().name().to_owned();
             record.history = history.iter().map(SignedControl::to_bytes).collect();
-            record.last_activity = now_ms();
+            record.last_activity = core.clock.now_ms();
             core.loops.insert(id, session);
             // Changes that reached our member mailbox before this history did.
             apply_pending(core, id, &mut record)?;
@@ -281,7 +281,7 @@ pub(crate) fn on_invitation(
                 my_mailbox: [0; 16],
                 invited: Vec::new(),
                 unread: 0,
-                last_activity: now_ms(),
+                last_activity: core.clock.now_ms(),
             };
             core.store.write(|batch| {
                 batch.put_value(LOOPS, &id.0, &record)?;
@@ -337,7 +337,7 @@ pub(crate) fn on_join(
     }
     let mut items = loops::issue(core, id, &mut record, ControlOp::AddMember(card))?;
     let history = decode_history(&record.history)?;
-    let welcome = new_message(Content::LoopInvitation { history });
+    let welcome = new_message(&core.clock, Content::LoopInvitation { history });
     items.push(seal_for(core, contact, &welcome, None)?);
     record.invited.retain(|c| *c != contact);
     let session_pickle = core.session_pickle(&contact).unwrap_or(session_pickle);
@@ -383,7 +383,7 @@ pub(crate) async fn accept_invitation(inner: Arc<Inner>, id: LoopId) {
             mailbox.keys.seal_key(),
             super::contacts::card_address(&mailbox),
         );
-        let join = new_message(Content::LoopJoin { loop_id: id, card });
+        let join = new_message(&core.clock, Content::LoopJoin { loop_id: id, card });
         let item = seal_for(&mut core, inviter, &join, None)?;
         record.phase = LoopPhase::Joining { inviter };
         record.my_mailbox = mailbox.record.receive_id;

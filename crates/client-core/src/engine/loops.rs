@@ -24,7 +24,7 @@ use crate::error::EngineError;
 use crate::ids::{ContactId, ConversationId};
 use crate::model::{
     Counters, LOOPS, LoopPhase, LoopRecord, LoopView, MAILBOXES, MEMBER_SESSIONS, MailboxPurpose,
-    MemberView, OUTBOX, OutboxRecord, Recipient, now_ms,
+    MemberView, OUTBOX, OutboxRecord, Recipient,
 };
 use crate::store::{StoreError, WriteBatch};
 
@@ -52,7 +52,7 @@ impl Engine {
             &name,
             card,
             Vec::new(),
-            Timestamp(now_ms()),
+            Timestamp(core.clock.now_ms()),
         )
         .map_err(|e| EngineError::Crypto(e.to_string()))?;
         let mut record = LoopRecord {
@@ -65,14 +65,17 @@ impl Engine {
             my_mailbox: mailbox.record.receive_id,
             invited: contacts.to_vec(),
             unread: 0,
-            last_activity: now_ms(),
+            last_activity: core.clock.now_ms(),
         };
         core.loops.insert(id, session);
         let mut items = Vec::new();
         for contact in contacts {
-            let invitation = new_message(Content::LoopInvitation {
-                history: vec![create.clone()],
-            });
+            let invitation = new_message(
+                &core.clock,
+                Content::LoopInvitation {
+                    history: vec![create.clone()],
+                },
+            );
             items.push(super::messages::seal_for(
                 &mut core,
                 *contact,
@@ -116,7 +119,7 @@ impl Engine {
             return Err(EngineError::NotAdmin);
         }
         let history = decode_history(&record.history)?;
-        let invitation = new_message(Content::LoopInvitation { history });
+        let invitation = new_message(&core.clock, Content::LoopInvitation { history });
         let item = super::messages::seal_for(&mut core, contact, &invitation, None)?;
         if !record.invited.contains(&contact) {
             record.invited.push(contact);
@@ -283,7 +286,7 @@ pub(crate) fn issue(
             loop_id: id,
             version: session.state().version() + 1,
             author: me,
-            issued_at: Timestamp(now_ms()),
+            issued_at: Timestamp(core.clock.now_ms()),
             op: op.clone(),
         },
     );
@@ -291,7 +294,7 @@ pub(crate) fn issue(
         .apply_control(&control)
         .map_err(|e| EngineError::LoopChange(e.to_string()))?;
     record.history.push(control.to_bytes());
-    record.last_activity = now_ms();
+    record.last_activity = core.clock.now_ms();
     let added = match &op {
         ControlOp::AddMember(card) => Some(card.identity().ed25519),
         _ => None,
@@ -311,7 +314,7 @@ pub(crate) fn issue(
     }
     let mut items = Vec::new();
     for card in targets.values() {
-        let message = new_message(Content::Control(control.clone()));
+        let message = new_message(&core.clock, Content::Control(control.clone()));
         items.push(to_member(core, card, &message)?);
     }
     if effect.removed_me {
@@ -329,7 +332,7 @@ pub(crate) fn loop_message(
     message: &Message,
     visible: Option<([u8; 16], u64)>,
 ) -> Result<Vec<OutboxRecord>, EngineError> {
-    let now = Timestamp(now_ms());
+    let now = Timestamp(core.clock.now_ms());
     let session = core.loops.get_mut(&id).ok_or(EngineError::NotInLoop)?;
     let share = session
         .rotate_if_needed(&mut rand::rng(), now)
@@ -342,7 +345,7 @@ pub(crate) fn loop_message(
     let mut items = Vec::new();
     if let Some(share) = share {
         for card in &others {
-            let keys = new_message(Content::KeyShare(share.clone()));
+            let keys = new_message(&core.clock, Content::KeyShare(share.clone()));
             items.push(to_member(core, card, &keys)?);
         }
     }

@@ -9,7 +9,7 @@ use crate::error::EngineError;
 use crate::ids::{ContactId, ConversationId};
 use crate::model::{
     CONTACTS, DeliveryState, LOOPS, MESSAGE_INDEX, MESSAGES, MessageBody, MessageLocation,
-    MessageView, OutboxRecord, Reaction, SESSIONS, message_key, now_ms,
+    MessageView, OutboxRecord, Reaction, SESSIONS, message_key,
 };
 use crate::store::{StoreError, WriteBatch};
 
@@ -142,7 +142,7 @@ impl Engine {
             _ => MessageBody::Unsupported { kind: 0 },
         };
         let mut core = self.inner.core()?;
-        let message = new_message(content);
+        let message = new_message(&core.clock, content);
         core.counters.message += 1;
         let position = core.counters.message;
         let view = MessageView {
@@ -151,7 +151,7 @@ impl Engine {
             from_me: true,
             sender: None,
             sent_at: message.sent_at.0,
-            received_at: now_ms(),
+            received_at: core.clock.now_ms(),
             body,
             reply_to,
             reactions: Vec::new(),
@@ -190,7 +190,7 @@ impl Engine {
             return Err(EngineError::NotYours);
         }
         apply_change(&mut view, &content, true);
-        let message = new_message(content);
+        let message = new_message(&core.clock, content);
         let items = encrypt_for(&mut core, conversation, &message, None)?;
         persist(&mut core, conversation, Some(&view), items)?;
         drop(core);
@@ -222,7 +222,7 @@ pub(crate) fn persist(
     view: Option<&MessageView>,
     items: Vec<OutboxRecord>,
 ) -> Result<(), EngineError> {
-    let now = now_ms();
+    let now = core.clock.now_ms();
     match conversation {
         ConversationId::Contact(contact) => {
             let mut record = core.contact_record(&contact)?;
@@ -252,10 +252,10 @@ pub(crate) fn persist(
     Ok(())
 }
 
-pub(crate) fn new_message(content: Content) -> Message {
+pub(crate) fn new_message(clock: &crate::Clock, content: Content) -> Message {
     Message {
         id: MessageId::random(&mut rand::rng()),
-        sent_at: Timestamp(now_ms()),
+        sent_at: Timestamp(clock.now_ms()),
         content,
     }
 }

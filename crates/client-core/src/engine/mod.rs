@@ -24,7 +24,7 @@ use crate::error::EngineError;
 use crate::ids::{ContactId, ConversationId};
 use crate::model::{
     ACCOUNT_KEY, CONTACTS, COUNTERS_KEY, ContactRecord, Counters, MAILBOXES, META, MailboxRecord,
-    MessageView, PROFILE_KEY, ProfileRecord, SESSIONS, now_ms,
+    MessageView, PROFILE_KEY, ProfileRecord, SESSIONS,
 };
 use crate::relays::{Inbound, RelayPool};
 use crate::store::{KdfParams, ProfileStore, StoreError};
@@ -36,6 +36,8 @@ pub struct EngineOptions {
     pub kdf: KdfParams,
     /// Relay connection settings.
     pub client: ClientOptions,
+    /// Where time comes from ([`Clock::system`] outside tests).
+    pub clock: crate::Clock,
 }
 
 /// Something that happened, for front ends to show.
@@ -84,6 +86,7 @@ pub(crate) struct Core {
     pub loops: HashMap<LoopId, LoopSession>,
     /// Pairwise sessions with loop members, by Ed25519 identity key.
     pub member_sessions: HashMap<[u8; 32], PairwiseSession>,
+    pub clock: crate::Clock,
 }
 
 pub(crate) struct Inner {
@@ -140,7 +143,7 @@ impl Engine {
             name: crate::invite::clean_name(name),
             home_relay: home.to_string(),
             access_token,
-            created_at: now_ms(),
+            created_at: options.clock.now_ms(),
         };
         let account = Account::new();
         let pickle_key = store.pickle_key();
@@ -161,7 +164,7 @@ impl Engine {
         options: EngineOptions,
     ) -> Result<Engine, EngineError> {
         let store = ProfileStore::unlock(dir, passphrase)?;
-        let core = load_core(store)?;
+        let core = load_core(store, options.clock.clone())?;
         let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(4096);
         let inner = Arc::new(Inner {
@@ -333,7 +336,7 @@ impl Core {
     }
 }
 
-fn load_core(store: ProfileStore) -> Result<Core, EngineError> {
+fn load_core(store: ProfileStore, clock: crate::Clock) -> Result<Core, EngineError> {
     let damaged = |what: &str| {
         EngineError::Store(StoreError::Corrupt(format!(
             "the {what} record is missing or unreadable"
@@ -409,6 +412,7 @@ fn load_core(store: ProfileStore) -> Result<Core, EngineError> {
         mailboxes,
         loops,
         member_sessions,
+        clock,
     })
 }
 
