@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use boucle_client_core::store::{KdfParams, ProfileStore};
-use boucle_client_core::{Engine, EngineOptions};
+use boucle_client_core::{Engine, EngineOptions, Event};
 use iced::{Element, Subscription, Task, Theme};
 
 use crate::screen::{main, onboarding, unlock};
@@ -33,7 +33,11 @@ impl std::fmt::Debug for App {
 pub enum Screen {
     Onboarding(onboarding::State),
     Unlock(unlock::State),
-    Main(Box<main::State>),
+    /// The main window, over the unlocked engine.
+    Main {
+        engine: Engine,
+        state: Box<main::State>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -79,7 +83,7 @@ impl App {
     /// "Boucle", with the unread count when there is one.
     pub fn title(&self) -> String {
         match &self.screen {
-            Screen::Main(main) if main.unread() > 0 => format!("Boucle ({})", main.unread()),
+            Screen::Main { state, .. } => state.title(),
             _ => "Boucle".to_owned(),
         }
     }
@@ -106,27 +110,17 @@ impl App {
                     Task::perform(open(self.config.clone(), passphrase), Message::Opened)
                 }
             },
-            (Screen::Main(state), Message::Main(message)) => {
-                state.update(message).map(Message::Main)
+            (Screen::Main { engine, state }, Message::Main(message)) => {
+                run(engine, state.handle(message))
             }
             (_, Message::Opened(Ok(engine))) => {
-                let (state, commands) = main::State::new(engine);
-                self.screen = Screen::Main(Box::new(state));
-                let Screen::Main(state) = &mut self.screen else {
-                    return Task::none();
+                let (state, commands) = main::State::new(engine.name().unwrap_or_default());
+                let task = run(&engine, commands);
+                self.screen = Screen::Main {
+                    engine,
+                    state: Box::new(state),
                 };
-                let tasks: Vec<Task<main::Message>> = commands
-                    .into_iter()
-                    .map(|c| match c {
-                        main::Command::Engine(request) => Task::perform(
-                            crate::io::perform(state.engine().clone(), request),
-                            main::Message::Response,
-                        ),
-                        main::Command::Copy(text) => iced::clipboard::write(text),
-                        main::Command::Focus(id) => iced::widget::operation::focus(id),
-                    })
-                    .collect();
-                Task::batch(tasks).map(Message::Main)
+                task
             }
             (Screen::Onboarding(state), Message::Opened(Err(error))) => {
                 state.update(onboarding::Message::Failed(error));
@@ -144,19 +138,57 @@ impl App {
         match &self.screen {
             Screen::Onboarding(state) => state.view().map(Message::Onboarding),
             Screen::Unlock(state) => state.view().map(Message::Unlock),
-            Screen::Main(state) => state.view().map(Message::Main),
+            Screen::Main { state, .. } => state.view().map(Message::Main),
         }
     }
 
     pub fn subscription(&self) -> Subscription<Message> {
         let keys = iced::event::listen_with(tab);
         match &self.screen {
-            Screen::Main(state) => {
-                Subscription::batch([keys, state.subscription().map(Message::Main)])
-            }
+            Screen::Main { engine, .. } => Subscription::batch([
+                keys,
+                Subscription::run_with(EngineKey(engine.clone()), events)
+                    .map(|event| Message::Main(main::Message::Event(event))),
+                main::shortcuts::subscription().map(|s| Message::Main(main::Message::Shortcut(s))),
+            ]),
             _ => keys,
         }
     }
+}
+
+/// Runs the main window's commands as tasks against the engine.
+fn run(engine: &Engine, commands: Vec<main::Command>) -> Task<Message> {
+    let tasks = commands.into_iter().map(|command| match command {
+        main::Command::Engine(request) => Task::perform(
+            crate::io::perform(engine.clone(), request),
+            main::Message::Response,
+        ),
+        main::Command::Copy(text) => iced::clipboard::write(text),
+        main::Command::Focus(id) => iced::widget::operation::focus(id),
+    });
+    Task::batch(tasks).map(Message::Main)
+}
+
+/// The engine as a subscription key: there is one engine at a time.
+struct EngineKey(Engine);
+
+impl std::hash::Hash for EngineKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        "boucle-engine-events".hash(state);
+    }
+}
+
+/// The engine's events (`None` when some were missed: reload).
+fn events(key: &EngineKey) -> impl iced::futures::Stream<Item = Option<Event>> + use<> {
+    use tokio::sync::broadcast::error::RecvError;
+    let receiver = key.0.events();
+    iced::futures::stream::unfold(receiver, |mut receiver| async move {
+        match receiver.recv().await {
+            Ok(event) => Some((Some(event), receiver)),
+            Err(RecvError::Lagged(_)) => Some((None, receiver)),
+            Err(RecvError::Closed) => None,
+        }
+    })
 }
 
 /// Tab and Shift+Tab move the focus between fields and buttons.

@@ -33,6 +33,18 @@ pub fn delivery(state: &DeliveryState, relay_down: bool) -> String {
     }
 }
 
+/// The delivery state in one word, for the conversation list.
+pub fn delivery_short(state: &DeliveryState, relay_down: bool) -> &'static str {
+    match state {
+        DeliveryState::Queued if relay_down => "queued",
+        DeliveryState::Queued => "sending…",
+        DeliveryState::Sent => "sent",
+        DeliveryState::Delivered => "delivered",
+        DeliveryState::Failed(_) => "not sent",
+        _ => "",
+    }
+}
+
 /// What a message says, for a bubble or a preview.
 pub fn body(message: &MessageView) -> String {
     if message.deleted {
@@ -47,14 +59,30 @@ pub fn body(message: &MessageView) -> String {
     }
 }
 
-/// The first line of a message, shortened for the conversation list.
-pub fn preview(message: &MessageView, max: usize) -> String {
+/// `text` cut to `max` characters, with "…" if it was longer.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
+    short.push('…');
+    short
+}
+
+/// The first line of a message, shortened to `max` characters.
+pub fn preview_text(message: &MessageView, max: usize) -> String {
     let text = body(message);
     let line = text.lines().next().unwrap_or_default();
     let mut short: String = line.chars().take(max).collect();
-    if line.chars().count() > max {
+    if line.chars().count() > max || text.lines().nth(1).is_some() {
         short.push('…');
     }
+    short
+}
+
+/// The first line of a message, shortened for the conversation list ("You: " on ours).
+pub fn preview(message: &MessageView, max: usize) -> String {
+    let short = preview_text(message, max);
     if message.from_me {
         format!("You: {short}")
     } else {

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use boucle_client_core::{
-    Contact, ContactId, ConversationId, Engine, LoopId, LoopView, MemberView, MessageId,
-    MessageView,
+    Contact, ContactId, ConversationId, Engine, EngineError, LoopId, LoopView, MemberView,
+    MessageId, MessageView,
 };
 
 /// How many messages a conversation shows.
@@ -24,6 +24,12 @@ pub enum Request {
         text: String,
         reply_to: Option<MessageId>,
     },
+    /// A reaction, an edit or a deletion of a message.
+    Change {
+        conversation: ConversationId,
+        message: MessageId,
+        change: Change,
+    },
     /// Marks a conversation read, then refreshes the list.
     MarkRead(ConversationId),
     Invite,
@@ -35,6 +41,26 @@ pub enum Request {
         contacts: Vec<ContactId>,
     },
     Members(LoopId),
+    /// A change to a loop's name or members.
+    Loop(LoopId, LoopChange),
+}
+
+/// What to change in a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    React { emoji: String, remove: bool },
+    Edit(String),
+    Delete,
+}
+
+/// What to change in a loop. Members are named by their short id ([`MemberView::id`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoopChange {
+    Rename(String),
+    Add(Vec<ContactId>),
+    Remove(String),
+    Promote(String),
+    Leave,
 }
 
 /// What the engine answered. Errors are sentences for the user.
@@ -43,14 +69,14 @@ pub enum Response {
     Refreshed(Result<Overview, String>),
     History(ConversationId, Result<Vec<MessageView>, String>),
     Sent(ConversationId, Result<MessageView, String>),
+    Changed(ConversationId, Change, Result<MessageView, String>),
     Invited(Result<String, String>),
     Accepted(Result<Contact, String>),
     SafetyNumber(ContactId, Result<Safety, String>),
     Verified(Result<Contact, String>),
     LoopCreated(Result<LoopId, String>),
     Members(LoopId, Result<Vec<MemberView>, String>),
-    /// Nothing to show (mark read).
-    Done,
+    LoopChanged(LoopId, LoopChange, Result<(), String>),
 }
 
 /// The conversation list's data.
@@ -68,9 +94,23 @@ pub struct Safety {
     pub qr: Vec<u8>,
 }
 
+/// An engine error as a sentence: capital first letter, full stop.
+pub fn sentence(error: impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
 /// Runs one request.
 pub async fn perform(engine: Engine, request: Request) -> Response {
-    let text = |e: boucle_client_core::EngineError| e.to_string();
+    let text = |e: EngineError| sentence(e);
     match request {
         Request::Refresh => Response::Refreshed(overview(&engine).map_err(text)),
         Request::History(id) => Response::History(id, engine.history(id, None, PAGE).map_err(text)),
@@ -84,6 +124,20 @@ pub async fn perform(engine: Engine, request: Request) -> Response {
                 None => engine.send_text(conversation, &body),
             };
             Response::Sent(conversation, sent.map_err(text))
+        }
+        Request::Change {
+            conversation,
+            message,
+            change,
+        } => {
+            let result = match &change {
+                Change::React { emoji, remove } => {
+                    engine.react(conversation, message, emoji, *remove)
+                }
+                Change::Edit(body) => engine.edit(conversation, message, body),
+                Change::Delete => engine.delete(conversation, message),
+            };
+            Response::Changed(conversation, change, result.map_err(text))
         }
         Request::MarkRead(id) => match engine.mark_read(id) {
             Ok(()) => Response::Refreshed(overview(&engine).map_err(text)),
@@ -108,10 +162,22 @@ pub async fn perform(engine: Engine, request: Request) -> Response {
             Response::LoopCreated(engine.create_loop(&name, &contacts).await.map_err(text))
         }
         Request::Members(id) => Response::Members(id, engine.loop_members(id).map_err(text)),
+        Request::Loop(id, change) => {
+            let result = match &change {
+                LoopChange::Rename(name) => engine.rename_loop(id, name),
+                LoopChange::Add(contacts) => contacts
+                    .iter()
+                    .try_for_each(|contact| engine.invite_to_loop(id, *contact)),
+                LoopChange::Remove(member) => engine.remove_from_loop(id, member),
+                LoopChange::Promote(member) => engine.promote_in_loop(id, member),
+                LoopChange::Leave => engine.leave_loop(id),
+            };
+            Response::LoopChanged(id, change, result.map_err(text))
+        }
     }
 }
 
-fn overview(engine: &Engine) -> Result<Overview, boucle_client_core::EngineError> {
+fn overview(engine: &Engine) -> Result<Overview, EngineError> {
     let contacts = engine.contacts()?;
     let loops = engine.loops()?;
     let mut last = HashMap::new();
@@ -129,4 +195,22 @@ fn overview(engine: &Engine) -> Result<Overview, boucle_client_core::EngineError
         loops,
         last,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_read_as_sentences() {
+        assert_eq!(
+            sentence("only an admin of the loop can do this"),
+            "Only an admin of the loop can do this."
+        );
+        assert_eq!(
+            sentence("this is not a Boucle invitation (it should start with boucle:invite/)"),
+            "This is not a Boucle invitation (it should start with boucle:invite/)."
+        );
+        assert_eq!(sentence(""), "");
+    }
 }

@@ -32,7 +32,8 @@ pub fn run(config: app::Config) -> iced::Result {
     .title(app::App::title)
     .theme(app::App::theme)
     .subscription(app::App::subscription)
-    .default_font(iced::Font::with_name("Fira Sans"))
+    .default_font(theme::TEXT)
+    .font(theme::EMOJI_FONT)
     .window_size((1100.0, 720.0))
     .run()
 }

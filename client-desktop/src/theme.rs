@@ -131,3 +131,139 @@ pub fn page<'a, M: 'a>(content: impl Into<iced::Element<'a, M>>) -> iced::Elemen
         .width(iced::Fill)
         .into()
 }
+
+/// The embedded emoji font (a subset of Noto Color Emoji: the reactions offered).
+pub const EMOJI_FONT: &[u8] = include_bytes!("../fonts/BoucleEmoji.ttf");
+
+/// The family of [`EMOJI_FONT`]; emoji it lacks fall back to the system's fonts.
+pub const EMOJI: iced::Font = iced::Font::with_name("Boucle Emoji");
+
+/// The text font, embedded by iced's `fira-sans` feature.
+pub const TEXT: iced::Font = iced::Font::with_name("Fira Sans");
+
+/// A message bubble as a button (click to select it): ours in the primary colour,
+/// theirs in a neutral one; lighter when hovered, outlined when selected.
+pub fn bubble_button(
+    mine: bool,
+    selected: bool,
+) -> impl Fn(&Theme, iced::widget::button::Status) -> iced::widget::button::Style {
+    move |theme, status| {
+        let palette = theme.extended_palette();
+        let pair = if mine {
+            palette.primary.strong
+        } else {
+            palette.background.strong
+        };
+        let hovered = matches!(
+            status,
+            iced::widget::button::Status::Hovered | iced::widget::button::Status::Pressed
+        );
+        let background = if hovered {
+            Color {
+                a: 0.85,
+                ..pair.color
+            }
+        } else {
+            pair.color
+        };
+        iced::widget::button::Style {
+            background: Some(Background::Color(background)),
+            text_color: pair.text,
+            border: Border {
+                radius: 10.0.into(),
+                width: if selected { 2.0 } else { 0.0 },
+                color: palette.background.base.text,
+            },
+            ..iced::widget::button::Style::default()
+        }
+    }
+}
+
+/// A reaction chip under a message; ours outlined in the primary colour.
+pub fn chip(
+    mine: bool,
+) -> impl Fn(&Theme, iced::widget::button::Status) -> iced::widget::button::Style {
+    move |theme, status| {
+        let palette = theme.extended_palette();
+        let background = match status {
+            iced::widget::button::Status::Hovered | iced::widget::button::Status::Pressed => {
+                palette.background.strong.color
+            }
+            _ => palette.background.weak.color,
+        };
+        iced::widget::button::Style {
+            background: Some(Background::Color(background)),
+            text_color: palette.background.base.text,
+            border: Border {
+                radius: 12.0.into(),
+                width: if mine { 1.5 } else { 0.0 },
+                color: palette.primary.base.color,
+            },
+            ..iced::widget::button::Style::default()
+        }
+    }
+}
+
+/// A small label beside a name ("admin", "verified", "you").
+pub fn tag(kind: Tag) -> impl Fn(&Theme) -> container::Style {
+    move |theme| {
+        let palette = theme.extended_palette();
+        let pair = match kind {
+            Tag::Good => palette.success.weak,
+            Tag::Neutral => palette.background.strong,
+            Tag::Warning => palette.warning.weak,
+        };
+        container::Style {
+            background: Some(Background::Color(pair.color)),
+            text_color: Some(pair.text),
+            border: border::rounded(8),
+            ..container::Style::default()
+        }
+    }
+}
+
+/// The colour of a [`tag`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    Good,
+    Neutral,
+    Warning,
+}
+
+/// A small label beside a name.
+pub fn label<'a, M: 'a>(content: &'a str, kind: Tag) -> iced::Element<'a, M> {
+    container(iced::widget::text(content).size(12))
+        .padding([1, 7])
+        .style(tag(kind))
+        .into()
+}
+
+/// Muted text style (times, hints).
+pub fn muted_text(theme: &Theme) -> iced::widget::text::Style {
+    iced::widget::text::Style {
+        color: Some(muted(theme)),
+    }
+}
+
+/// Error text style.
+pub fn error_text(theme: &Theme) -> iced::widget::text::Style {
+    iced::widget::text::Style {
+        color: Some(error(theme)),
+    }
+}
+
+/// Success text style.
+pub fn success_text(theme: &Theme) -> iced::widget::text::Style {
+    iced::widget::text::Style {
+        color: Some(theme.palette().success),
+    }
+}
+
+/// The quote of the message a reply answers, inside the reply's bubble.
+pub fn quote(_theme: &Theme) -> container::Style {
+    container::Style {
+        background: Some(Background::Color(Color::from_rgba(0.0, 0.0, 0.0, 0.22))),
+        border: border::rounded(6),
+        ..container::Style::default()
+    }
+}

@@ -1,35 +1,48 @@
 //! Snapshot images of the main screens, rendered headlessly with tiny-skia and compared
 //! byte for byte with `tests/snapshots/*.png` (delete a PNG to record it again).
+//!
+//! Times are shown relative to now ("just now", "5 min ago"), so the data is made
+//! relative to now too.
 
 use boucle_client_core::{
-    Contact, ContactId, ConversationId, DeliveryState, MessageBody, MessageId, MessageView,
+    Contact, ContactId, ConversationId, DeliveryState, LoopId, LoopView, MemberView, MessageBody,
+    MessageId, MessageView, Reaction,
 };
-use boucle_desktop::screen::{conversation, onboarding, verify};
-use boucle_desktop::{format, io, theme};
-use iced_test::simulator;
+use boucle_desktop::io::{Overview, Response, Safety};
+use boucle_desktop::screen::{conversation, loop_settings, main, onboarding, unlock, verify};
+use boucle_desktop::{format, theme};
+use iced_test::Simulator;
 
 fn check<M>(name: &str, element: iced::Element<'_, M>) {
-    let mut ui = simulator(element);
+    let settings = iced::Settings {
+        fonts: vec![theme::EMOJI_FONT.into()],
+        default_font: theme::TEXT,
+        ..iced::Settings::default()
+    };
+    let mut ui = Simulator::with_size(settings, (1100.0, 720.0), element);
     let snapshot = ui.snapshot(&theme::theme()).expect("rendered");
     assert!(
         snapshot
             .matches_image(format!("tests/snapshots/{name}"))
             .expect("compared"),
-        "{name} differs from its snapshot"
+        "{name} differs from its snapshot (delete it to record it again, and look at it)"
     );
 }
 
 const NADIA: ContactId = ContactId([3; 16]);
+const OMAR: ContactId = ContactId([4; 16]);
+const TENANTS: LoopId = LoopId([9; 16]);
+const MINUTE: u64 = 60_000;
 
-fn message(n: u8, from_me: bool, text: &str) -> MessageView {
-    let now = format::now_ms();
+fn message(n: u8, from_me: bool, text: &str, ago: u64) -> MessageView {
+    let at = format::now_ms() - ago;
     MessageView {
         id: MessageId([n; 16]),
         conversation: ConversationId::Contact(NADIA),
         from_me,
         sender: None,
-        sent_at: now,
-        received_at: now,
+        sent_at: at,
+        received_at: at,
         body: MessageBody::Text(text.into()),
         reply_to: None,
         reactions: Vec::new(),
@@ -40,10 +53,114 @@ fn message(n: u8, from_me: bool, text: &str) -> MessageView {
     }
 }
 
+fn contact(id: ContactId, name: &str, verified: bool, unread: u32, ago: u64) -> Contact {
+    Contact {
+        id,
+        name: name.into(),
+        verified,
+        identity_changed: false,
+        unread,
+        relay_host: "127.0.0.1".into(),
+        last_activity: format::now_ms() - ago,
+    }
+}
+
+fn members() -> Vec<MemberView> {
+    vec![
+        MemberView {
+            id: "aa11bb22".into(),
+            name: None,
+            me: true,
+            admin: true,
+            verified: false,
+        },
+        MemberView {
+            id: "cc33dd44".into(),
+            name: Some("Nadia".into()),
+            me: false,
+            admin: true,
+            verified: true,
+        },
+        MemberView {
+            id: "ee55ff66".into(),
+            name: Some("Omar".into()),
+            me: false,
+            admin: false,
+            verified: false,
+        },
+        MemberView {
+            id: "0a1b2c3d".into(),
+            name: None,
+            me: false,
+            admin: false,
+            verified: false,
+        },
+    ]
+}
+
+fn tenants() -> LoopView {
+    LoopView {
+        id: TENANTS,
+        name: "Tenants of Rue Verte".into(),
+        members: 4,
+        admin: true,
+        member: true,
+        unread: 3,
+        last_activity: format::now_ms() - 2 * MINUTE,
+    }
+}
+
 #[test]
 fn onboarding() {
     let state = onboarding::State::new(Some("boucle-relay://127.0.0.1:4433/AAAA".into()), None);
     check("onboarding", state.view());
+}
+
+#[test]
+fn unlock_wrong_passphrase() {
+    let mut state = unlock::State::default();
+    state.update(unlock::Message::Passphrase("not it".into()));
+    state.update(unlock::Message::Submit);
+    state.update(unlock::Message::Failed(
+        "Wrong passphrase. Try again.".into(),
+    ));
+    check("unlock", state.view());
+}
+
+#[test]
+fn list() {
+    let (mut state, _) = main::State::new("Alice".into());
+    let mut overview = Overview {
+        contacts: vec![
+            contact(NADIA, "Nadia", true, 2, MINUTE / 2),
+            contact(OMAR, "Omar", false, 0, 3 * 60 * MINUTE),
+        ],
+        loops: vec![tenants()],
+        last: Default::default(),
+    };
+    overview.last.insert(
+        ConversationId::Contact(NADIA),
+        message(
+            1,
+            false,
+            "Are you coming to the assembly tonight?",
+            MINUTE / 2,
+        ),
+    );
+    overview.last.insert(
+        ConversationId::Loop(TENANTS),
+        MessageView {
+            sender: Some("Nadia".into()),
+            conversation: ConversationId::Loop(TENANTS),
+            ..message(2, false, "The landlord answered our letter", 2 * MINUTE)
+        },
+    );
+    overview.last.insert(
+        ConversationId::Contact(OMAR),
+        message(3, true, "Thanks, see you Friday", 3 * 60 * MINUTE),
+    );
+    state.handle(main::Message::Response(Response::Refreshed(Ok(overview))));
+    check("list", state.view());
 }
 
 #[test]
@@ -58,31 +175,60 @@ fn conversation() {
         },
     );
     state.set_history(vec![
-        message(1, false, "Are you coming to the assembly tonight?"),
+        MessageView {
+            reactions: vec![Reaction {
+                mine: true,
+                emoji: "👍".into(),
+            }],
+            ..message(
+                1,
+                false,
+                "Are you coming to the assembly tonight?",
+                12 * MINUTE,
+            )
+        },
         MessageView {
             reply_to: Some(MessageId([1; 16])),
-            ..message(2, true, "Yes, I'll bring the banners.")
+            edited: true,
+            reactions: vec![Reaction {
+                mine: false,
+                emoji: "❤️".into(),
+            }],
+            ..message(
+                2,
+                true,
+                "Yes, I'll bring the banners and the flyers.",
+                10 * MINUTE,
+            )
         },
+        message(3, false, "Great. Omar is printing more.", 4 * MINUTE),
         MessageView {
             delivery: Some(DeliveryState::Queued),
-            ..message(3, true, "See you at eight.")
+            ..message(4, true, "See you at eight.", 0)
         },
     ]);
+    state.update(conversation::Message::Select(MessageId([3; 16])));
     check("conversation", state.view(true));
 }
 
 #[test]
+fn loop_management() {
+    let mut state = loop_settings::State::new(
+        &tenants(),
+        &[
+            contact(NADIA, "Nadia", true, 0, 0),
+            contact(OMAR, "Omar", false, 0, 0),
+            contact(ContactId([5; 16]), "Léa", false, 0, 0),
+        ],
+    );
+    state.set_members(Ok(members()));
+    check("loop-management", state.view());
+}
+
+#[test]
 fn safety_number() {
-    let mut state = verify::State::new(&Contact {
-        id: NADIA,
-        name: "Nadia".into(),
-        verified: false,
-        identity_changed: false,
-        unread: 0,
-        relay_host: "127.0.0.1".into(),
-        last_activity: 0,
-    });
-    state.loaded(Ok(io::Safety {
+    let mut state = verify::State::new(&contact(NADIA, "Nadia", false, 0, 0));
+    state.loaded(Ok(Safety {
         groups: (1..=12).map(|i| format!("{:05}", i * 7919)).collect(),
         qr: (0..65).collect(),
     }));

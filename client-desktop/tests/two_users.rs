@@ -25,6 +25,7 @@ const WAIT: Duration = Duration::from_secs(30);
 
 /// One running app: its main window and the engine's event stream.
 struct Window {
+    engine: boucle_client_core::Engine,
     state: main::State,
     events: broadcast::Receiver<Event>,
     copied: Vec<String>,
@@ -61,8 +62,9 @@ impl Window {
             .await
             .expect("profile created");
         let events = engine.events();
-        let (state, commands) = main::State::new(engine);
+        let (state, commands) = main::State::new(engine.name().expect("name"));
         let mut window = Window {
+            engine,
             state,
             events,
             copied: Vec::new(),
@@ -77,7 +79,7 @@ impl Window {
         while let Some(command) = commands.pop_front() {
             match command {
                 Command::Engine(request) => {
-                    let response = io::perform(self.state.engine().clone(), request).await;
+                    let response = io::perform(self.engine.clone(), request).await;
                     commands.extend(self.state.handle(Message::Response(response)));
                 }
                 Command::Copy(text) => self.copied.push(text),

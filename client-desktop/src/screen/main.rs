@@ -1,29 +1,39 @@
 //! The main window: the conversation list (contacts and loops, last message, unread
-//! badge) on the left, and on the right the open conversation or one of the panes
-//! (invite, accept, verify, new loop).
+//! badge, delivery state) on the left, and on the right the open conversation or one of
+//! the panes (invite, accept, verify, new loop, a loop's members and settings).
 //!
-//! [`State::handle`] turns a message into [`Command`]s (engine requests as data, the
-//! clipboard, focus); [`State::update`] runs them as `Task`s. Tests call `handle` and run
-//! the requests with [`crate::io::perform`] themselves.
+//! The state holds no engine: [`State::handle`] turns a message into [`Command`]s
+//! (engine requests as data, the clipboard, focus) that the app runs as `Task`s against
+//! its engine. Tests call `handle` and answer the requests themselves, or run them with
+//! [`crate::io::perform`] against a real engine.
+//!
+//! Keyboard: Ctrl+N makes an invitation, Ctrl+Up and Ctrl+Down move through the
+//! conversations, Escape closes a pane (or cancels a reply, an edit or a selection).
+
+pub mod shortcuts;
+mod sidebar;
 
 use std::collections::HashSet;
 
-use boucle_client_core::{Contact, ConversationId, Engine, Event, LoopView};
-use iced::widget::{button, column, container, operation, row, scrollable, space, text};
-use iced::{Alignment, Element, Fill, Subscription, Task};
+use boucle_client_core::{ContactId, ConversationId, Event, LoopId};
+use iced::widget::{container, row, text};
+use iced::{Element, Fill};
 
-use crate::format;
-use crate::io::{self, Overview, Request, Response};
-use crate::screen::{accept, conversation, invite, new_loop, verify};
+pub use self::shortcuts::{Shortcut, shortcut};
+use crate::io::{Overview, Request, Response};
+use crate::screen::{accept, conversation, invite, loop_settings, new_loop, verify};
 use crate::theme;
 
 pub struct State {
-    engine: Engine,
     me: String,
     overview: Overview,
     pane: Pane,
     /// Relays reported down, by host.
     down: HashSet<String>,
+    /// Loops left in this session (the list shows them as left).
+    left: HashSet<LoopId>,
+    /// The conversation Escape goes back to from a pane.
+    last_open: Option<ConversationId>,
 }
 
 impl std::fmt::Debug for State {
@@ -40,6 +50,7 @@ pub enum Pane {
     Accept(accept::State),
     Verify(verify::State),
     NewLoop(new_loop::State),
+    LoopSettings(loop_settings::State),
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +64,8 @@ pub enum Message {
     AcceptPane(accept::Message),
     VerifyPane(verify::Message),
     NewLoopPane(new_loop::Message),
+    LoopSettingsPane(loop_settings::Message),
+    Shortcut(Shortcut),
     /// Something happened in the engine (`None`: events were missed, reload).
     Event(Option<Event>),
     Response(Response),
@@ -67,21 +80,17 @@ pub enum Command {
 }
 
 impl State {
-    /// The main window of an unlocked engine, and the commands that load it.
-    pub fn new(engine: Engine) -> (State, Vec<Command>) {
-        let me = engine.name().unwrap_or_default();
+    /// The main window of the profile called `me`, and the commands that load it.
+    pub fn new(me: String) -> (State, Vec<Command>) {
         let state = State {
-            engine,
             me,
             overview: Overview::default(),
             pane: Pane::Empty,
             down: HashSet::new(),
+            left: HashSet::new(),
+            last_open: None,
         };
         (state, vec![Command::Engine(Request::Refresh)])
-    }
-
-    pub fn engine(&self) -> &Engine {
-        &self.engine
     }
 
     pub fn pane(&self) -> &Pane {
@@ -95,22 +104,12 @@ impl State {
         contacts + loops
     }
 
-    pub fn update(&mut self, message: Message) -> Task<Message> {
-        let tasks = self
-            .handle(message)
-            .into_iter()
-            .map(|command| match command {
-                Command::Engine(request) => {
-                    Task::perform(io::perform(self.engine.clone(), request), Message::Response)
-                }
-                Command::Copy(contents) => iced::clipboard::write(contents),
-                Command::Focus(id) => operation::focus(id),
-            });
-        Task::batch(tasks)
-    }
-
-    pub fn subscription(&self) -> Subscription<Message> {
-        Subscription::run_with(EngineKey(self.engine.clone()), events).map(Message::Event)
+    /// The window title: "Boucle", with the unread count when there is one.
+    pub fn title(&self) -> String {
+        match self.unread() {
+            0 => "Boucle".to_owned(),
+            n => format!("Boucle ({n})"),
+        }
     }
 
     /// What a message changes, and the work it asks for.
@@ -129,22 +128,7 @@ impl State {
                 self.pane = Pane::NewLoop(new_loop::State::new(&self.overview.contacts));
                 vec![Command::Focus(new_loop::NAME)]
             }
-            Message::Conversation(message) => {
-                let Pane::Conversation(open) = &mut self.pane else {
-                    return Vec::new();
-                };
-                match open.update(message) {
-                    conversation::Action::None => Vec::new(),
-                    conversation::Action::Send { text, reply_to } => {
-                        vec![Command::Engine(Request::Send {
-                            conversation: open.id,
-                            text,
-                            reply_to,
-                        })]
-                    }
-                    conversation::Action::Verify(contact) => self.verify(contact),
-                }
-            }
+            Message::Conversation(message) => self.conversation(message),
             Message::InvitePane(message) => {
                 let Pane::Invite(pane) = &mut self.pane else {
                     return Vec::new();
@@ -190,14 +174,107 @@ impl State {
                     }
                 }
             }
+            Message::LoopSettingsPane(message) => {
+                let Pane::LoopSettings(pane) = &mut self.pane else {
+                    return Vec::new();
+                };
+                let id = pane.id();
+                match pane.update(message) {
+                    loop_settings::Action::None => Vec::new(),
+                    loop_settings::Action::Change(change) => {
+                        vec![Command::Engine(Request::Loop(id, change))]
+                    }
+                    loop_settings::Action::Back => self.open(ConversationId::Loop(id)),
+                }
+            }
+            Message::Shortcut(shortcut) => self.shortcut(shortcut),
             Message::Event(event) => self.on_event(event),
             Message::Response(response) => self.on_response(response),
         }
     }
 
+    fn conversation(&mut self, message: conversation::Message) -> Vec<Command> {
+        let Pane::Conversation(open) = &mut self.pane else {
+            return Vec::new();
+        };
+        let conversation = open.id;
+        match open.update(message) {
+            conversation::Action::None => Vec::new(),
+            conversation::Action::Send { text, reply_to } => vec![
+                Command::Engine(Request::Send {
+                    conversation,
+                    text,
+                    reply_to,
+                }),
+                Command::Focus(conversation::COMPOSER),
+            ],
+            conversation::Action::Change { message, change } => {
+                vec![
+                    Command::Engine(Request::Change {
+                        conversation,
+                        message,
+                        change,
+                    }),
+                    Command::Focus(conversation::COMPOSER),
+                ]
+            }
+            conversation::Action::FocusComposer => vec![Command::Focus(conversation::COMPOSER)],
+            conversation::Action::Verify(contact) => self.verify(contact),
+            conversation::Action::Members(id) => self.loop_settings(id),
+        }
+    }
+
+    fn shortcut(&mut self, shortcut: Shortcut) -> Vec<Command> {
+        match shortcut {
+            Shortcut::Invite => self.handle(Message::Invite),
+            Shortcut::Previous | Shortcut::Next => {
+                let order = self.order();
+                if order.is_empty() {
+                    return Vec::new();
+                }
+                let here = self
+                    .open_id()
+                    .and_then(|id| order.iter().position(|o| *o == id));
+                let next = match (here, shortcut) {
+                    (None, _) => 0,
+                    (Some(i), Shortcut::Previous) => i.saturating_sub(1),
+                    (Some(i), _) => (i + 1).min(order.len() - 1),
+                };
+                if here == Some(next) {
+                    return Vec::new();
+                }
+                self.open(order[next])
+            }
+            Shortcut::Escape => match self.pane {
+                Pane::Conversation(_) => self.conversation(conversation::Message::Cancel),
+                Pane::Empty => Vec::new(),
+                _ => match self.last_open {
+                    Some(id) if self.exists(id) => self.open(id),
+                    _ => {
+                        self.pane = Pane::Empty;
+                        Vec::new()
+                    }
+                },
+            },
+        }
+    }
+
+    /// The conversations in the order the list shows them.
+    pub fn order(&self) -> Vec<ConversationId> {
+        sidebar::entries(&self.overview)
+            .iter()
+            .map(sidebar::Entry::id)
+            .collect()
+    }
+
+    fn exists(&self, id: ConversationId) -> bool {
+        self.order().contains(&id)
+    }
+
     fn open(&mut self, id: ConversationId) -> Vec<Command> {
         let header = self.header(id);
         self.pane = Pane::Conversation(conversation::State::new(id, header));
+        self.last_open = Some(id);
         let mut commands = vec![
             Command::Engine(Request::History(id)),
             Command::Engine(Request::MarkRead(id)),
@@ -209,7 +286,7 @@ impl State {
         commands
     }
 
-    fn verify(&mut self, contact: boucle_client_core::ContactId) -> Vec<Command> {
+    fn verify(&mut self, contact: ContactId) -> Vec<Command> {
         let Some(found) = self.overview.contacts.iter().find(|c| c.id == contact) else {
             return Vec::new();
         };
@@ -217,36 +294,38 @@ impl State {
         vec![Command::Engine(Request::SafetyNumber(contact))]
     }
 
+    fn loop_settings(&mut self, id: LoopId) -> Vec<Command> {
+        let Some(found) = self.overview.loops.iter().find(|l| l.id == id) else {
+            return Vec::new();
+        };
+        self.pane = Pane::LoopSettings(loop_settings::State::new(found, &self.overview.contacts));
+        vec![Command::Engine(Request::Members(id))]
+    }
+
     fn header(&self, id: ConversationId) -> conversation::Header {
+        let mut header = conversation::Header {
+            title: String::new(),
+            contact: None,
+            verified: false,
+            identity_changed: false,
+        };
         match id {
             ConversationId::Contact(contact) => {
-                let found = self.overview.contacts.iter().find(|c| c.id == contact);
-                conversation::Header {
-                    title: found.map(|c| c.name.clone()).unwrap_or_default(),
-                    contact: Some(contact),
-                    verified: found.is_some_and(|c| c.verified),
-                    identity_changed: found.is_some_and(|c| c.identity_changed),
+                header.contact = Some(contact);
+                if let Some(found) = self.overview.contacts.iter().find(|c| c.id == contact) {
+                    header.title = found.name.clone();
+                    header.verified = found.verified;
+                    header.identity_changed = found.identity_changed;
                 }
             }
-            ConversationId::Loop(loop_id) => conversation::Header {
-                title: self
-                    .overview
-                    .loops
-                    .iter()
-                    .find(|l| l.id == loop_id)
-                    .map(|l| l.name.clone())
-                    .unwrap_or_default(),
-                contact: None,
-                verified: false,
-                identity_changed: false,
-            },
-            _ => conversation::Header {
-                title: String::new(),
-                contact: None,
-                verified: false,
-                identity_changed: false,
-            },
+            ConversationId::Loop(loop_id) => {
+                if let Some(found) = self.overview.loops.iter().find(|l| l.id == loop_id) {
+                    header.title = found.name.clone();
+                }
+            }
+            _ => {}
         }
+        header
     }
 
     fn open_id(&self) -> Option<ConversationId> {
@@ -290,11 +369,18 @@ impl State {
             }
             Event::LoopChanged(id) => {
                 let mut commands = vec![refresh];
-                if self.open_id() == Some(ConversationId::Loop(id)) {
+                let showing = match &self.pane {
+                    Pane::Conversation(open) => open.id == ConversationId::Loop(id),
+                    Pane::LoopSettings(pane) => pane.id() == id,
+                    _ => false,
+                };
+                if showing {
                     commands.push(Command::Engine(Request::Members(id)));
                 }
                 commands
             }
+            // A contact was added, or a key changed (the list and the open
+            // conversation's banner follow the refreshed contact).
             _ => vec![refresh],
         }
     }
@@ -308,6 +394,11 @@ impl State {
                     if let Pane::Conversation(open) = &mut self.pane {
                         open.set_header(header);
                     }
+                }
+                if let Pane::LoopSettings(pane) = &mut self.pane
+                    && let Some(found) = self.overview.loops.iter().find(|l| l.id == pane.id())
+                {
+                    pane.refresh(found, &self.overview.contacts);
                 }
             }
             Response::Refreshed(Err(error)) => tracing::warn!("refresh failed: {error}"),
@@ -324,6 +415,14 @@ impl State {
                     && open.id == id
                 {
                     open.sent(result);
+                }
+                return vec![Command::Engine(Request::Refresh)];
+            }
+            Response::Changed(id, change, result) => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == id
+                {
+                    open.changed(&change, result);
                 }
                 return vec![Command::Engine(Request::Refresh)];
             }
@@ -352,44 +451,53 @@ impl State {
                 return vec![Command::Engine(Request::Refresh)];
             }
             Response::LoopCreated(Ok(id)) => {
-                return vec![
-                    Command::Engine(Request::Refresh),
-                    Command::Engine(Request::History(ConversationId::Loop(id))),
-                ]
-                .into_iter()
-                .chain(self.open_after_refresh(id))
-                .collect();
+                let mut commands = vec![Command::Engine(Request::Refresh)];
+                commands.extend(self.open(ConversationId::Loop(id)));
+                return commands;
             }
             Response::LoopCreated(Err(error)) => {
                 if let Pane::NewLoop(pane) = &mut self.pane {
                     pane.failed(error);
                 }
             }
-            Response::Members(id, Ok(members)) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == ConversationId::Loop(id)
-                {
-                    open.set_members(members);
+            Response::Members(id, members) => match &mut self.pane {
+                Pane::Conversation(open) if open.id == ConversationId::Loop(id) => {
+                    if let Ok(members) = members {
+                        open.set_members(members);
+                    }
                 }
+                Pane::LoopSettings(pane) if pane.id() == id => pane.set_members(members),
+                _ => {}
+            },
+            Response::LoopChanged(id, change, result) => {
+                if result.is_ok() && change == crate::io::LoopChange::Leave {
+                    self.left.insert(id);
+                }
+                if let Pane::LoopSettings(pane) = &mut self.pane
+                    && pane.id() == id
+                {
+                    let leaving = change == crate::io::LoopChange::Leave;
+                    pane.finished(&change, result);
+                    if leaving {
+                        return vec![Command::Engine(Request::Refresh)];
+                    }
+                }
+                return vec![
+                    Command::Engine(Request::Refresh),
+                    Command::Engine(Request::Members(id)),
+                ];
             }
-            Response::Members(_, Err(error)) => tracing::warn!("members failed: {error}"),
-            Response::Done => {}
         }
         Vec::new()
-    }
-
-    fn open_after_refresh(&mut self, id: boucle_client_core::LoopId) -> Vec<Command> {
-        self.open(ConversationId::Loop(id))
     }
 
     pub fn view(&self) -> Element<'_, Message> {
         let relay_down = !self.down.is_empty();
         let content: Element<'_, Message> = match &self.pane {
             Pane::Empty => container(
-                column![
-                    text("Pick a conversation, or invite someone to start one.").size(theme::BODY),
-                ]
-                .spacing(theme::GAP),
+                text("Pick a conversation, or invite someone to start one (Ctrl+N).")
+                    .size(theme::BODY)
+                    .style(theme::muted_text),
             )
             .center(Fill)
             .into(),
@@ -398,173 +506,11 @@ impl State {
             Pane::Accept(pane) => pane.view().map(Message::AcceptPane),
             Pane::Verify(pane) => pane.view().map(Message::VerifyPane),
             Pane::NewLoop(pane) => pane.view().map(Message::NewLoopPane),
+            Pane::LoopSettings(pane) => pane.view().map(Message::LoopSettingsPane),
         };
-        row![self.sidebar(relay_down), content].into()
-    }
-
-    fn sidebar(&self, relay_down: bool) -> Element<'_, Message> {
-        let now = format::now_ms();
-        let status = if relay_down {
-            text("Relay unreachable: messages wait in the queue").size(theme::SMALL)
-        } else {
-            text("Connected").size(theme::SMALL)
-        };
-        let actions = column![
-            wide_button("Invite someone", Message::Invite),
-            wide_button("Accept an invitation", Message::Accept),
-            wide_button("New loop", Message::NewLoop),
-        ]
-        .spacing(6);
-        let mut entries: Vec<Entry<'_>> = self
-            .overview
-            .contacts
-            .iter()
-            .map(Entry::Contact)
-            .chain(self.overview.loops.iter().map(Entry::Loop))
-            .collect();
-        entries.sort_by_key(|e| std::cmp::Reverse(e.last_activity()));
-        let open = self.open_id();
-        let list = column(entries.into_iter().map(|entry| {
-            let id = entry.id();
-            let last = self.overview.last.get(&id);
-            self.entry(entry, last, now, open == Some(id))
-        }))
-        .spacing(2);
-        let empty = self.overview.contacts.is_empty() && self.overview.loops.is_empty();
-        let hint = empty.then(|| {
-            text("No conversations yet. Invite someone, or accept an invitation you received.")
-                .size(theme::SMALL)
-        });
-        let body = column![
-            column![text(&self.me).size(20), status].spacing(2),
-            actions,
-            text("Conversations").size(theme::SMALL),
-            hint,
-            scrollable(list).height(Fill),
-        ]
-        .spacing(theme::GAP * 1.5)
-        .padding(theme::GAP * 2.0);
-        container(body)
-            .width(theme::SIDEBAR)
-            .height(Fill)
-            .style(theme::sidebar)
-            .into()
-    }
-
-    fn entry<'a>(
-        &'a self,
-        entry: Entry<'a>,
-        last: Option<&'a boucle_client_core::MessageView>,
-        now: u64,
-        selected: bool,
-    ) -> Element<'a, Message> {
-        let (name, unread, tag) = match entry {
-            Entry::Contact(c) => (
-                c.name.as_str(),
-                c.unread,
-                if c.identity_changed {
-                    "key changed"
-                } else if c.verified {
-                    "verified"
-                } else {
-                    ""
-                },
-            ),
-            Entry::Loop(l) => (
-                l.name.as_str(),
-                l.unread,
-                if l.member { "loop" } else { "loop, joining…" },
-            ),
-        };
-        let preview = last
-            .map(|m| match (&entry, &m.sender) {
-                (Entry::Loop(_), Some(sender)) if !m.from_me => {
-                    format!("{sender}: {}", format::preview(m, 28))
-                }
-                _ => format::preview(m, 30),
-            })
-            .unwrap_or_else(|| "No messages yet".to_owned());
-        let when = (entry.last_activity() > 0)
-            .then(|| text(format::ago(now, entry.last_activity())).size(12));
-        let badge = (unread > 0).then(|| {
-            container(text(unread.to_string()).size(12))
-                .padding([1, 7])
-                .style(theme::badge)
-        });
-        let tag = (!tag.is_empty()).then(|| text(tag).size(12));
-        let top = row![text(name).size(theme::BODY), tag, space::horizontal(), when]
-            .spacing(6)
-            .align_y(Alignment::Center);
-        let bottom = row![
-            text(preview)
-                .size(theme::SMALL)
-                .width(Fill)
-                .wrapping(text::Wrapping::None),
-            badge
-        ]
-        .spacing(6)
-        .align_y(Alignment::Center);
-        button(column![top, bottom].spacing(2))
-            .width(Fill)
-            .padding([8, 10])
-            .style(if selected {
-                button::primary
-            } else {
-                button::text
-            })
-            .on_press(Message::Open(entry.id()))
-            .into()
+        row![sidebar::view(self, relay_down), content].into()
     }
 }
 
-fn wide_button(label: &str, message: Message) -> Element<'_, Message> {
-    button(text(label).size(theme::BODY))
-        .width(Fill)
-        .padding([7, 12])
-        .style(button::secondary)
-        .on_press(message)
-        .into()
-}
-
-#[derive(Clone, Copy)]
-enum Entry<'a> {
-    Contact(&'a Contact),
-    Loop(&'a LoopView),
-}
-
-impl Entry<'_> {
-    fn id(&self) -> ConversationId {
-        match self {
-            Entry::Contact(c) => ConversationId::Contact(c.id),
-            Entry::Loop(l) => ConversationId::Loop(l.id),
-        }
-    }
-
-    fn last_activity(&self) -> u64 {
-        match self {
-            Entry::Contact(c) => c.last_activity,
-            Entry::Loop(l) => l.last_activity,
-        }
-    }
-}
-
-/// The engine as a subscription key: there is one engine at a time.
-struct EngineKey(Engine);
-
-impl std::hash::Hash for EngineKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        "boucle-engine-events".hash(state);
-    }
-}
-
-fn events(key: &EngineKey) -> impl iced::futures::Stream<Item = Option<Event>> + use<> {
-    use tokio::sync::broadcast::error::RecvError;
-    let receiver = key.0.events();
-    iced::futures::stream::unfold(receiver, |mut receiver| async move {
-        match receiver.recv().await {
-            Ok(event) => Some((Some(event), receiver)),
-            Err(RecvError::Lagged(_)) => Some((None, receiver)),
-            Err(RecvError::Closed) => None,
-        }
-    })
-}
+#[cfg(test)]
+mod tests;

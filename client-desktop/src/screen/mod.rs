@@ -3,6 +3,7 @@
 pub mod accept;
 pub mod conversation;
 pub mod invite;
+pub mod loop_settings;
 pub mod main;
 pub mod new_loop;
 pub mod onboarding;

@@ -1,0 +1,197 @@
+//! The conversation list: who we are and whether the relay answers, the main actions,
+//! and one entry per contact and loop (name, tag, time, last message, its delivery
+//! state, unread badge), most recently active first.
+
+use boucle_client_core::{Contact, ConversationId, LoopView, MessageView};
+use iced::widget::{button, column, container, row, scrollable, space, text};
+use iced::{Alignment, Element, Fill};
+
+use super::{Message, State};
+use crate::io::Overview;
+use crate::{format, theme};
+
+pub fn view(state: &State, relay_down: bool) -> Element<'_, Message> {
+    let now = format::now_ms();
+    let status = if relay_down {
+        text("Relay unreachable: messages wait in the queue")
+            .size(theme::SMALL)
+            .style(theme::error_text)
+    } else {
+        text("Connected")
+            .size(theme::SMALL)
+            .style(theme::muted_text)
+    };
+    let actions = column![
+        wide_button("Invite someone", "Ctrl+N", Message::Invite),
+        wide_button("Accept an invitation", "", Message::Accept),
+        wide_button("New loop", "", Message::NewLoop),
+    ]
+    .spacing(6);
+    let open = state.open_id();
+    let list = column(entries(&state.overview).into_iter().map(|entry| {
+        let id = entry.id();
+        let last = state.overview.last.get(&id);
+        self::entry(state, entry, last, now, relay_down, open == Some(id))
+    }))
+    .spacing(2);
+    let empty = state.overview.contacts.is_empty() && state.overview.loops.is_empty();
+    let hint = empty.then(|| {
+        text("No conversations yet. Invite someone, or accept an invitation you received.")
+            .size(theme::SMALL)
+    });
+    let body = column![
+        column![text(&state.me).size(20), status].spacing(2),
+        actions,
+        row![
+            text("Conversations").size(theme::SMALL),
+            space::horizontal(),
+            text("Ctrl+↑/↓").size(12).style(theme::muted_text),
+        ],
+        hint,
+        scrollable(list).height(Fill),
+    ]
+    .spacing(theme::GAP * 1.5)
+    .padding(theme::GAP * 2.0);
+    container(body)
+        .width(theme::SIDEBAR)
+        .height(Fill)
+        .style(theme::sidebar)
+        .into()
+}
+
+/// Contacts and loops, most recently active first.
+pub fn entries(overview: &Overview) -> Vec<Entry<'_>> {
+    let mut entries: Vec<Entry<'_>> = overview
+        .contacts
+        .iter()
+        .map(Entry::Contact)
+        .chain(overview.loops.iter().map(Entry::Loop))
+        .collect();
+    entries.sort_by_key(|e| std::cmp::Reverse(e.last_activity()));
+    entries
+}
+
+fn entry<'a>(
+    state: &'a State,
+    entry: Entry<'a>,
+    last: Option<&'a MessageView>,
+    now: u64,
+    relay_down: bool,
+    selected: bool,
+) -> Element<'a, Message> {
+    let (name, unread, tag) = match entry {
+        Entry::Contact(c) => (
+            c.name.as_str(),
+            c.unread,
+            if c.identity_changed {
+                Some(theme::label("key changed", theme::Tag::Warning))
+            } else if c.verified {
+                Some(theme::label("verified", theme::Tag::Good))
+            } else {
+                None
+            },
+        ),
+        Entry::Loop(l) => (
+            l.name.as_str(),
+            l.unread,
+            Some(theme::label(
+                match (l.member, state.left.contains(&l.id)) {
+                    (true, _) => "loop",
+                    (false, true) => "loop, left",
+                    (false, false) => "loop, joining…",
+                },
+                theme::Tag::Neutral,
+            )),
+        ),
+    };
+    let preview = last
+        .map(|m| match (&entry, &m.sender) {
+            (Entry::Loop(_), Some(sender)) if !m.from_me => {
+                format!("{sender}: {}", format::preview(m, 26))
+            }
+            _ => format::preview(m, 28),
+        })
+        .unwrap_or_else(|| "No messages yet".to_owned());
+    let delivery = last.and_then(|m| m.delivery.as_ref()).map(|d| {
+        text(format::delivery_short(d, relay_down))
+            .size(12)
+            .style(theme::muted_text)
+    });
+    let when = (entry.last_activity() > 0).then(|| {
+        text(format::ago(now, entry.last_activity()))
+            .size(12)
+            .wrapping(text::Wrapping::None)
+    });
+    // Room for the name beside its tag and the time, in characters.
+    let room = if tag.is_some() { 16 } else { 22 };
+    let badge = (unread > 0).then(|| {
+        container(text(unread.to_string()).size(12))
+            .padding([1, 7])
+            .style(theme::badge)
+    });
+    let top = row![
+        text(format::shorten(name, room))
+            .size(theme::BODY)
+            .wrapping(text::Wrapping::None),
+        tag,
+        space::horizontal(),
+        when
+    ]
+    .spacing(6)
+    .align_y(Alignment::Center);
+    let bottom = row![
+        text(preview)
+            .size(theme::SMALL)
+            .width(Fill)
+            .wrapping(text::Wrapping::None),
+        delivery,
+        badge
+    ]
+    .spacing(6)
+    .align_y(Alignment::Center);
+    button(column![top, bottom].spacing(3))
+        .width(Fill)
+        .padding([8, 10])
+        .style(if selected {
+            button::primary
+        } else {
+            button::text
+        })
+        .on_press(Message::Open(entry.id()))
+        .into()
+}
+
+fn wide_button<'a>(label: &'a str, keys: &'a str, message: Message) -> Element<'a, Message> {
+    let keys = (!keys.is_empty()).then(|| text(keys).size(12).style(theme::muted_text));
+    button(
+        row![text(label).size(theme::BODY), space::horizontal(), keys].align_y(Alignment::Center),
+    )
+    .width(Fill)
+    .padding([7, 12])
+    .style(button::secondary)
+    .on_press(message)
+    .into()
+}
+
+/// One line of the list.
+#[derive(Clone, Copy)]
+pub enum Entry<'a> {
+    Contact(&'a Contact),
+    Loop(&'a LoopView),
+}
+
+impl Entry<'_> {
+    pub fn id(&self) -> ConversationId {
+        match self {
+            Entry::Contact(c) => ConversationId::Contact(c.id),
+            Entry::Loop(l) => ConversationId::Loop(l.id),
+        }
+    }
+
+    fn last_activity(&self) -> u64 {
+        match self {
+            Entry::Contact(c) => c.last_activity,
+            Entry::Loop(l) => l.last_activity,
+        }
+    }
+}
