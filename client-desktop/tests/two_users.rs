@@ -1,5 +1,6 @@
 //! Two desktop app states against a real relay on 127.0.0.1: Alice invites Bob, Bob
-//! pastes the link, Alice types a message and Bob sees it.
+//! pastes the link, Alice types a message and Bob sees it; Bob answers, Alice reacts and
+//! edits, and Bob sees both. Then a later run of the app: the unlock screen.
 //!
 //! What is exercised: every screen's view and update through `iced_test` (clicks and
 //! typing), the main window's commands, and the real engine and relay. What is not:
@@ -17,7 +18,7 @@ use boucle_desktop::screen::main::{self, Command, Message};
 use boucle_desktop::screen::{accept, conversation, onboarding};
 use boucle_test_support::{RelayOptions, RelayProcess};
 use iced::keyboard::{Key, key::Named};
-use iced_test::selector::id;
+use iced_test::selector::{self, id};
 use iced_test::simulator;
 use tokio::sync::broadcast;
 
@@ -104,6 +105,11 @@ impl Window {
         simulator(self.state.view()).find(text).is_ok()
     }
 
+    /// Whether the right-hand pane (not the list) shows this text.
+    fn pane_shows(&self, text: &'static str) -> bool {
+        simulator(self.state.view()).find(in_pane(text)).is_ok()
+    }
+
     /// Feeds engine events in (as the subscription does) until `done` holds.
     async fn until(&mut self, what: &str, mut done: impl FnMut(&Window) -> bool) {
         let deadline = tokio::time::Instant::now() + WAIT;
@@ -118,6 +124,20 @@ impl Window {
             let commands = self.state.handle(Message::Event(event));
             self.run(commands).await;
         }
+    }
+}
+
+/// The text `wanted` in the right-hand pane (the list on the left may show it too).
+fn in_pane(
+    wanted: &'static str,
+) -> impl FnMut(selector::Candidate<'_>) -> Option<selector::Target> + Send {
+    move |candidate| match candidate {
+        selector::Candidate::Text {
+            content, bounds, ..
+        } if content == wanted && bounds.x > boucle_desktop::theme::SIDEBAR => {
+            Some(selector::Target::from(candidate))
+        }
+        _ => None,
     }
 }
 
@@ -184,7 +204,9 @@ async fn a_message_typed_in_one_window_appears_in_the_other() {
         ui.click("Send").expect("send");
     })
     .await;
-    alice.until("Bob's reply", |w| w.shows("hi Alice!")).await;
+    alice
+        .until("Bob's reply", |w| w.pane_shows("hi Alice!"))
+        .await;
     alice
         .until("the delivery receipt", |w| {
             let main::Pane::Conversation(open) = w.state.pane() else {
@@ -195,4 +217,86 @@ async fn a_message_typed_in_one_window_appears_in_the_other() {
             })
         })
         .await;
+
+    // Alice reacts to Bob's answer; Bob's open conversation shows the reaction.
+    alice
+        .user(|ui| drop(ui.click(in_pane("hi Alice!")).expect("Bob's message")))
+        .await;
+    alice
+        .user(|ui| drop(ui.click("👍").expect("the thumbs up")))
+        .await;
+    bob.until("Alice's reaction", |w| {
+        let main::Pane::Conversation(open) = w.state.pane() else {
+            return false;
+        };
+        open.messages()
+            .iter()
+            .any(|m| m.from_me && m.reactions.iter().any(|r| !r.mine && r.emoji == "👍"))
+    })
+    .await;
+    assert!(bob.shows("👍"), "the reaction's chip");
+
+    // Alice edits her first message; Bob sees the new text, marked edited.
+    alice
+        .user(|ui| drop(ui.click(in_pane("hello from Alice")).expect("her message")))
+        .await;
+    alice.user(|ui| drop(ui.click("Edit").expect("edit"))).await;
+    alice
+        .user(|ui| {
+            ui.click(id(conversation::COMPOSER)).expect("composer");
+            ui.typewrite(", edited");
+            ui.tap_key(Key::Named(Named::Enter));
+        })
+        .await;
+    assert!(alice.shows("hello from Alice, edited"));
+    bob.until("Alice's edit", |w| w.pane_shows("hello from Alice, edited"))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn later_runs_unlock_and_a_wrong_passphrase_says_so() {
+    let relay = RelayProcess::start(RelayOptions::default()).expect("relay");
+    let dir = tempfile::tempdir().unwrap();
+    let window = Window::onboard("Alice", &relay, dir.path()).await;
+    let Window { engine, state, .. } = window;
+    drop(state);
+    engine.lock().await;
+
+    let config = Config {
+        profile: dir.path().join("profile"),
+        kdf: KdfParams::for_tests(),
+        relay: None,
+        token: None,
+    };
+    let mut app = app::App::new(config.clone());
+    assert!(matches!(app.screen(), app::Screen::Unlock(_)));
+    assert_eq!(app.title(), "Boucle");
+
+    // A wrong passphrase, typed and submitted with Enter.
+    let messages: Vec<app::Message> = {
+        let mut ui = simulator(app.view());
+        ui.click(id("passphrase")).expect("passphrase field");
+        ui.typewrite("not my passphrase");
+        ui.tap_key(Key::Named(Named::Enter));
+        ui.into_messages().collect()
+    };
+    for message in messages {
+        // The task would run `app::open`: run it here, as the runtime would.
+        let _ = app.update(message);
+    }
+    assert!(simulator(app.view()).find("Unlocking…").is_ok());
+    let opened = app::open(config.clone(), "not my passphrase".into()).await;
+    let _ = app.update(app::Message::Opened(opened));
+    assert!(
+        simulator(app.view())
+            .find("Wrong passphrase. Try again.")
+            .is_ok()
+    );
+
+    // The right one opens the main window.
+    let opened = app::open(config, "river lamp orange tiger".into()).await;
+    assert!(opened.is_ok(), "{:?}", opened.as_ref().err());
+    let _ = app.update(app::Message::Opened(opened));
+    assert!(matches!(app.screen(), app::Screen::Main { .. }));
+    assert!(simulator(app.view()).find("Invite someone").is_ok());
 }
