@@ -325,10 +325,11 @@ impl State {
 
     pub fn view(&self, relay_down: bool) -> Element<'_, Message> {
         let now = format::now_ms();
+        // Optional parts sit inside fixed slots, so that the composer keeps its place in
+        // the widget tree (and its keyboard focus) when a banner comes or goes.
         column![
             self.header(),
-            self.changed_banner(),
-            self.unreachable_banner(relay_down),
+            column![self.changed_banner(), self.unreachable_banner(relay_down)].spacing(theme::GAP),
             self.message_list(now, relay_down),
             self.composer(),
         ]
@@ -490,8 +491,7 @@ impl State {
             .padding([10, 16])
             .on_press(Message::Send);
         column![
-            banner,
-            status,
+            column![banner, status].spacing(6),
             row![editor, send].spacing(theme::GAP).align_y(Alignment::End),
             text("Enter sends · Shift+Enter starts a new line · click a message to reply, react or edit")
                 .size(12)

@@ -100,7 +100,19 @@ impl State {
 
     pub fn set_members(&mut self, members: Result<Vec<MemberView>, String>) {
         match members {
-            Ok(members) => self.members = Some(members),
+            Ok(mut members) => {
+                // You first, then the admins, then everyone else; contacts by name before
+                // members you do not know.
+                members.sort_by_key(|m| {
+                    (
+                        !m.me,
+                        !m.admin,
+                        m.name.is_none(),
+                        display_name(m).to_lowercase(),
+                    )
+                });
+                self.members = Some(members);
+            }
             Err(_) if !self.member => self.members = Some(Vec::new()),
             Err(error) => self.error = Some(format!("The members could not be read. {error}")),
         }
