@@ -536,6 +536,8 @@ fn members_line(members: &[MemberView]) -> String {
     if members.is_empty() {
         return "loop".to_owned();
     }
+    let mut members: Vec<&MemberView> = members.iter().collect();
+    members.sort_by_key(|m| (!m.me, !m.admin, m.name.is_none(), m.name.clone()));
     let names: Vec<String> = members
         .iter()
         .map(|m| {

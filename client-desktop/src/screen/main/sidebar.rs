@@ -13,7 +13,7 @@ use crate::{format, theme};
 pub fn view(state: &State, relay_down: bool) -> Element<'_, Message> {
     let now = format::now_ms();
     let status = if relay_down {
-        text("Relay unreachable: messages wait in the queue")
+        text("Relay unreachable: messages are queued")
             .size(theme::SMALL)
             .style(theme::error_text)
     } else {
@@ -104,19 +104,22 @@ fn entry<'a>(
             )),
         ),
     };
+    let delivery = last
+        .and_then(|m| m.delivery.as_ref())
+        .map(|d| format::delivery_short(d, relay_down));
+    // What fits on the line beside the delivery state and the badge, in characters.
+    let budget =
+        38 - delivery.map_or(0, |d| d.chars().count() + 1) - if unread > 0 { 4 } else { 0 };
     let preview = last
         .map(|m| match (&entry, &m.sender) {
             (Entry::Loop(_), Some(sender)) if !m.from_me => {
-                format!("{sender}: {}", format::preview(m, 26))
+                format!("{sender}: {}", format::preview_text(m, budget))
             }
-            _ => format::preview(m, 28),
+            _ => format::preview(m, budget),
         })
+        .map(|p| format::shorten(&p, budget))
         .unwrap_or_else(|| "No messages yet".to_owned());
-    let delivery = last.and_then(|m| m.delivery.as_ref()).map(|d| {
-        text(format::delivery_short(d, relay_down))
-            .size(12)
-            .style(theme::muted_text)
-    });
+    let delivery = delivery.map(|d| text(d).size(12).style(theme::muted_text));
     let when = (entry.last_activity() > 0).then(|| {
         text(format::ago(now, entry.last_activity()))
             .size(12)

@@ -191,10 +191,7 @@ fn a_relay_going_down_is_shown() {
         connected: false,
         error: Some("timed out".into()),
     })));
-    assert!(shows(
-        &state,
-        "Relay unreachable: messages wait in the queue"
-    ));
+    assert!(shows(&state, "Relay unreachable: messages are queued"));
     state.handle(Message::Event(Some(Event::RelayStatus {
         relay: "127.0.0.1:4433".into(),
         connected: true,
