@@ -171,6 +171,12 @@ impl State {
         }
     }
 
+    /// Something went wrong that the composer's status line should say.
+    pub fn failed(&mut self, error: String) {
+        self.pending = None;
+        self.error = Some(error);
+    }
+
     /// The engine applied (or refused) a reaction, an edit or a deletion.
     pub fn changed(&mut self, change: &Change, result: Result<MessageView, String>) {
         self.pending = None;

@@ -34,6 +34,8 @@ pub struct State {
     left: HashSet<LoopId>,
     /// The conversation Escape goes back to from a pane.
     last_open: Option<ConversationId>,
+    /// Why the list could not be read, if it could not.
+    problem: Option<String>,
 }
 
 impl std::fmt::Debug for State {
@@ -89,6 +91,7 @@ impl State {
             down: HashSet::new(),
             left: HashSet::new(),
             last_open: None,
+            problem: None,
         };
         (state, vec![Command::Engine(Request::Refresh)])
     }
@@ -389,6 +392,7 @@ impl State {
         match response {
             Response::Refreshed(Ok(overview)) => {
                 self.overview = overview;
+                self.problem = None;
                 if let Some(id) = self.open_id() {
                     let header = self.header(id);
                     if let Pane::Conversation(open) = &mut self.pane {
@@ -401,7 +405,9 @@ impl State {
                     pane.refresh(found, &self.overview.contacts);
                 }
             }
-            Response::Refreshed(Err(error)) => tracing::warn!("refresh failed: {error}"),
+            Response::Refreshed(Err(error)) => {
+                self.problem = Some(format!("The conversations could not be read. {error}"));
+            }
             Response::History(id, Ok(messages)) => {
                 if let Pane::Conversation(open) = &mut self.pane
                     && open.id == id
@@ -409,7 +415,13 @@ impl State {
                     open.set_history(messages);
                 }
             }
-            Response::History(_, Err(error)) => tracing::warn!("history failed: {error}"),
+            Response::History(id, Err(error)) => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == id
+                {
+                    open.failed(format!("The messages could not be read. {error}"));
+                }
+            }
             Response::Sent(id, result) => {
                 if let Pane::Conversation(open) = &mut self.pane
                     && open.id == id

@@ -39,8 +39,12 @@ pub fn view(state: &State, relay_down: bool) -> Element<'_, Message> {
         text("No conversations yet. Invite someone, or accept an invitation you received.")
             .size(theme::SMALL)
     });
+    let problem = state
+        .problem
+        .as_deref()
+        .map(|p| text(p).size(theme::SMALL).style(theme::error_text));
     let body = column![
-        column![text(&state.me).size(20), status].spacing(2),
+        column![text(&state.me).size(20), status, problem].spacing(2),
         actions,
         row![
             text("Conversations").size(theme::SMALL),

@@ -360,3 +360,29 @@ fn sending_keeps_the_composer_focused() {
         Some(Command::Focus(conversation::COMPOSER))
     ));
 }
+
+#[test]
+fn read_failures_are_said() {
+    let mut state = loaded();
+    state.handle(Message::Response(Response::Refreshed(Err(
+        "The profile is locked.".into(),
+    ))));
+    assert!(shows(
+        &state,
+        "The conversations could not be read. The profile is locked."
+    ));
+    state.handle(Message::Open(ConversationId::Contact(NADIA)));
+    state.handle(Message::Response(Response::History(
+        ConversationId::Contact(NADIA),
+        Err("The profile is locked.".into()),
+    )));
+    assert!(shows(
+        &state,
+        "The messages could not be read. The profile is locked."
+    ));
+    state.handle(Message::Response(Response::Refreshed(Ok(overview()))));
+    assert!(!shows(
+        &state,
+        "The conversations could not be read. The profile is locked."
+    ));
+}
