@@ -263,7 +263,8 @@ fn show(globals: &Globals, event: &EventView, what: &str) {
                 }
             })
             .collect();
-        outln!("  {label:<5} {:>3}  {}", people.len(), names.join(", "));
+        let line = format!("  {label:<5} {:>3}  {}", people.len(), names.join(", "));
+        outln!("{}", line.trim_end());
     }
 }
 

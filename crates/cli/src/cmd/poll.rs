@@ -202,7 +202,7 @@ fn show(globals: &Globals, poll: &PollView, what: &str) {
         .unwrap_or(0);
     for option in &poll.options {
         let names: Vec<String> = option.voters.iter().map(person).collect();
-        outln!(
+        let line = format!(
             "  {:>2}. {:<width$}  {:>3}  {}{}",
             option.index + 1,
             option.text,
@@ -210,6 +210,7 @@ fn show(globals: &Globals, poll: &PollView, what: &str) {
             names.join(", "),
             if option.mine { "  ← your choice" } else { "" },
         );
+        outln!("{}", line.trim_end());
     }
 }
 

@@ -326,4 +326,69 @@ mod tests {
         let answers: BTreeMap<_, _> = state.answers().collect();
         assert_eq!(answers.get(&alice), Some(&RsvpAnswer::No));
     }
+
+    mod arrival {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn apply(state: &mut EventState, input: &Input) {
+            match input.clone() {
+                Input::Create(a, at, s) => state.create(a, at, s),
+                Input::Edit(by, admin, at, s) => state.edit(by, admin, at, s),
+                Input::Cancel(by, admin, at) => state.cancel(by, admin, at),
+                Input::Answer(by, at, answer) => state.answer(by, at, answer),
+            }
+        }
+
+        fn input() -> impl Strategy<Value = Input> {
+            let who = (0u8..4).prop_map(person);
+            let at = (0u64..6, 0u8..6).prop_map(|(t, id)| stamp(t * 100, id));
+            let answer = prop_oneof![
+                Just(RsvpAnswer::Going),
+                Just(RsvpAnswer::Maybe),
+                Just(RsvpAnswer::No)
+            ];
+            prop_oneof![
+                (who.clone(), any::<bool>(), at.clone(), 0u64..4)
+                    .prop_map(|(w, admin, a, s)| Input::Edit(w, admin, a, spec("edit", s))),
+                (who.clone(), any::<bool>(), at.clone())
+                    .prop_map(|(w, admin, a)| Input::Cancel(w, admin, a)),
+                (who, at, answer).prop_map(|(w, a, r)| Input::Answer(w, a, r)),
+            ]
+        }
+
+        fn scenario() -> impl Strategy<Value = (Vec<Input>, Vec<usize>)> {
+            let create = (0u8..4, 0u64..3).prop_map(|(author, t)| {
+                Input::Create(person(author), stamp(t * 100, 99), spec("event", 0))
+            });
+            (
+                prop::option::of(create),
+                prop::collection::vec(input(), 0..10),
+            )
+                .prop_flat_map(|(create, mut inputs)| {
+                    inputs.extend(create);
+                    let order: Vec<usize> = (0..inputs.len()).collect();
+                    (Just(inputs), Just(order).prop_shuffle())
+                })
+        }
+
+        proptest! {
+            /// Whatever the messages and their arrival order, the state is the same.
+            #[test]
+            fn arrival_order_never_matters((inputs, order) in scenario()) {
+                let mut in_order = EventState::default();
+                for input in &inputs {
+                    apply(&mut in_order, input);
+                }
+                let mut shuffled = EventState::default();
+                for &i in &order {
+                    apply(&mut shuffled, &inputs[i]);
+                }
+                prop_assert_eq!(&in_order, &shuffled);
+                prop_assert_eq!(in_order.details(), shuffled.details());
+                prop_assert_eq!(in_order.cancelled(), shuffled.cancelled());
+            }
+        }
+    }
 }

@@ -388,4 +388,67 @@ mod tests {
         state.create(alice, stamp(0, 200), spec(2, false, None));
         assert_eq!(state.ballots().get(&alice), Some(&vec![1]));
     }
+
+    mod arrival {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn input() -> impl Strategy<Value = Input> {
+            let who = (0u8..4).prop_map(person);
+            let at = (0u64..6, 0u8..6).prop_map(|(t, id)| stamp(t * 100, id));
+            prop_oneof![
+                (who.clone(), at.clone(), prop::collection::vec(0u8..5, 0..3))
+                    .prop_map(|(w, a, c)| Input::Vote(w, a, c)),
+                (who, any::<bool>(), at).prop_map(|(w, admin, a)| Input::Close(w, admin, a)),
+            ]
+        }
+
+        fn create() -> impl Strategy<Value = Input> {
+            (
+                0u8..4,
+                0u64..3,
+                2usize..5,
+                any::<bool>(),
+                prop::option::of(0u64..7),
+            )
+                .prop_map(|(author, t, options, multiple, closes)| {
+                    Input::Create(
+                        person(author),
+                        stamp(t * 100, 99),
+                        spec(options, multiple, closes.map(|c| c * 100)),
+                    )
+                })
+        }
+
+        fn scenario() -> impl Strategy<Value = (Vec<Input>, Vec<usize>)> {
+            (
+                prop::option::of(create()),
+                prop::collection::vec(input(), 0..10),
+            )
+                .prop_flat_map(|(create, mut inputs)| {
+                    inputs.extend(create);
+                    let order: Vec<usize> = (0..inputs.len()).collect();
+                    (Just(inputs), Just(order).prop_shuffle())
+                })
+        }
+
+        proptest! {
+            /// Whatever the messages and their arrival order, the state is the same.
+            #[test]
+            fn arrival_order_never_matters((inputs, order) in scenario()) {
+                let mut in_order = PollState::default();
+                for input in &inputs {
+                    apply(&mut in_order, input);
+                }
+                let mut shuffled = PollState::default();
+                for &i in &order {
+                    apply(&mut shuffled, &inputs[i]);
+                }
+                prop_assert_eq!(&in_order, &shuffled);
+                prop_assert_eq!(in_order.ballots(), shuffled.ballots());
+                prop_assert_eq!(in_order.end(), shuffled.end());
+            }
+        }
+    }
 }
