@@ -23,7 +23,7 @@ use crate::organize::{
     EventDetails, EventView, Participant, PersonKey, PollOption, PollView, RsvpCounts, Stamp,
     check_event, check_poll, short,
 };
-use crate::store::{StoreError, Table, WriteBatch};
+use crate::store::{StoreError, WriteBatch};
 
 /// Who sent an organizing message, and what they may do where it was sent.
 pub(crate) struct Sender {
@@ -146,26 +146,24 @@ pub(crate) struct Organized {
     pub events: Vec<Event>,
     /// The body of the history entry of a new item, and whether it was edited already.
     created: Option<(MessageBody, bool)>,
-    puts: Vec<(Table, [u8; 32], Vec<u8>)>,
+    polls: Vec<([u8; 32], PollRecord)>,
+    event_records: Vec<([u8; 32], EventRecord)>,
     views: Vec<MessageView>,
 }
 
 impl Organized {
     /// Adds the writes to a transaction.
     pub(crate) fn write(&self, batch: &mut WriteBatch<'_>) -> Result<(), StoreError> {
-        for (table, key, value) in &self.puts {
-            batch.put(*table, key, value)?;
+        for (key, record) in &self.polls {
+            batch.put_value(POLLS, key, record)?;
+        }
+        for (key, record) in &self.event_records {
+            batch.put_value(EVENTS, key, record)?;
         }
         for view in &self.views {
             put_view(batch, view)?;
         }
         Ok(())
-    }
-
-    fn put(&mut self, table: Table, key: [u8; 32], value: &impl Serialize) {
-        // Encoding plain structs into a Vec cannot fail.
-        let bytes = postcard::to_allocvec(value).unwrap_or_default();
-        self.puts.push((table, key, bytes));
     }
 }
 
@@ -295,7 +293,7 @@ fn fold(
             let before = record.state.clone();
             record.state.create(sender.key, at, spec.clone());
             if record.state != before {
-                out.put(POLLS, item_key(conversation, message.id), &record);
+                out.polls.push((item_key(conversation, message.id), record));
                 out.created = Some((
                     MessageBody::Poll {
                         question: spec.question.clone(),
@@ -330,7 +328,8 @@ fn fold(
             let before = record.state.clone();
             record.state.create(sender.key, at, spec.clone());
             if record.state != before {
-                out.put(EVENTS, item_key(conversation, message.id), &record);
+                out.event_records
+                    .push((item_key(conversation, message.id), record.clone()));
                 out.created = Some((event_body(&record.state), record.state.edited()));
                 out.events.push(Event::AgendaChanged {
                     conversation,
@@ -380,7 +379,8 @@ fn update_poll(
     if record.state == before {
         return Ok(());
     }
-    out.put(POLLS, item_key(conversation, poll), &record);
+    out.polls
+        .push((item_key(conversation, poll), record.clone()));
     if record.state.created().is_some() {
         out.events.push(Event::PollChanged { conversation, poll });
     }
@@ -400,7 +400,8 @@ fn update_event(
     if record.state == before {
         return Ok(());
     }
-    out.put(EVENTS, item_key(conversation, event), &record);
+    out.event_records
+        .push((item_key(conversation, event), record.clone()));
     if record.state.created().is_none() {
         return Ok(());
     }

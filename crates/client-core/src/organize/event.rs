@@ -83,6 +83,12 @@ fn spec_order(a: &EventSpec, b: &EventSpec) -> Ordering {
         ))
 }
 
+/// Which of two valid edits wins: the greater stamp; on the same stamp (only a forging
+/// sender produces that), the smaller details.
+fn winning_order(a: &Edit, b: &Edit) -> Ordering {
+    a.at.cmp(&b.at).then_with(|| spec_order(&b.spec, &a.spec))
+}
+
 impl EventState {
     /// The event, once its own message arrived.
     pub(crate) fn created(&self) -> Option<&CreatedEvent> {
@@ -158,7 +164,7 @@ impl EventState {
         self.edits
             .iter()
             .filter(|e| authorized(e.by, e.by_admin, event))
-            .max_by_key(|e| e.at)
+            .max_by(|a, b| winning_order(a, b))
     }
 
     fn normalize(&mut self) {
@@ -167,15 +173,21 @@ impl EventState {
                 .cmp(&(b.at, b.by, b.by_admin))
                 .then_with(|| spec_order(&a.spec, &b.spec))
         });
-        self.edits
-            .dedup_by(|later, earlier| (later.at, later.by) == (earlier.at, earlier.by));
+        // One message judged twice alike is one edit (a forged twin: the smaller details).
+        self.edits.dedup_by(|later, earlier| {
+            (later.at, later.by, later.by_admin) == (earlier.at, earlier.by, earlier.by_admin)
+        });
         self.cancels.sort_by_key(|c| (c.at, c.by, c.by_admin));
         self.cancels.dedup();
         match &self.created {
             Some(event) => {
-                self.edits.retain(|e| authorized(e.by, e.by_admin, event));
-                let winners = self.edits.len().saturating_sub(1);
-                self.edits.drain(..winners);
+                let winner = self
+                    .edits
+                    .iter()
+                    .filter(|e| authorized(e.by, e.by_admin, event))
+                    .max_by(|a, b| winning_order(a, b))
+                    .cloned();
+                self.edits = winner.into_iter().collect();
                 self.cancels.retain(|c| authorized(c.by, c.by_admin, event));
                 self.cancels.truncate(1);
             }
