@@ -3,8 +3,10 @@
 
 mod support;
 
+mod agenda;
 mod conversations;
 mod durability;
 mod failures;
 mod loops;
+mod polls;
 mod privacy;

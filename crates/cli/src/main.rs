@@ -63,6 +63,12 @@ enum Command {
     /// Group conversations: create, add, remove, promote, rename, leave, members, send, read.
     #[command(subcommand)]
     Loop(cmd::loops::Command),
+    /// Show-of-hands polls in a loop or a conversation: create, vote, close, show, list.
+    #[command(subcommand)]
+    Poll(cmd::poll::Command),
+    /// The agenda: create, edit, cancel, rsvp, show, list, export (.ics).
+    #[command(subcommand)]
+    Event(cmd::event::Command),
 }
 
 #[tokio::main]
@@ -91,6 +97,8 @@ async fn main() -> ExitCode {
         Command::Verify(args) => cmd::verify::run(&globals, args).await,
         Command::Passwd => cmd::passwd::run(&globals).await,
         Command::Loop(command) => cmd::loops::run(&globals, command).await,
+        Command::Poll(command) => cmd::poll::run(&globals, command).await,
+        Command::Event(command) => cmd::event::run(&globals, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -95,6 +95,8 @@ impl MessageJson {
         let (text, unsupported_kind) = match &view.body {
             MessageBody::Text(text) => (Some(text.clone()), None),
             MessageBody::Unsupported { kind } => (None, Some(*kind)),
+            MessageBody::Poll { question } => (Some(format!("poll: {question}")), None),
+            MessageBody::Event { title, .. } => (Some(format!("event: {title}")), None),
             _ => (None, None),
         };
         MessageJson {
@@ -147,6 +149,20 @@ pub fn message_line(view: &MessageView, peer: &str) -> String {
             MessageBody::Text(text) => line.push_str(text),
             MessageBody::Unsupported { kind } => line.push_str(&format!(
                 "(a kind of message this version cannot show: {kind})"
+            )),
+            MessageBody::Poll { question } => line.push_str(&format!(
+                "poll: {question}  (boucle poll show … {})",
+                short_message(&view.id)
+            )),
+            MessageBody::Event {
+                title,
+                starts_at,
+                cancelled,
+            } => line.push_str(&format!(
+                "event: {title}, {}{}  (boucle event show … {})",
+                utc_time(*starts_at),
+                if *cancelled { ", CANCELLED" } else { "" },
+                short_message(&view.id)
             )),
             _ => line.push_str("(a kind of message this version cannot show)"),
         }

@@ -68,6 +68,30 @@ pub enum EngineError {
     /// The engine has been shut down.
     #[error("the profile is locked")]
     Locked,
+    /// No such poll in this conversation.
+    #[error("no poll with this id in this conversation")]
+    UnknownPoll,
+    /// No such event in this conversation.
+    #[error("no event with this id in this conversation")]
+    UnknownEvent,
+    /// The poll cannot be created as given.
+    #[error("this poll cannot be created: {0}")]
+    InvalidPoll(String),
+    /// The vote does not fit the poll.
+    #[error("this vote is not valid: {0}")]
+    InvalidVote(String),
+    /// The event's details are not acceptable.
+    #[error("this event is not valid: {0}")]
+    InvalidEvent(String),
+    /// Voting is over.
+    #[error("this poll is closed: votes no longer count")]
+    PollClosed,
+    /// The event was cancelled; it cannot be answered or changed any more.
+    #[error("this event is cancelled")]
+    EventCancelled,
+    /// Only the poll's or event's author, or an admin, may close, edit or cancel it.
+    #[error("only whoever created it, or an admin of the loop, can do this")]
+    NotOrganizer,
 }
 
 impl EngineError {

@@ -11,7 +11,10 @@
 //! - [`Engine::invite`] / [`Engine::accept`]: one-time invitation links ([`Invitation`]);
 //! - [`Engine::send_text`], [`Engine::reply`], [`Engine::react`], [`Engine::edit`],
 //!   [`Engine::delete`], [`Engine::history`]: conversations;
-//! - [`Engine::safety_number`], [`Engine::mark_verified`]: verification.
+//! - [`Engine::safety_number`], [`Engine::mark_verified`]: verification;
+//! - [`Engine::create_poll`], [`Engine::vote`], [`Engine::poll`]: show-of-hands polls;
+//! - [`Engine::create_event`], [`Engine::rsvp`], [`Engine::agenda`],
+//!   [`Engine::export_ics`]: the agenda.
 //!
 //! Each contact writes to its own mailbox of ours, so a relay cannot link a user's
 //! contacts together by mailbox id. Messages are sealed when queued; the outbox sends
@@ -23,12 +26,15 @@ mod error;
 mod ids;
 pub mod invite;
 mod model;
+mod organize;
 mod relays;
 pub mod store;
 
+pub use boucle_crypto::RsvpAnswer;
 pub use clock::Clock;
 pub use engine::{Engine, EngineOptions, Event};
 pub use error::EngineError;
 pub use ids::{ContactId, ConversationId, LoopId, MessageId};
 pub use invite::{Invitation, InvitationError};
 pub use model::{Contact, DeliveryState, LoopView, MemberView, MessageBody, MessageView, Reaction};
+pub use organize::{EventDetails, EventView, Participant, PollOption, PollView, RsvpCounts, ics};

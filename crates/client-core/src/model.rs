@@ -18,6 +18,8 @@ pub(crate) const OUTBOX: Table = Table::new("outbox");
 pub(crate) const SEEN: Table = Table::new("seen");
 pub(crate) const LOOPS: Table = Table::new("loops");
 pub(crate) const MEMBER_SESSIONS: Table = Table::new("member_sessions");
+pub(crate) const POLLS: Table = Table::new("polls");
+pub(crate) const EVENTS: Table = Table::new("events");
 
 pub(crate) const PROFILE_KEY: &[u8] = b"profile";
 pub(crate) const ACCOUNT_KEY: &[u8] = b"account";
@@ -104,6 +106,21 @@ pub enum MessageBody {
     Unsupported {
         /// Its kind number.
         kind: u16,
+    },
+    /// A show-of-hands poll; its live state is [`crate::Engine::poll`] (same id).
+    Poll {
+        /// The question.
+        question: String,
+    },
+    /// An agenda event; its live state is [`crate::Engine::event`] (same id). Kept in
+    /// step with edits and cancellation.
+    Event {
+        /// Its title.
+        title: String,
+        /// When it starts (unix ms).
+        starts_at: u64,
+        /// Whether it is cancelled.
+        cancelled: bool,
     },
 }
 

@@ -2,10 +2,12 @@
 
 pub mod accept;
 pub mod contacts;
+pub mod event;
 pub mod init;
 pub mod invite;
 pub mod loops;
 pub mod passwd;
+pub mod poll;
 pub mod read;
 pub mod send;
 pub mod sync;

@@ -95,7 +95,61 @@ fn show(globals: &Globals, engine: &Engine, event: Event) {
                 );
             }
         }
+        Event::PollChanged { conversation, poll } => {
+            organizing(globals, engine, "poll", conversation, &poll)
+        }
+        Event::AgendaChanged {
+            conversation,
+            event,
+        } => organizing(globals, engine, "agenda", conversation, &event),
         _ => {}
+    }
+}
+
+/// A poll or an event changed (votes, answers, edits): one line, or one JSON object.
+fn organizing(
+    globals: &Globals,
+    engine: &Engine,
+    what: &str,
+    conversation: boucle_client_core::ConversationId,
+    id: &boucle_client_core::MessageId,
+) {
+    let (contact, loop_id) = crate::cmd::poll::conversation_json(conversation);
+    if globals.json {
+        json_line(&serde_json::json!({
+            "event": what,
+            "contact": contact,
+            "loop": loop_id,
+            "id": crate::output::hex(&id.0),
+        }));
+        return;
+    }
+    let short = crate::output::short_message(id);
+    let line = if what == "poll" {
+        engine.poll(conversation, *id).map(|p| {
+            let counts: Vec<String> = p.options.iter().map(|o| o.votes.to_string()).collect();
+            format!(
+                "poll {short} {}: {} voters, per option [{}]{}",
+                p.question,
+                p.voters.len(),
+                counts.join(" "),
+                if p.closed { " (closed)" } else { "" }
+            )
+        })
+    } else {
+        engine.event(conversation, *id).map(|e| {
+            format!(
+                "event {short} {}: {} going, {} maybe, {} no{}",
+                e.details.title,
+                e.counts.going,
+                e.counts.maybe,
+                e.counts.no,
+                if e.cancelled { " (cancelled)" } else { "" }
+            )
+        })
+    };
+    if let Ok(line) = line {
+        outln!("{line}");
     }
 }
 

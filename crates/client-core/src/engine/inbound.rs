@@ -280,6 +280,15 @@ fn from_contact(
             Event::MessageUpdated(view.clone())
         });
     }
+    // Polls and agenda events: their own tables; a new one is also a history entry.
+    let sender = super::organize::Sender::contact(known.ed25519);
+    let organized = super::organize::receive(core, conversation_of(contact), &sender, &message)?;
+    if organized.visible {
+        record.unread += 1;
+        record.last_activity = core.clock.now_ms();
+        receipt = Some(vec![message.id]);
+    }
+    events.extend(organized.events.iter().cloned());
     let receipt_item = match receipt {
         Some(ids) => {
             let receipt = Message {
@@ -304,6 +313,7 @@ fn from_contact(
         for view in &views {
             put_view(batch, view)?;
         }
+        organized.write(batch)?;
         if let Some(item) = &receipt_item {
             batch.put_value(OUTBOX, &outbox_key, item)?;
         }

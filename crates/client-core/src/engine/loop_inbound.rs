@@ -192,12 +192,20 @@ fn loop_message(
             views.push(view);
         }
     }
+    // Polls and agenda events: their own tables; a new one is also a history entry.
+    let member = super::organize::Sender::member(core, id, &sender.ed25519, label);
+    let organized = super::organize::receive(core, conversation, &member, &message)?;
+    if organized.visible {
+        record.unread += 1;
+        record.last_activity = now;
+    }
     save_loop(core, id, &mut record)?;
     let counters = core.counters;
     core.store.write(|batch| {
         for view in &views {
             put_view(batch, view)?;
         }
+        organized.write(batch)?;
         batch.put_value(LOOPS, &id.0, &record)?;
         batch.put_value(META, crate::model::COUNTERS_KEY, &counters)?;
         batch.put(SEEN, seen_key, &[])
@@ -211,6 +219,7 @@ fn loop_message(
                 Event::MessageUpdated(view)
             }
         })
+        .chain(organized.events)
         .collect())
 }
 

@@ -222,6 +222,17 @@ pub(crate) fn persist(
     view: Option<&MessageView>,
     items: Vec<OutboxRecord>,
 ) -> Result<(), EngineError> {
+    persist_with(core, conversation, view, items, |_| Ok(()))
+}
+
+/// [`persist`], with `extra` writes in the same transaction.
+pub(crate) fn persist_with(
+    core: &mut Core,
+    conversation: ConversationId,
+    view: Option<&MessageView>,
+    items: Vec<OutboxRecord>,
+    extra: impl FnOnce(&mut WriteBatch<'_>) -> Result<(), StoreError>,
+) -> Result<(), EngineError> {
     let now = core.clock.now_ms();
     match conversation {
         ConversationId::Contact(contact) => {
@@ -237,15 +248,18 @@ pub(crate) fn persist(
                 }
                 batch.put(SESSIONS, &contact.0, &session)?;
                 batch.put_value(CONTACTS, &contact.0, &record)?;
+                extra(batch)?;
                 loops::queue(counters, batch, items)
             })?;
         }
         ConversationId::Loop(id) => {
             let mut record = loops::loop_record(core, id)?;
             record.last_activity = now;
-            loops::commit_loop(core, id, &mut record, items, |batch| match view {
-                Some(view) => put_view(batch, view),
-                None => Ok(()),
+            loops::commit_loop(core, id, &mut record, items, |batch| {
+                if let Some(view) = view {
+                    put_view(batch, view)?;
+                }
+                extra(batch)
             })?;
         }
     }
@@ -311,7 +325,10 @@ pub(crate) fn apply_change(view: &mut MessageView, content: &Content, mine: bool
                 });
             }
         }
-        Content::Edit { text, .. } if !view.deleted => {
+        // Only a text is edited this way (a poll or an event has its own rules).
+        Content::Edit { text, .. }
+            if !view.deleted && matches!(view.body, MessageBody::Text(_)) =>
+        {
             view.body = MessageBody::Text(text.clone());
             view.edited = true;
         }

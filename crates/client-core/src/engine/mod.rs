@@ -1,12 +1,15 @@
 //! The engine: a profile unlocked, its relays connected, its inbox processed and its
 //! outbox sent. Front ends call its methods and listen to its [`Event`]s.
 
+mod agenda;
 mod contacts;
 mod inbound;
 mod loop_inbound;
 mod loops;
 mod messages;
+mod organize;
 mod outbox;
+mod polls;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -62,6 +65,20 @@ pub enum Event {
         connected: bool,
         /// What went wrong, if it is not.
         error: Option<String>,
+    },
+    /// A poll was created, or its votes or state changed: ask [`Engine::poll`].
+    PollChanged {
+        /// Where it is.
+        conversation: ConversationId,
+        /// The poll.
+        poll: boucle_crypto::MessageId,
+    },
+    /// An agenda event was created, edited, cancelled or answered: ask [`Engine::event`].
+    AgendaChanged {
+        /// Where it is.
+        conversation: ConversationId,
+        /// The event.
+        event: boucle_crypto::MessageId,
     },
 }
 
