@@ -4,7 +4,10 @@
 mod support;
 
 mod conversations;
+mod disappearing;
 mod durability;
 mod failures;
 mod loops;
 mod privacy;
+mod roles;
+mod sharing;

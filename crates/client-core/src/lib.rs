@@ -11,7 +11,10 @@
 //! - [`Engine::invite`] / [`Engine::accept`]: one-time invitation links ([`Invitation`]);
 //! - [`Engine::send_text`], [`Engine::reply`], [`Engine::react`], [`Engine::edit`],
 //!   [`Engine::delete`], [`Engine::history`]: conversations;
-//! - [`Engine::safety_number`], [`Engine::mark_verified`]: verification.
+//! - [`Engine::safety_number`], [`Engine::mark_verified`]: verification;
+//! - [`Engine::share_contact`], [`Engine::add_shared_contact`]: shared contacts;
+//! - [`Engine::set_loop_policy`]: announcement loops and who may invite;
+//! - [`Engine::set_timer`], [`Engine::sweep_expired`]: disappearing messages.
 //!
 //! Each contact writes to its own mailbox of ours, so a relay cannot link a user's
 //! contacts together by mailbox id. Messages are sealed when queued; the outbox sends
@@ -27,8 +30,11 @@ mod relays;
 pub mod store;
 
 pub use clock::Clock;
-pub use engine::{Engine, EngineOptions, Event};
+pub use boucle_crypto::{Inviting, LoopPolicy, Posting};
+pub use engine::{Engine, EngineOptions, Event, TIMER_CHOICES};
 pub use error::EngineError;
 pub use ids::{ContactId, ConversationId, LoopId, MessageId};
 pub use invite::{Invitation, InvitationError};
-pub use model::{Contact, DeliveryState, LoopView, MemberView, MessageBody, MessageView, Reaction};
+pub use model::{
+    Contact, DeliveryState, LoopView, MemberView, MessageBody, MessageView, Reaction, SharedCard,
+};

@@ -7,6 +7,11 @@ mod loop_inbound;
 mod loops;
 mod messages;
 mod outbox;
+mod roles;
+mod sharing;
+mod timers;
+
+pub use timers::TIMER_CHOICES;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -63,6 +68,14 @@ pub enum Event {
         /// What went wrong, if it is not.
         error: Option<String>,
     },
+    /// Messages of a conversation reached the end of their disappearing-messages timer
+    /// and were deleted from this profile.
+    MessagesExpired {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The messages deleted.
+        ids: Vec<boucle_crypto::MessageId>,
+    },
 }
 
 /// One of our mailboxes, ready to use.
@@ -98,6 +111,8 @@ pub(crate) struct Inner {
     pub undrained: Mutex<HashSet<[u8; 16]>>,
     pub progress: Notify,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Contacts we are offering our shareable card to right now.
+    pub offering: Mutex<HashSet<ContactId>>,
 }
 
 /// An unlocked profile with its relays connected. Cheap to clone.
@@ -175,6 +190,7 @@ impl Engine {
             undrained: Mutex::new(HashSet::new()),
             progress: Notify::new(),
             tasks: Mutex::new(Vec::new()),
+            offering: Mutex::new(HashSet::new()),
         });
         let engine = Engine { inner };
         engine.subscribe_all();
@@ -183,9 +199,11 @@ impl Engine {
         for id in invitations {
             tokio::spawn(loop_inbound::accept_invitation(engine.inner.clone(), id));
         }
+        sharing::offer_pending(&engine.inner);
         let inbound = tokio::spawn(inbound::run(engine.inner.clone(), inbound_rx));
         let outbox = tokio::spawn(outbox::run(engine.inner.clone()));
-        engine.inner.tasks_lock().extend([inbound, outbox]);
+        let housekeeping = tokio::spawn(timers::run(engine.inner.clone()));
+        engine.inner.tasks_lock().extend([inbound, outbox, housekeeping]);
         Ok(engine)
     }
 
@@ -247,7 +265,8 @@ impl Engine {
                 .core()
                 .map(|core| loop_inbound::pending_invitations(&core).is_empty())
                 .unwrap_or(true);
-            if drained && outbox_empty && joined {
+            let offered = self.inner.offering_lock().is_empty();
+            if drained && outbox_empty && joined && offered {
                 return true;
             }
             self.inner.outbox_wake.notify_one();
@@ -283,6 +302,10 @@ impl Inner {
 
     pub(crate) fn undrained_lock(&self) -> MutexGuard<'_, HashSet<[u8; 16]>> {
         self.undrained.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn offering_lock(&self) -> MutexGuard<'_, HashSet<ContactId>> {
+        self.offering.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn tasks_lock(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
