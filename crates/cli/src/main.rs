@@ -60,9 +60,16 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Change the profile's passphrase.
     Passwd,
-    /// Group conversations: create, add, remove, promote, rename, leave, members, send, read.
+    /// Group conversations: create, add, remove, promote, rename, policy, leave, members,
+    /// send, read.
     #[command(subcommand)]
     Loop(cmd::loops::Command),
+    /// Share a contact into a conversation (a contact or a loop): they can add them at once.
+    Share(cmd::share::ShareArgs),
+    /// Add the contact a message shared (see `boucle read`).
+    AddShared(cmd::share::AddArgs),
+    /// Show or set disappearing messages of a conversation: off, 1h, 1d, 1w or 4w.
+    Timer(cmd::timer::Args),
 }
 
 #[tokio::main]
@@ -91,6 +98,9 @@ async fn main() -> ExitCode {
         Command::Verify(args) => cmd::verify::run(&globals, args).await,
         Command::Passwd => cmd::passwd::run(&globals).await,
         Command::Loop(command) => cmd::loops::run(&globals, command).await,
+        Command::Share(args) => cmd::share::share(&globals, args).await,
+        Command::AddShared(args) => cmd::share::add(&globals, args).await,
+        Command::Timer(args) => cmd::timer::run(&globals, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

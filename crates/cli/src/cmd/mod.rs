@@ -8,6 +8,8 @@ pub mod loops;
 pub mod passwd;
 pub mod read;
 pub mod send;
+pub mod share;
 pub mod sync;
+pub mod timer;
 pub mod verify;
 pub mod watch;
