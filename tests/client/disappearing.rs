@@ -78,7 +78,11 @@ async fn a_disappearing_message_is_gone_from_every_store_after_its_timer() -> an
         user.until(|e| (loop_timer(e, id) == Some(HOUR)).then_some(()))
             .await?;
         assert_eq!(user.engine.timer(in_loop)?, HOUR);
-        assert_eq!(timer_lines(&user.engine, in_loop).len(), 1, "one line says so");
+        assert_eq!(
+            timer_lines(&user.engine, in_loop).len(),
+            1,
+            "one line says so"
+        );
     }
 
     // 1:1: Bob sets a timer on his chat with Alice; both see the line and the timer.
@@ -143,7 +147,10 @@ async fn a_disappearing_message_is_gone_from_every_store_after_its_timer() -> an
         assert_eq!(timer_lines(&user.engine, in_loop).len(), 1);
     }
     for (engine, conversation) in [(&alice.engine, alice_to_bob), (&bob.engine, bob_to_alice)] {
-        assert!(!has(engine, conversation, private.id), "gone from the 1:1 too");
+        assert!(
+            !has(engine, conversation, private.id),
+            "gone from the 1:1 too"
+        );
         assert_eq!(timer_lines(engine, conversation).len(), 1);
     }
     // A reaction to a message that is gone finds nothing to change.
@@ -159,7 +166,11 @@ async fn a_disappearing_message_is_gone_from_every_store_after_its_timer() -> an
         engine.lock().await;
         let engine = Engine::unlock(&profile, PASSPHRASE, with_clock()).await?;
         let history = engine.history(in_loop, None, 1_000)?;
-        assert!(history.iter().all(|m| m.id != vanishing.id && m.id != private.id));
+        assert!(
+            history
+                .iter()
+                .all(|m| m.id != vanishing.id && m.id != private.id)
+        );
         assert!(
             history
                 .iter()

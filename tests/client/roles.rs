@@ -36,7 +36,8 @@ async fn in_an_announcement_loop_only_admins_post_and_a_members_post_is_refused_
         .create_loop("Announcements", &[bob_for_alice, carol_for_alice])
         .await?;
     for user in [&mut alice, &mut bob, &mut carol] {
-        user.until(|e| view(e, id).filter(|l| l.members == 3)).await?;
+        user.until(|e| view(e, id).filter(|l| l.members == 3))
+            .await?;
     }
     let conversation = ConversationId::Loop(id);
     let welcome = alice.engine.send_text(conversation, "welcome")?;
@@ -123,7 +124,11 @@ async fn in_an_announcement_loop_only_admins_post_and_a_members_post_is_refused_
         .until(|e| view(e, id).filter(|l| l.policy == announcement))
         .await?;
     carol
-        .until(|e| texts(e, id).contains(&"meeting at 7".to_owned()).then_some(()))
+        .until(|e| {
+            texts(e, id)
+                .contains(&"meeting at 7".to_owned())
+                .then_some(())
+        })
         .await?;
     assert!(matches!(
         carol.engine.send_text(conversation, "again"),
@@ -140,9 +145,13 @@ async fn members_invite_only_when_the_loop_lets_them() -> anyhow::Result<()> {
     let mut dave = User::new("Dave", &relay).await?;
     let (bob_for_alice, _) = introduce(&mut alice, &mut bob).await?;
     let (dave_for_bob, _) = introduce(&mut bob, &mut dave).await?;
-    let id = alice.engine.create_loop("Open door", &[bob_for_alice]).await?;
+    let id = alice
+        .engine
+        .create_loop("Open door", &[bob_for_alice])
+        .await?;
     for user in [&mut alice, &mut bob] {
-        user.until(|e| view(e, id).filter(|l| l.members == 2)).await?;
+        user.until(|e| view(e, id).filter(|l| l.members == 2))
+            .await?;
     }
     assert!(matches!(
         bob.engine.invite_to_loop(id, dave_for_bob),
@@ -160,7 +169,8 @@ async fn members_invite_only_when_the_loop_lets_them() -> anyhow::Result<()> {
             .await?;
     }
     let conversation = ConversationId::Loop(id);
-    dave.engine.send_text(conversation, "thanks for having me")?;
+    dave.engine
+        .send_text(conversation, "thanks for having me")?;
     alice
         .until(|e| {
             texts(e, id)

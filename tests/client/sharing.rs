@@ -114,15 +114,26 @@ async fn a_shared_contact_is_added_in_one_action_and_messaged() -> anyhow::Resul
     let (_, _, already) = shared(&again).expect("a shared contact");
     assert!(already, "already a contact when it arrives");
     assert_eq!(
-        carol.engine.add_shared_contact(with_alice, again.id).await?,
+        carol
+            .engine
+            .add_shared_contact(with_alice, again.id)
+            .await?,
         bob_for_carol
     );
-    assert_eq!(carol.engine.contacts()?.len(), 2, "Alice and Bob, once each");
+    assert_eq!(
+        carol.engine.contacts()?.len(),
+        2,
+        "Alice and Bob, once each"
+    );
     // Bob becomes shareable in turn: Carol holds his card for her own introductions.
     carol
         .until(|e| e.contact(bob_for_carol).ok().filter(|c| c.can_share))
         .await?;
-    assert_eq!(bob.engine.contacts()?.len(), 2, "Alice and Carol, once each");
+    assert_eq!(
+        bob.engine.contacts()?.len(),
+        2,
+        "Alice and Carol, once each"
+    );
 
     // A plain text message is not something to add.
     let plain = alice

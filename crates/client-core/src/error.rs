@@ -75,7 +75,9 @@ pub enum EngineError {
     #[error("disappearing messages can be off, 1 hour, 1 day, 1 week or 4 weeks (not {0} seconds)")]
     InvalidTimer(u32),
     /// The contact's shareable card has not arrived yet.
-    #[error("{0} cannot be shared yet: their shareable card arrives once they have been online since you met")]
+    #[error(
+        "{0} cannot be shared yet: their shareable card arrives once they have been online since you met"
+    )]
     NoShareableCard(String),
     /// Sharing a contact into the conversation with that same contact.
     #[error("this is the conversation with {0}: share them with someone else")]

@@ -29,8 +29,8 @@ mod model;
 mod relays;
 pub mod store;
 
-pub use clock::Clock;
 pub use boucle_crypto::{Inviting, LoopPolicy, Posting};
+pub use clock::Clock;
 pub use engine::{Engine, EngineOptions, Event, TIMER_CHOICES};
 pub use error::EngineError;
 pub use ids::{ContactId, ConversationId, LoopId, MessageId};

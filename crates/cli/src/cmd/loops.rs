@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use boucle_client_core::{ConversationId, Engine, Inviting, LoopPolicy, LoopView, MemberView, Posting};
+use boucle_client_core::{
+    ConversationId, Engine, Inviting, LoopPolicy, LoopView, MemberView, Posting,
+};
 
 use crate::output::{MessageJson, hex, json_line, message_line, peer_name, short_message};
 use crate::profile::Globals;

@@ -203,7 +203,10 @@ impl Engine {
         let inbound = tokio::spawn(inbound::run(engine.inner.clone(), inbound_rx));
         let outbox = tokio::spawn(outbox::run(engine.inner.clone()));
         let housekeeping = tokio::spawn(timers::run(engine.inner.clone()));
-        engine.inner.tasks_lock().extend([inbound, outbox, housekeeping]);
+        engine
+            .inner
+            .tasks_lock()
+            .extend([inbound, outbox, housekeeping]);
         Ok(engine)
     }
 

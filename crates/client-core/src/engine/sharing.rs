@@ -12,6 +12,7 @@
 //! sees a new, unverified contact, "introduced through" the contact whose card it came
 //! by; both compare safety numbers as with anyone.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use boucle_crypto::{
@@ -197,7 +198,7 @@ impl Engine {
     /// any conversation.
     pub fn find_message(&self, prefix: &str) -> Result<MessageView, EngineError> {
         let prefix = prefix.trim().to_lowercase();
-        let bytes = (prefix.len() >= 8 && prefix.len() % 2 == 0)
+        let bytes = (prefix.len() >= 8 && prefix.len().is_multiple_of(2))
             .then(|| {
                 (0..prefix.len())
                     .step_by(2)
@@ -305,7 +306,8 @@ pub(crate) fn received(
     }
     if let Some(contact) = from {
         let record = core.contact_record(&contact)?;
-        let own = ContactCard::from_bytes(&record.card).is_ok_and(|c| c.identity() == card.identity());
+        let own =
+            ContactCard::from_bytes(&record.card).is_ok_and(|c| c.identity() == card.identity());
         if own {
             // Their shareable card. Stored on its own (idempotent, so a redelivery after a
             // failed write of the rest is harmless).
@@ -370,10 +372,7 @@ pub(crate) fn on_introductions(
         last_activity: now,
         created_at: now,
     };
-    let intro = IntroRecord {
-        by,
-        via: Some(via),
-    };
+    let intro = IntroRecord { by, via: Some(via) };
     core.sessions.insert(id, session);
     let session = core.session_pickle(&id).unwrap_or_default();
     let account = core.account_pickle();
@@ -427,16 +426,28 @@ pub(crate) fn pending_offers(core: &Core) -> Vec<ContactId> {
     let Ok(contacts) = core.store.scan(CONTACTS, b"") else {
         return Vec::new();
     };
+    let offered: HashSet<ContactId> = core
+        .mailboxes
+        .values()
+        .filter_map(|m| match m.record.purpose {
+            MailboxPurpose::Introductions(contact) => Some(contact),
+            _ => None,
+        })
+        .collect();
     contacts
         .into_iter()
         .filter_map(|(key, _)| <[u8; 16]>::try_from(key.as_slice()).ok().map(ContactId))
-        .filter(|id| {
-            !core
-                .mailboxes
-                .values()
-                .any(|m| m.record.purpose == MailboxPurpose::Introductions(*id))
-        })
+        .filter(|id| !offered.contains(id))
         .collect()
+}
+
+/// Whether this contact still waits for our shareable card.
+fn needs_offer(core: &Core, contact: ContactId) -> bool {
+    core.contact_record(&contact).is_ok()
+        && !core
+            .mailboxes
+            .values()
+            .any(|m| m.record.purpose == MailboxPurpose::Introductions(contact))
 }
 
 /// Starts an offer to every contact still without one (and no offer under way).
@@ -464,11 +475,7 @@ async fn offer_card(inner: Arc<Inner>, contact: ContactId) {
     let engine = Engine {
         inner: inner.clone(),
     };
-    let pending = |inner: &Inner| {
-        inner.core().is_ok_and(|core| {
-            core.contact_record(&contact).is_ok() && pending_offers(&core).contains(&contact)
-        })
-    };
+    let pending = |inner: &Inner| inner.core().is_ok_and(|core| needs_offer(&core, contact));
     if pending(&inner) {
         match engine
             .new_mailbox(MailboxPurpose::Introductions(contact))
@@ -477,10 +484,9 @@ async fn offer_card(inner: Arc<Inner>, contact: ContactId) {
             Ok(mailbox) if pending(&inner) => {
                 let result = (|| -> Result<(), EngineError> {
                     let mut core = inner.core()?;
-                    let card = core.account.member_card(
-                        mailbox.keys.seal_key(),
-                        card_address(&mailbox),
-                    );
+                    let card = core
+                        .account
+                        .member_card(mailbox.keys.seal_key(), card_address(&mailbox));
                     let offer = new_message(
                         &core.clock,
                         Content::SharedContact {

@@ -330,7 +330,9 @@ pub(crate) fn sweep(core: &mut Core) -> Result<Vec<(ConversationId, Vec<MessageI
     let end = core.clock.now_ms().saturating_add(1).to_be_bytes();
     let mut expired: BTreeMap<[u8; 16], (ConversationId, Vec<MessageId>)> = BTreeMap::new();
     loop {
-        let due = core.store.range(EXPIRY, &[0u8; 8], &end, SWEEP_BATCH, false)?;
+        let due = core
+            .store
+            .range(EXPIRY, &[0u8; 8], &end, SWEEP_BATCH, false)?;
         if due.is_empty() {
             break;
         }
@@ -370,10 +372,7 @@ pub(crate) fn sweep(core: &mut Core) -> Result<Vec<(ConversationId, Vec<MessageI
         }
     }
     if !expired.is_empty() {
-        tracing::debug!(
-            conversations = expired.len(),
-            "deleted expired messages"
-        );
+        tracing::debug!(conversations = expired.len(), "deleted expired messages");
         clamp_unread(core, expired.values().map(|(c, _)| *c))?;
     }
     Ok(expired.into_values().collect())
@@ -448,7 +447,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             tracing::warn!(%error, "could not delete expired messages; will retry");
         }
         round = round.wrapping_add(1);
-        if round % OFFER_RETRY_SWEEPS == 0 {
+        if round.is_multiple_of(OFFER_RETRY_SWEEPS) {
             super::sharing::offer_pending(&inner);
         }
         tokio::time::sleep(SWEEP_EVERY).await;
