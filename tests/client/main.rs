@@ -5,8 +5,11 @@ mod support;
 
 mod agenda;
 mod conversations;
+mod disappearing;
 mod durability;
 mod failures;
 mod loops;
 mod polls;
 mod privacy;
+mod roles;
+mod sharing;

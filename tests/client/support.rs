@@ -26,6 +26,15 @@ pub struct User {
 
 impl User {
     pub async fn new(name: &str, relay: &RelayProcess) -> anyhow::Result<User> {
+        User::with_options(name, relay, options()).await
+    }
+
+    /// A user whose engine has these options (e.g. a manual clock).
+    pub async fn with_options(
+        name: &str,
+        relay: &RelayProcess,
+        options: EngineOptions,
+    ) -> anyhow::Result<User> {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
@@ -39,7 +48,7 @@ impl User {
             name,
             &relay.address().to_string(),
             None,
-            options(),
+            options,
         )
         .await?;
         let events = engine.events();
@@ -111,13 +120,20 @@ impl User {
     }
 }
 
-/// Alice invites, Bob accepts; returns each one's id for the other.
+/// Alice invites, Bob accepts; returns each one's id for the other once both hold the
+/// other's shareable card (so nothing of the introduction is still in flight).
 pub async fn introduce(alice: &mut User, bob: &mut User) -> anyhow::Result<(ContactId, ContactId)> {
     let invitation = alice.engine.invite().await?;
     let alice_for_bob = bob.engine.accept(&invitation.to_link()).await?;
     let bob_name = bob.engine.name()?;
     let bob_for_alice = alice.contact_named(&bob_name).await?;
-    Ok((bob_for_alice.id, alice_for_bob.id))
+    let (a, b) = (bob_for_alice.id, alice_for_bob.id);
+    alice
+        .until(|e| e.contact(a).ok().filter(|c| c.can_share))
+        .await?;
+    bob.until(|e| e.contact(b).ok().filter(|c| c.can_share))
+        .await?;
+    Ok((a, b))
 }
 
 pub fn text(view: &MessageView) -> String {

@@ -139,6 +139,8 @@ mod tests {
             unread: 0,
             relay_host: "x".into(),
             last_activity: 0,
+            introduced_by: None,
+            can_share: false,
         }];
         let mut state = State::new(&contacts);
         let mut ui = simulator(state.view());

@@ -139,6 +139,8 @@ mod tests {
             unread: 0,
             relay_host: "127.0.0.1".into(),
             last_activity: 0,
+            introduced_by: None,
+            can_share: false,
         }
     }
 

@@ -60,7 +60,8 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Change the profile's passphrase.
     Passwd,
-    /// Group conversations: create, add, remove, promote, rename, leave, members, send, read.
+    /// Group conversations: create, add, remove, promote, rename, policy, leave, members,
+    /// send, read.
     #[command(subcommand)]
     Loop(cmd::loops::Command),
     /// Show-of-hands polls in a loop or a conversation: create, vote, close, show, list.
@@ -69,6 +70,12 @@ enum Command {
     /// The agenda: create, edit, cancel, rsvp, show, list, export (.ics).
     #[command(subcommand)]
     Event(cmd::event::Command),
+    /// Share a contact into a conversation (a contact or a loop): they can add them at once.
+    Share(cmd::share::ShareArgs),
+    /// Add the contact a message shared (see `boucle read`).
+    AddShared(cmd::share::AddArgs),
+    /// Show or set disappearing messages of a conversation: off, 1h, 1d, 1w or 4w.
+    Timer(cmd::timer::Args),
 }
 
 #[tokio::main]
@@ -99,6 +106,9 @@ async fn main() -> ExitCode {
         Command::Loop(command) => cmd::loops::run(&globals, command).await,
         Command::Poll(command) => cmd::poll::run(&globals, command).await,
         Command::Event(command) => cmd::event::run(&globals, command).await,
+        Command::Share(args) => cmd::share::share(&globals, args).await,
+        Command::AddShared(args) => cmd::share::add(&globals, args).await,
+        Command::Timer(args) => cmd::timer::run(&globals, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,6 +25,10 @@ pub struct ContactJson {
     pub unread: u32,
     pub relay: String,
     pub last_activity: u64,
+    /// Who shared them with us (or through whose card they came).
+    pub introduced_by: Option<String>,
+    /// Whether they can be shared with others yet.
+    pub can_share: bool,
 }
 
 impl From<&Contact> for ContactJson {
@@ -37,6 +41,8 @@ impl From<&Contact> for ContactJson {
             unread: contact.unread,
             relay: contact.relay_host.clone(),
             last_activity: contact.last_activity,
+            introduced_by: contact.introduced_by.clone(),
+            can_share: contact.can_share,
         }
     }
 }
@@ -54,6 +60,9 @@ pub fn contact_line(contact: &Contact) -> String {
         line.push_str("  WARNING: their identity key changed; run `boucle verify` again");
     }
     line.push_str(&format!("  via {}", contact.relay_host));
+    if let Some(by) = &contact.introduced_by {
+        line.push_str(&format!("  (introduced by {by})"));
+    }
     line
 }
 
@@ -81,6 +90,18 @@ pub struct MessageJson {
     pub state: Option<&'static str>,
     pub failure: Option<String>,
     pub position: u64,
+    /// A shared contact: their name, safety number and whether they are a contact.
+    pub shared_contact: Option<SharedContactJson>,
+    /// A change of the disappearing-messages timer, in seconds (0: off).
+    pub timer_seconds: Option<u32>,
+}
+
+/// A shared contact, for `--json`.
+#[derive(Debug, Serialize)]
+pub struct SharedContactJson {
+    pub name: String,
+    pub safety_number: String,
+    pub already_contact: bool,
 }
 
 /// A reaction, for `--json`.
@@ -130,6 +151,23 @@ impl MessageJson {
                 _ => None,
             },
             position: view.position,
+            shared_contact: match &view.body {
+                MessageBody::SharedContact {
+                    name,
+                    safety_number,
+                    already_contact,
+                    ..
+                } => Some(SharedContactJson {
+                    name: name.clone(),
+                    safety_number: safety_number.clone(),
+                    already_contact: *already_contact,
+                }),
+                _ => None,
+            },
+            timer_seconds: match view.body {
+                MessageBody::TimerChanged { seconds } => Some(seconds),
+                _ => None,
+            },
         }
     }
 }
@@ -163,6 +201,28 @@ pub fn message_line(view: &MessageView, peer: &str) -> String {
                 utc_time(*starts_at),
                 if *cancelled { ", CANCELLED" } else { "" },
                 short_message(&view.id)
+            )),
+            MessageBody::SharedContact {
+                name,
+                already_contact,
+                ..
+            } => {
+                line.push_str(&format!("(shared a contact: {name}"));
+                if *already_contact {
+                    line.push_str(", already one of yours)");
+                } else {
+                    line.push_str(&format!(
+                        "; add them: boucle add-shared {})",
+                        hex(&view.id.0[..4])
+                    ));
+                }
+            }
+            MessageBody::TimerChanged { seconds: 0 } => {
+                line.push_str("(turned disappearing messages off)");
+            }
+            MessageBody::TimerChanged { seconds } => line.push_str(&format!(
+                "(set disappearing messages to {})",
+                crate::cmd::timer::timer_text(*seconds)
             )),
             _ => line.push_str("(a kind of message this version cannot show)"),
         }

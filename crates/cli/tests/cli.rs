@@ -335,3 +335,94 @@ fn three_users_talk_in_a_loop() -> anyhow::Result<()> {
     ensure!(members.iter().filter(|m| m["admin"] == true).count() == 1);
     Ok(())
 }
+
+#[test]
+fn a_contact_is_shared_and_added_and_timers_and_policies_are_set() -> anyhow::Result<()> {
+    let relay = relay()?;
+    let alice = User::init("alice", &relay)?;
+    let bob = User::init("bob", &relay)?;
+    let carol = User::init("carol", &relay)?;
+    introduce(&alice, &bob)?;
+    introduce(&alice, &carol)?;
+    // Bob's shareable card reaches Alice once Bob has synced.
+    bob.ok(&["sync", "--wait", "2"])?;
+    alice.until(&["contacts"], |contacts| {
+        contacts
+            .iter()
+            .find(|c| c["name"] == "bob" && c["can_share"] == true)
+            .map(|_| ())
+    })?;
+    let shared = alice.json(&["share", "carol", "bob"])?;
+    ensure!(shared[0]["shared_contact"]["name"] == "bob", "{shared:?}");
+
+    let message = carol.until(&["read", "alice"], |messages| {
+        messages
+            .iter()
+            .find(|m| m["shared_contact"]["name"] == "bob")
+            .cloned()
+    })?;
+    ensure!(message["shared_contact"]["already_contact"] == false);
+    let id = message["id"].as_str().context("no id")?;
+    let people = carol.ok(&["read", "alice"])?;
+    ensure!(
+        people.contains(&format!("boucle add-shared {}", &id[..8])),
+        "{people}"
+    );
+    let added = carol.json(&["add-shared", &id[..8]])?;
+    ensure!(added[0]["name"] == "bob", "{added:?}");
+    ensure!(added[0]["introduced_by"] == "alice", "{added:?}");
+    let again = carol.ok(&["add-shared", &id[..8]])?;
+    ensure!(again.contains("already one of your contacts"), "{again}");
+    bob.until(&["contacts"], |contacts| {
+        contacts
+            .iter()
+            .find(|c| c["name"] == "carol" && c["introduced_by"] == "alice")
+            .map(|_| ())
+    })?;
+
+    // Disappearing messages in the new chat, seen from both sides.
+    let set = carol.json(&["timer", "bob", "1d"])?;
+    ensure!(set[0]["timer_seconds"] == 86_400, "{set:?}");
+    bob.until(&["timer", "carol"], |shown| {
+        (shown[0]["timer"] == "1d").then_some(())
+    })?;
+    let line = bob.ok(&["read", "carol"])?;
+    ensure!(
+        line.contains("set disappearing messages to 1 day"),
+        "{line}"
+    );
+    let refused = carol.run(&["timer", "bob", "2h"])?;
+    ensure!(!refused.status.success());
+
+    // An announcement loop.
+    alice.json(&["loop", "create", "news", "bob"])?;
+    let both = |loops: &[Value]| {
+        loops
+            .iter()
+            .any(|l| l["name"] == "news" && l["member"] == true && l["members"] == 2)
+    };
+    let mut joined = false;
+    for _ in 0..ATTEMPTS {
+        bob.ok(&["sync", "--wait", "2"])?;
+        alice.ok(&["sync", "--wait", "2"])?;
+        if both(&alice.json(&["loop", "list"])?) && both(&bob.json(&["loop", "list"])?) {
+            joined = true;
+            break;
+        }
+    }
+    ensure!(joined, "Bob never joined the loop");
+    let policy = alice.json(&["loop", "policy", "news", "--admins-only-post"])?;
+    ensure!(policy[0]["admins_only_post"] == true, "{policy:?}");
+    ensure!(policy[0]["members_invite"] == false, "{policy:?}");
+    bob.until(&["loop", "list"], |loops| {
+        loops
+            .iter()
+            .find(|l| l["name"] == "news" && l["may_post"] == false)
+            .map(|_| ())
+    })?;
+    let refused = bob.run(&["loop", "send", "news", "hello"])?;
+    ensure!(!refused.status.success());
+    let error = String::from_utf8_lossy(&refused.stderr);
+    ensure!(error.contains("only admins can post"), "{error}");
+    Ok(())
+}

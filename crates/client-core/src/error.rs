@@ -92,6 +92,26 @@ pub enum EngineError {
     /// Only the poll's or event's author, or an admin, may close, edit or cancel it.
     #[error("only whoever created it, or an admin of the loop, can do this")]
     NotOrganizer,
+    /// An announcement loop: only its admins post (members still react).
+    #[error("only admins can post in this loop")]
+    NotAllowedToPost,
+    /// A disappearing-messages timer other than the ones offered.
+    #[error("disappearing messages can be off, 1 hour, 1 day, 1 week or 4 weeks (not {0} seconds)")]
+    InvalidTimer(u32),
+    /// The contact's shareable card has not arrived yet.
+    #[error(
+        "{0} cannot be shared yet: their shareable card arrives once they have been online since you met"
+    )]
+    NoShareableCard(String),
+    /// Sharing a contact into the conversation with that same contact.
+    #[error("this is the conversation with {0}: share them with someone else")]
+    SharedWithThemselves(String),
+    /// The message does not share a contact.
+    #[error("this message does not share a contact")]
+    NotASharedContact,
+    /// The shared card is our own.
+    #[error("this is your own contact card")]
+    OwnCard,
 }
 
 impl EngineError {

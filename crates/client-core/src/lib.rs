@@ -15,6 +15,9 @@
 //! - [`Engine::create_poll`], [`Engine::vote`], [`Engine::poll`]: show-of-hands polls;
 //! - [`Engine::create_event`], [`Engine::rsvp`], [`Engine::agenda`],
 //!   [`Engine::export_ics`]: the agenda.
+//! - [`Engine::share_contact`], [`Engine::add_shared_contact`]: shared contacts;
+//! - [`Engine::set_loop_policy`]: announcement loops and who may invite;
+//! - [`Engine::set_timer`], [`Engine::sweep_expired`]: disappearing messages.
 //!
 //! Each contact writes to its own mailbox of ours, so a relay cannot link a user's
 //! contacts together by mailbox id. Messages are sealed when queued; the outbox sends
@@ -31,10 +34,13 @@ mod relays;
 pub mod store;
 
 pub use boucle_crypto::RsvpAnswer;
+pub use boucle_crypto::{Inviting, LoopPolicy, Posting};
 pub use clock::Clock;
-pub use engine::{Engine, EngineOptions, Event};
+pub use engine::{Engine, EngineOptions, Event, TIMER_CHOICES};
 pub use error::EngineError;
 pub use ids::{ContactId, ConversationId, LoopId, MessageId};
 pub use invite::{Invitation, InvitationError};
-pub use model::{Contact, DeliveryState, LoopView, MemberView, MessageBody, MessageView, Reaction};
+pub use model::{
+    Contact, DeliveryState, LoopView, MemberView, MessageBody, MessageView, Reaction, SharedCard,
+};
 pub use organize::{EventDetails, EventView, Participant, PollOption, PollView, RsvpCounts, ics};

@@ -51,6 +51,10 @@ pub(crate) enum MailboxPurpose {
     Contact(ContactId),
     /// Our member mailbox in one loop (other members write to it).
     Loop(boucle_crypto::LoopId),
+    /// Where people introduced through one contact write to us: the mailbox of the
+    /// shareable card we gave that contact (`organizing.md` §3). Shared by everyone who
+    /// arrives through it; messages are told apart by their sealed sender.
+    Introductions(ContactId),
 }
 
 /// One of our mailboxes, with everything needed to use it.
@@ -122,6 +126,39 @@ pub enum MessageBody {
         /// Whether it is cancelled.
         cancelled: bool,
     },
+    /// A contact shared into the conversation ([`crate::Engine::add_shared_contact`]
+    /// adds them in one action).
+    SharedContact {
+        /// The name the sharer knows them by (theirs to choose, unverified).
+        name: String,
+        /// The safety number we would have with them (60 digits): compare it with
+        /// them later, as for any contact.
+        safety_number: String,
+        /// Whether they are already one of our contacts (when the message arrived, or
+        /// since we added them from it).
+        already_contact: bool,
+        /// That contact, if known.
+        contact: Option<ContactId>,
+        /// Their signed card (what adding them uses).
+        card: SharedCard,
+    },
+    /// A change of the disappearing-messages timer (a line of its own in the history;
+    /// `from_me` or `sender` says who changed it). Never expires itself.
+    TimerChanged {
+        /// The new timer in seconds (0: off).
+        seconds: u32,
+    },
+}
+
+/// A contact card carried by a shared-contact message: opaque bytes, signed by the
+/// person shared. `Debug` shows only its length.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedCard(pub(crate) Vec<u8>);
+
+impl std::fmt::Debug for SharedCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedCard({} bytes)", self.0.len())
+    }
 }
 
 /// A reaction on a message.
@@ -181,6 +218,12 @@ pub struct Contact {
     pub relay_host: String,
     /// Last activity (unix ms), for ordering.
     pub last_activity: u64,
+    /// For a contact made from a shared contact card: who shared them with us, or
+    /// through whose card they reached us (a name as we know it, not a verification).
+    pub introduced_by: Option<String>,
+    /// Whether we hold their shareable card, so that they can be shared with others
+    /// ([`crate::Engine::share_contact`]); it arrives shortly after meeting them.
+    pub can_share: bool,
 }
 
 /// One recipient of an outbox item: its send id and its own header.
@@ -248,6 +291,14 @@ pub struct LoopView {
     pub unread: u32,
     /// Last activity (unix ms).
     pub last_activity: u64,
+    /// Who may post and who may invite (the defaults while not a member).
+    pub policy: boucle_crypto::LoopPolicy,
+    /// The disappearing-messages timer in seconds (0: off).
+    pub timer: u32,
+    /// Whether we may post (an announcement loop lets only admins post).
+    pub may_post: bool,
+    /// Whether we may invite contacts into it.
+    pub may_invite: bool,
 }
 
 /// A loop member, as shown.

@@ -1,9 +1,12 @@
 //! `boucle loop ...`: group conversations. Members of a loop need not be contacts of
-//! each other; only admins add, remove, promote and rename.
+//! each other; only admins remove, promote, rename and set the policy, and add members
+//! unless the policy lets every member invite.
 
 use std::time::Duration;
 
-use boucle_client_core::{ConversationId, Engine, LoopView, MemberView};
+use boucle_client_core::{
+    ConversationId, Engine, Inviting, LoopPolicy, LoopView, MemberView, Posting,
+};
 
 use crate::output::{MessageJson, hex, json_line, message_line, peer_name, short_message};
 use crate::profile::Globals;
@@ -19,7 +22,7 @@ pub enum Command {
     },
     /// List your loops.
     List,
-    /// Invite a contact into a loop (admins only).
+    /// Invite a contact into a loop (admins, or members if the loop lets them).
     Add {
         /// The loop: its name or the start of its id.
         r#loop: String,
@@ -36,6 +39,22 @@ pub enum Command {
     Promote { r#loop: String, member: String },
     /// Rename a loop (admins only).
     Rename { r#loop: String, name: String },
+    /// Show or set who may post and who may invite (setting it: admins only).
+    Policy {
+        r#loop: String,
+        /// Only admins post (an announcement loop); members still react.
+        #[arg(long, conflicts_with = "everyone_posts")]
+        admins_only_post: bool,
+        /// Every member posts (the default).
+        #[arg(long)]
+        everyone_posts: bool,
+        /// Every member may invite their contacts.
+        #[arg(long, conflicts_with = "admins_invite")]
+        members_invite: bool,
+        /// Only admins invite (the default).
+        #[arg(long)]
+        admins_invite: bool,
+    },
     /// Leave a loop: the others are told, and you receive nothing more from it.
     Leave { r#loop: String },
     /// Show a loop's members.
@@ -114,6 +133,34 @@ async fn dispatch(globals: &Globals, engine: &Engine, command: Command) -> anyho
             engine.rename_loop(id, &name)?;
             engine.sync(Duration::from_secs(10)).await;
             done(globals, &find(engine, &hex(&id.0))?, "renamed")
+        }
+        Command::Policy {
+            r#loop,
+            admins_only_post,
+            everyone_posts,
+            members_invite,
+            admins_invite,
+        } => {
+            let id = engine.find_loop(&r#loop)?;
+            let current = find(engine, &hex(&id.0))?.policy;
+            let policy = LoopPolicy {
+                posting: match (admins_only_post, everyone_posts) {
+                    (true, _) => Posting::Admins,
+                    (_, true) => Posting::Everyone,
+                    _ => current.posting,
+                },
+                inviting: match (members_invite, admins_invite) {
+                    (true, _) => Inviting::Members,
+                    (_, true) => Inviting::Admins,
+                    _ => current.inviting,
+                },
+            };
+            if policy != current {
+                engine.set_loop_policy(id, policy)?;
+                engine.sync(Duration::from_secs(10)).await;
+            }
+            let view = find(engine, &hex(&id.0))?;
+            done(globals, &view, &policy_text(&view))
         }
         Command::Leave { r#loop } => {
             let id = engine.find_loop(&r#loop)?;
@@ -204,7 +251,23 @@ fn loop_json(view: &LoopView) -> serde_json::Value {
         "member": view.member,
         "unread": view.unread,
         "last_activity": view.last_activity,
+        "admins_only_post": view.policy.posting == Posting::Admins,
+        "members_invite": view.policy.inviting == Inviting::Members,
+        "may_post": view.may_post,
+        "timer_seconds": view.timer,
     })
+}
+
+fn policy_text(view: &LoopView) -> String {
+    let posting = match view.policy.posting {
+        Posting::Admins => "only admins post",
+        _ => "every member posts",
+    };
+    let inviting = match view.policy.inviting {
+        Inviting::Members => "every member invites",
+        _ => "only admins invite",
+    };
+    format!("{posting}, {inviting}")
 }
 
 fn loop_line(view: &LoopView) -> String {
@@ -219,6 +282,15 @@ fn loop_line(view: &LoopView) -> String {
     }
     if view.admin {
         line.push_str("  admin");
+    }
+    if view.policy.posting == Posting::Admins {
+        line.push_str("  announcements");
+    }
+    if view.timer > 0 {
+        line.push_str(&format!(
+            "  disappearing after {}",
+            crate::cmd::timer::timer_text(view.timer)
+        ));
     }
     if !view.member {
         line.push_str("  (not a member: joining, or left)");

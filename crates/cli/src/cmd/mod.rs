@@ -10,6 +10,8 @@ pub mod passwd;
 pub mod poll;
 pub mod read;
 pub mod send;
+pub mod share;
 pub mod sync;
+pub mod timer;
 pub mod verify;
 pub mod watch;

@@ -27,7 +27,7 @@ impl Engine {
             if may_create(core, conversation, me) {
                 Ok(())
             } else {
-                Err(EngineError::NotAdmin)
+                Err(EngineError::NotAllowedToPost)
             }
         };
         let (_, view) = send(&self.inner, conversation, check, Content::Event(spec))?;

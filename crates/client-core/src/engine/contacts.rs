@@ -120,6 +120,7 @@ impl Engine {
         drop(core);
         self.inner.outbox_wake.notify_one();
         self.inner.emit(Event::ContactAdded(contact.clone()));
+        super::sharing::spawn_offer(&self.inner, id);
         Ok(contact)
     }
 
@@ -134,7 +135,9 @@ impl Engine {
             let record: ContactRecord = postcard::from_bytes(&bytes).map_err(|_| {
                 crate::store::StoreError::Corrupt("a contact record is unreadable".into())
             })?;
-            contacts.push(view(ContactId(id), &record));
+            let mut contact = view(ContactId(id), &record);
+            super::sharing::annotate(&core, &mut contact);
+            contacts.push(contact);
         }
         contacts.sort_by(|a, b| {
             b.last_activity
@@ -168,7 +171,9 @@ impl Engine {
     /// One contact.
     pub fn contact(&self, id: ContactId) -> Result<Contact, EngineError> {
         let core = self.inner.core()?;
-        Ok(view(id, &core.contact_record(&id)?))
+        let mut contact = view(id, &core.contact_record(&id)?);
+        super::sharing::annotate(&core, &mut contact);
+        Ok(contact)
     }
 
     /// The safety number to compare with a contact, in person or on a trusted channel.
@@ -193,7 +198,9 @@ impl Engine {
         record.identity_changed = false;
         core.store
             .write(|batch| batch.put_value(CONTACTS, &id.0, &record))?;
-        Ok(view(id, &record))
+        let mut contact = view(id, &record);
+        super::sharing::annotate(&core, &mut contact);
+        Ok(contact)
     }
 
     /// A new mailbox on the home relay, not yet persisted.
@@ -267,6 +274,8 @@ pub(crate) fn view(id: ContactId, record: &ContactRecord) -> Contact {
         unread: record.unread,
         relay_host,
         last_activity: record.last_activity,
+        introduced_by: None,
+        can_share: false,
     }
 }
 

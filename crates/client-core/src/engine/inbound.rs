@@ -35,11 +35,17 @@ pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<
                 let outcome = handle(&inner, &receive_id, seq, &envelope);
                 match outcome {
                     Ok((events, followup)) => {
-                        if let Some(Followup::JoinLoop { loop_id }) = followup {
-                            tokio::spawn(super::loop_inbound::accept_invitation(
-                                inner.clone(),
-                                loop_id,
-                            ));
+                        match followup {
+                            Some(Followup::JoinLoop { loop_id }) => {
+                                tokio::spawn(super::loop_inbound::accept_invitation(
+                                    inner.clone(),
+                                    loop_id,
+                                ));
+                            }
+                            Some(Followup::OfferCard { contact }) => {
+                                super::sharing::spawn_offer(&inner, contact);
+                            }
+                            None => {}
                         }
                         if let Ok(address) = relay.parse::<RelayAddress>() {
                             inner.pool.ack(&address, receive_id, seq);
@@ -81,9 +87,11 @@ pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<
 pub(crate) enum Followup {
     /// A contact invited us into a loop: create our member mailbox and answer.
     JoinLoop { loop_id: boucle_crypto::LoopId },
+    /// A new contact: offer them our shareable card.
+    OfferCard { contact: ContactId },
 }
 
-type Handled = (Vec<Event>, Option<Followup>);
+pub(crate) type Handled = (Vec<Event>, Option<Followup>);
 
 /// Handles one envelope. `Ok` means: acknowledge it (its effects, if any, are stored).
 fn handle(
@@ -121,10 +129,14 @@ fn handle(
         }
     };
     match purpose {
-        MailboxPurpose::Invitation => Ok((
-            introduction(&mut core, receive_id, &opened, &seen_key)?,
-            None,
-        )),
+        MailboxPurpose::Invitation => {
+            let events = introduction(&mut core, receive_id, &opened, &seen_key)?;
+            let followup = super::sharing::offer_after(&events);
+            Ok((events, followup))
+        }
+        MailboxPurpose::Introductions(via) => {
+            super::sharing::on_introductions(&mut core, via, receive_id, &opened, &seen_key)
+        }
         MailboxPurpose::Contact(contact) => from_contact(&mut core, contact, &opened, &seen_key),
         MailboxPurpose::Loop(id) => Ok((
             super::loop_inbound::on_loop_mailbox(&mut core, id, &opened, &seen_key)?,
@@ -204,7 +216,7 @@ fn introduction(
 }
 
 /// A message from a contact.
-fn from_contact(
+pub(crate) fn from_contact(
     core: &mut Core,
     contact: ContactId,
     opened: &boucle_crypto::Opened,
@@ -258,7 +270,13 @@ fn from_contact(
     // Only a first (pre-key) message changes the account: it uses up a one-time key.
     let account = is_prekey(opened).then(|| core.account_pickle());
     let duplicate = core.store.get(MESSAGE_INDEX, &message.id.0)?.is_some()
-        && matches!(message.content, Content::Text(_) | Content::Reply { .. });
+        && matches!(
+            message.content,
+            Content::Text(_)
+                | Content::Reply { .. }
+                | Content::SharedContact { .. }
+                | Content::Timer { .. }
+        );
     let mut events = Vec::new();
     let mut views: Vec<MessageView> = Vec::new();
     let mut receipt = None;
@@ -405,6 +423,19 @@ fn apply(
         Content::Attachment(_) => {
             // Attachments arrive with a later version; shown as unsupported until then.
             views.push(new_view(core, MessageBody::Unsupported { kind: 6 }, None));
+        }
+        Content::SharedContact { card, name } => {
+            match super::sharing::received(core, Some(contact), card, name)? {
+                Some(body) => views.push(new_view(core, body, None)),
+                None => return Ok(()),
+            }
+        }
+        Content::Timer { seconds } => {
+            if super::timers::contact_timer_applies(core, conversation, message, *seconds)? {
+                let body = MessageBody::TimerChanged { seconds: *seconds };
+                views.push(new_view(core, body, None));
+            }
+            return Ok(());
         }
         _ => return Ok(()),
     }

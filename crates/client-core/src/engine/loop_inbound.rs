@@ -142,6 +142,11 @@ fn loop_message(
     let mut record = loop_record(core, id)?;
     let conversation = loops::conversation(id);
     let label = sender_label(core, &sender.ed25519);
+    // A post from a member who may not post here (announcement loop) is dropped.
+    let allowed = super::roles::accepts(core, id, &sender.ed25519, &message.content);
+    if !allowed {
+        tracing::debug!("ignored a post from a member who may not post in this loop");
+    }
     let now = core.clock.now_ms();
     let duplicate = core
         .store
@@ -152,10 +157,14 @@ fn loop_message(
     let body = match &message.content {
         Content::Text(text) | Content::Reply { text, .. } => Some(MessageBody::Text(text.clone())),
         Content::Unsupported { kind, .. } => Some(MessageBody::Unsupported { kind: *kind }),
+        Content::SharedContact { card, name } if allowed => {
+            super::sharing::received(core, None, card, name)?
+        }
         _ => None,
     };
     if let Some(body) = body
         && !duplicate
+        && allowed
     {
         core.counters.message += 1;
         views.push(MessageView {
@@ -182,6 +191,7 @@ fn loop_message(
     } else if let Content::Reaction { to, .. }
     | Content::Edit { target: to, .. }
     | Content::Delete { target: to } = &message.content
+        && allowed
         && let Some(mut view) = find_view(core, to)?
         && view.conversation == conversation
     {
@@ -266,9 +276,7 @@ pub(crate) fn on_invitation(
             core.loops.insert(id, session);
             // Changes that reached our member mailbox before this history did.
             apply_pending(core, id, &mut record)?;
-            save_loop(core, id, &mut record)?;
-            core.store.write(|batch| {
-                batch.put_value(LOOPS, &id.0, &record)?;
+            commit_loop(core, id, &mut record, Vec::new(), |batch| {
                 batch.put(SESSIONS, &contact.0, &session_pickle)?;
                 batch.put(META, ACCOUNT_KEY, &account)?;
                 batch.put(SEEN, seen_key, &[])
@@ -331,12 +339,13 @@ pub(crate) fn on_join(
         }
     };
     let me = core.account.identity_keys();
-    let admin = core
+    // Admins, or any member when the policy lets members invite.
+    let may_invite = core
         .loops
         .get(&id)
-        .is_some_and(|s| s.state().is_admin(&me.ed25519));
+        .is_some_and(|s| s.state().may_invite(&me.ed25519));
     let same_person = known.as_ref().is_ok_and(|k| k == card.identity());
-    if !admin || !same_person || !record.invited.contains(&contact) {
+    if !may_invite || !same_person || !record.invited.contains(&contact) {
         tracing::info!("ignored a join request that was not invited");
         core.store.write(|batch| {
             batch.put(SESSIONS, &contact.0, &session_pickle)?;

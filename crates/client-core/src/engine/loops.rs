@@ -108,14 +108,15 @@ impl Engine {
         Ok(id)
     }
 
-    /// Invites a contact into a loop we administer.
+    /// Invites a contact into a loop: admins may, and every member if the loop's policy
+    /// lets members invite.
     pub fn invite_to_loop(&self, id: LoopId, contact: ContactId) -> Result<(), EngineError> {
         let mut core = self.inner.core()?;
         core.contact_record(&contact)?;
         let mut record = loop_record(&core, id)?;
         let me = core.account.identity_keys();
         let session = core.loops.get(&id).ok_or(EngineError::NotInLoop)?;
-        if !session.state().is_admin(&me.ed25519) {
+        if !session.state().may_invite(&me.ed25519) {
             return Err(EngineError::NotAdmin);
         }
         let history = decode_history(&record.history)?;
@@ -182,6 +183,10 @@ impl Engine {
                 member: session.is_some(),
                 unread: record.unread,
                 last_activity: record.last_activity,
+                policy: session.map_or_else(Default::default, |s| s.state().policy()),
+                timer: session.map_or(0, |s| s.state().timer_secs()),
+                may_post: session.is_some_and(|s| s.state().may_post(&me)),
+                may_invite: session.is_some_and(|s| s.state().may_invite(&me)),
             });
         }
         out.sort_by(|a, b| {
@@ -257,7 +262,7 @@ impl Engine {
     }
 
     /// Signs a change, applies it here, and sends it to the members concerned.
-    fn change_loop(&self, id: LoopId, op: ControlOp) -> Result<(), EngineError> {
+    pub(crate) fn change_loop(&self, id: LoopId, op: ControlOp) -> Result<(), EngineError> {
         let mut core = self.inner.core()?;
         let mut record = loop_record(&core, id)?;
         let items = issue(&mut core, id, &mut record, op)?;
@@ -442,12 +447,16 @@ pub(crate) fn commit_loop(
 ) -> Result<(), EngineError> {
     save_loop(core, id, record)?;
     let members = member_session_pickles(core);
+    let timer_line = super::timers::loop_timer_line(core, id, record)?;
     let Core {
         store, counters, ..
     } = &mut *core;
     store.write(|batch| {
         batch.put_value(LOOPS, &id.0, &*record)?;
         put_member_sessions(batch, &members)?;
+        if let Some(line) = &timer_line {
+            super::messages::put_view(batch, line)?;
+        }
         extra(batch)?;
         queue(counters, batch, items)
     })?;

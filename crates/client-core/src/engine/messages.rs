@@ -133,15 +133,27 @@ impl Engine {
         conversation: ConversationId,
         content: Content,
     ) -> Result<MessageView, EngineError> {
-        let reply_to = match &content {
-            Content::Reply { to, .. } => Some(*to),
-            _ => None,
-        };
         let body = match &content {
             Content::Text(text) | Content::Reply { text, .. } => MessageBody::Text(text.clone()),
             _ => MessageBody::Unsupported { kind: 0 },
         };
+        self.compose_body(conversation, content, body)
+    }
+
+    /// Sends a new message shown here with `body`: stored, encrypted and queued in one
+    /// write. Refused in an announcement loop unless we are an admin.
+    pub(crate) fn compose_body(
+        &self,
+        conversation: ConversationId,
+        content: Content,
+        body: MessageBody,
+    ) -> Result<MessageView, EngineError> {
+        let reply_to = match &content {
+            Content::Reply { to, .. } => Some(*to),
+            _ => None,
+        };
         let mut core = self.inner.core()?;
+        super::roles::check_may_post(&core, conversation, &content)?;
         let message = new_message(&core.clock, content);
         core.counters.message += 1;
         let position = core.counters.message;
@@ -180,6 +192,7 @@ impl Engine {
         content: Content,
     ) -> Result<MessageView, EngineError> {
         let mut core = self.inner.core()?;
+        super::roles::check_may_post(&core, conversation, &content)?;
         let Some(mut view) = find_view(&core, &target)? else {
             return Err(EngineError::UnknownMessage);
         };
@@ -341,8 +354,11 @@ pub(crate) fn apply_change(view: &mut MessageView, content: &Content, mine: bool
     }
 }
 
+/// Stores a message's view. A message stored for the first time also gets its expiry
+/// (or, for a timer change, sets the conversation's timer): see `timers.rs`.
 pub(crate) fn put_view(batch: &mut WriteBatch<'_>, view: &MessageView) -> Result<(), StoreError> {
     let conversation = view.conversation.key();
+    let new = batch.get(MESSAGE_INDEX, &view.id.0)?.is_none();
     batch.put_value(MESSAGES, &message_key(&conversation, view.position), view)?;
     batch.put_value(
         MESSAGE_INDEX,
@@ -351,7 +367,11 @@ pub(crate) fn put_view(batch: &mut WriteBatch<'_>, view: &MessageView) -> Result
             conversation,
             position: view.position,
         },
-    )
+    )?;
+    if new {
+        super::timers::on_first_store(batch, view)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn find_view(core: &Core, id: &MessageId) -> Result<Option<MessageView>, EngineError> {

@@ -10,6 +10,11 @@ mod messages;
 mod organize;
 mod outbox;
 mod polls;
+mod roles;
+mod sharing;
+mod timers;
+
+pub use timers::TIMER_CHOICES;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -80,6 +85,14 @@ pub enum Event {
         /// The event.
         event: boucle_crypto::MessageId,
     },
+    /// Messages of a conversation reached the end of their disappearing-messages timer
+    /// and were deleted from this profile.
+    MessagesExpired {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The messages deleted.
+        ids: Vec<boucle_crypto::MessageId>,
+    },
 }
 
 /// One of our mailboxes, ready to use.
@@ -115,6 +128,8 @@ pub(crate) struct Inner {
     pub undrained: Mutex<HashSet<[u8; 16]>>,
     pub progress: Notify,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Contacts we are offering our shareable card to right now.
+    pub offering: Mutex<HashSet<ContactId>>,
 }
 
 /// An unlocked profile with its relays connected. Cheap to clone.
@@ -192,6 +207,7 @@ impl Engine {
             undrained: Mutex::new(HashSet::new()),
             progress: Notify::new(),
             tasks: Mutex::new(Vec::new()),
+            offering: Mutex::new(HashSet::new()),
         });
         let engine = Engine { inner };
         engine.subscribe_all();
@@ -200,9 +216,14 @@ impl Engine {
         for id in invitations {
             tokio::spawn(loop_inbound::accept_invitation(engine.inner.clone(), id));
         }
+        sharing::offer_pending(&engine.inner);
         let inbound = tokio::spawn(inbound::run(engine.inner.clone(), inbound_rx));
         let outbox = tokio::spawn(outbox::run(engine.inner.clone()));
-        engine.inner.tasks_lock().extend([inbound, outbox]);
+        let housekeeping = tokio::spawn(timers::run(engine.inner.clone()));
+        engine
+            .inner
+            .tasks_lock()
+            .extend([inbound, outbox, housekeeping]);
         Ok(engine)
     }
 
@@ -264,7 +285,8 @@ impl Engine {
                 .core()
                 .map(|core| loop_inbound::pending_invitations(&core).is_empty())
                 .unwrap_or(true);
-            if drained && outbox_empty && joined {
+            let offered = self.inner.offering_lock().is_empty();
+            if drained && outbox_empty && joined && offered {
                 return true;
             }
             self.inner.outbox_wake.notify_one();
@@ -300,6 +322,10 @@ impl Inner {
 
     pub(crate) fn undrained_lock(&self) -> MutexGuard<'_, HashSet<[u8; 16]>> {
         self.undrained.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn offering_lock(&self) -> MutexGuard<'_, HashSet<ContactId>> {
+        self.offering.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn tasks_lock(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {

@@ -80,9 +80,15 @@ impl Sender {
 /// Whether `sender` may start polls and events in `conversation`: the one place where
 /// who may post (announcement loops: admins only) is to be enforced, on sending and on
 /// receipt alike. Votes, closes, edits, cancellations and answers are never subject to
-/// it. For now everyone may.
-pub(crate) fn may_create(_core: &Core, _conversation: ConversationId, _sender: &Sender) -> bool {
-    true
+/// it.
+pub(crate) fn may_create(core: &Core, conversation: ConversationId, sender: &Sender) -> bool {
+    match conversation {
+        ConversationId::Loop(id) => core
+            .loops
+            .get(&id)
+            .is_some_and(|session| session.state().may_post(&sender.key.0)),
+        ConversationId::Contact(_) => true,
+    }
 }
 
 /// A poll as stored.

@@ -45,7 +45,7 @@ impl Engine {
                 ));
             }
             if !may_create(core, conversation, me) {
-                return Err(EngineError::NotAdmin);
+                return Err(EngineError::NotAllowedToPost);
             }
             Ok(())
         };

@@ -1,0 +1,135 @@
+//! Roles: announcement loops and who may invite (normative:
+//! `protocol-spec/organizing.md` §5).
+//!
+//! A loop's policy is part of its signed state, changed by an admin with `SetPolicy`.
+//! In an announcement loop (`Posting::Admins`) only admins post; everyone still reacts,
+//! votes and answers events. The rule is enforced twice: a member's own client refuses
+//! to send a post it may not make, and every receiver ignores a post from a member who
+//! may not make it (a modified client, or one that had not yet heard of the policy).
+
+use boucle_crypto::{Content, ControlOp, LoopId, LoopPolicy};
+
+use super::{Core, Engine};
+use crate::error::EngineError;
+use crate::ids::ConversationId;
+
+impl Engine {
+    /// Sets who may post and who may invite in a loop (admins only).
+    pub fn set_loop_policy(&self, id: LoopId, policy: LoopPolicy) -> Result<(), EngineError> {
+        {
+            let core = self.inner.core()?;
+            let me = core.account.identity_keys().ed25519;
+            let session = core.loops.get(&id).ok_or(EngineError::NotInLoop)?;
+            if !session.state().is_admin(&me) {
+                return Err(EngineError::NotAdmin);
+            }
+            if session.state().policy() == policy {
+                return Ok(());
+            }
+        }
+        self.change_loop(id, ControlOp::SetPolicy(policy))
+    }
+}
+
+/// Whether a content kind is a *post*: something only admins may send in an
+/// announcement loop. Reactions, votes, answers to events, deleting one's own message
+/// and closing or cancelling one's own poll or event are not posts. Kinds this version
+/// does not know count as posts.
+pub(crate) fn is_post(content: &Content) -> bool {
+    !matches!(
+        content,
+        Content::Reaction { .. }
+            | Content::Delete { .. }
+            | Content::Receipt { .. }
+            | Content::Vote { .. }
+            | Content::Rsvp { .. }
+            | Content::ClosePoll { .. }
+            | Content::CancelEvent { .. }
+            | Content::KeyShare(_)
+            | Content::Control(_)
+    )
+}
+
+/// Refuses, before anything is written or sent, a post we may not make.
+pub(crate) fn check_may_post(
+    core: &Core,
+    conversation: ConversationId,
+    content: &Content,
+) -> Result<(), EngineError> {
+    let ConversationId::Loop(id) = conversation else {
+        return Ok(());
+    };
+    let Some(session) = core.loops.get(&id) else {
+        return Ok(());
+    };
+    let me = core.account.identity_keys().ed25519;
+    if is_post(content) && !session.state().may_post(&me) {
+        return Err(EngineError::NotAllowedToPost);
+    }
+    Ok(())
+}
+
+/// Whether a loop message from `sender` is accepted under the loop's policy as this
+/// member knows it now.
+pub(crate) fn accepts(core: &Core, id: LoopId, sender: &[u8; 32], content: &Content) -> bool {
+    match core.loops.get(&id) {
+        Some(session) => !is_post(content) || session.state().may_post(sender),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use boucle_crypto::MessageId;
+
+    use super::*;
+
+    #[test]
+    fn reactions_and_answers_are_not_posts() {
+        let to = MessageId([1; 16]);
+        for content in [
+            Content::Reaction {
+                to,
+                emoji: "👍".into(),
+                remove: false,
+            },
+            Content::Delete { target: to },
+            Content::Vote {
+                poll: to,
+                choices: vec![0],
+            },
+            Content::Rsvp {
+                event: to,
+                answer: boucle_crypto::RsvpAnswer::Going,
+            },
+            Content::ClosePoll { poll: to },
+            Content::CancelEvent { event: to },
+        ] {
+            assert!(!is_post(&content), "{content:?}");
+        }
+    }
+
+    #[test]
+    fn writing_anything_new_is_a_post() {
+        let to = MessageId([1; 16]);
+        for content in [
+            Content::Text("hello".into()),
+            Content::Reply {
+                to,
+                text: "hi".into(),
+            },
+            Content::Edit {
+                target: to,
+                text: "changed".into(),
+            },
+            Content::Timer { seconds: 3600 },
+            Content::Unsupported {
+                version: 2,
+                kind: 999,
+                payload: Vec::new(),
+            },
+        ] {
+            assert!(is_post(&content), "{content:?}");
+        }
+    }
+}

@@ -1,0 +1,545 @@
+//! Shared contacts (normative: `protocol-spec/organizing.md` §3).
+//!
+//! A card from an invitation carries a one-time key, used up once someone accepted it,
+//! so it cannot be passed on. Instead, each side of a new contact offers the other a
+//! **shareable card**: signed by its owner, with the account's reusable fallback key and
+//! a mailbox of its own for the people introduced through that contact. The offer is a
+//! `SharedContact` whose card is the sender's own; it is stored, not shown.
+//!
+//! Sharing a contact sends that card into a conversation. Whoever receives it can add
+//! the person in one action ([`Engine::add_shared_contact`]): an Olm session from the
+//! card and an `Introduction`, exactly as when accepting an invitation. The person shared
+//! sees a new, unverified contact, "introduced through" the contact whose card it came
+//! by; both compare safety numbers as with anyone.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use boucle_crypto::{
+    ContactCard, Content, IdentityKeys, MessageId, Opened, PairwiseSession, SafetyNumber,
+    seal_pairwise,
+};
+use boucle_wire::{MailboxAddress, ReceiveId};
+use serde::{Deserialize, Serialize};
+
+use super::contacts::card_address;
+use super::inbound::{Followup, Handled, mark_seen};
+use super::messages::{decode_view, find_view, new_message, put_view, seal_for};
+use super::{Core, Engine, Event, Inner};
+use crate::error::EngineError;
+use crate::ids::{ContactId, ConversationId};
+use crate::invite::clean_name;
+use crate::model::{
+    ACCOUNT_KEY, CONTACTS, Contact, ContactRecord, MAILBOXES, MESSAGE_INDEX, META, MailboxPurpose,
+    MessageBody, MessageLocation, MessageView, OutboxRecord, SEEN, SESSIONS, SharedCard,
+    message_key,
+};
+use crate::store::{ProfileStore, StoreError, Table};
+
+/// Each contact's shareable card, as they offered it: contact id → card bytes.
+pub(crate) const CARD_OFFERS: Table = Table::new("card_offers");
+/// How contacts made from shared cards came: contact id → [`IntroRecord`].
+pub(crate) const INTRODUCED: Table = Table::new("introduced");
+
+/// How a contact made from a shared card came to us.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct IntroRecord {
+    /// Who shared them with us, or through whose card they reached us (a name as we
+    /// knew it then).
+    pub by: String,
+    /// The contact whose card they used, when they reached us.
+    pub via: Option<ContactId>,
+}
+
+impl Engine {
+    /// Shares a contact into a conversation (a 1:1 chat or a loop): everyone there can
+    /// add them in one action. Needs their shareable card ([`Contact::can_share`]).
+    pub fn share_contact(
+        &self,
+        conversation: ConversationId,
+        contact: ContactId,
+    ) -> Result<MessageView, EngineError> {
+        let (card, name, body) = {
+            let core = self.inner.core()?;
+            let record = core.contact_record(&contact)?;
+            if conversation == ConversationId::Contact(contact) {
+                return Err(EngineError::SharedWithThemselves(record.name));
+            }
+            let Some(bytes) = core.store.get(CARD_OFFERS, &contact.0)? else {
+                return Err(EngineError::NoShareableCard(record.name));
+            };
+            let card = ContactCard::from_bytes(&bytes)
+                .map_err(|_| StoreError::Corrupt("a shareable card is unreadable".into()))?;
+            let body = shared_body(&core, &card, &record.name)?;
+            (card, record.name, body)
+        };
+        self.compose_body(conversation, Content::SharedContact { card, name }, body)
+    }
+
+    /// Adds the person a message shared as a contact, in one action: a session from
+    /// their card and an introduction to them, as when accepting an invitation. If they
+    /// are already a contact, that contact is returned and nothing is sent.
+    pub async fn add_shared_contact(
+        &self,
+        conversation: ConversationId,
+        message: MessageId,
+    ) -> Result<ContactId, EngineError> {
+        let (card, name, introducer) = {
+            let core = self.inner.core()?;
+            let view = shared_view(&core, conversation, message)?;
+            let (card, name) = view_card(&view)?;
+            if card.identity() == &core.account.identity_keys() {
+                return Err(EngineError::OwnCard);
+            }
+            if let Some((existing, _)) = contact_by_identity(&core.store, card.identity())? {
+                drop(core);
+                self.mark_added(conversation, message, existing)?;
+                return Ok(existing);
+            }
+            let introducer = match (conversation, view.from_me) {
+                (_, true) => core.profile.name.clone(),
+                (ConversationId::Contact(from), false) => core.contact_record(&from)?.name,
+                (_, false) => view.sender.clone().unwrap_or_default(),
+            };
+            (card, name, introducer)
+        };
+        let address: MailboxAddress = postcard::from_bytes(&card.mailbox().0)
+            .map_err(|_| StoreError::Corrupt("a shared card's address is unreadable".into()))?;
+        let id = ContactId::random();
+        let mailbox = self.new_mailbox(MailboxPurpose::Contact(id)).await?;
+        let mut core = self.inner.core()?;
+        // Added meanwhile (twice at once, or they reached us first)? Keep that one.
+        if let Some((existing, _)) = contact_by_identity(&core.store, card.identity())? {
+            drop(core);
+            self.mark_added(conversation, message, existing)?;
+            return Ok(existing);
+        }
+        let my_card = core
+            .account
+            .contact_card(mailbox.keys.seal_key(), card_address(&mailbox));
+        let mut session = PairwiseSession::outbound(&core.account, &card)
+            .map_err(|e| EngineError::Crypto(e.to_string()))?;
+        let introduction = new_message(
+            &core.clock,
+            Content::Introduction {
+                card: my_card,
+                name: core.profile.name.clone(),
+            },
+        );
+        let ciphertext = session
+            .encrypt(&introduction)
+            .map_err(|e| EngineError::Crypto(e.to_string()))?;
+        let envelope = seal_pairwise(
+            &mut rand::rng(),
+            &core.account.sender_proof(),
+            &ciphertext,
+            card.seal_key(),
+        )
+        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+        let now = core.clock.now_ms();
+        let record = ContactRecord {
+            name: clean_name(&name),
+            card: card.to_bytes(),
+            my_mailbox: mailbox.record.receive_id,
+            verified: false,
+            identity_changed: false,
+            unread: 0,
+            last_activity: now,
+            created_at: now,
+        };
+        let intro = IntroRecord {
+            by: introducer,
+            via: None,
+        };
+        let item = OutboxRecord {
+            message: None,
+            relay: address.relay.to_string(),
+            recipients: vec![(*address.send_id.as_bytes(), envelope.header)],
+            body: envelope.body,
+            attempts: 0,
+        };
+        let updated = find_view(&core, &message)?.map(|view| added(view, id));
+        core.sessions.insert(id, session);
+        let session = core.session_pickle(&id).unwrap_or_default();
+        let account = core.account_pickle();
+        let Core {
+            store, counters, ..
+        } = &mut *core;
+        let written = store.write(|batch| {
+            batch.put_value(CONTACTS, &id.0, &record)?;
+            batch.put_value(INTRODUCED, &id.0, &intro)?;
+            batch.put(SESSIONS, &id.0, &session)?;
+            batch.put(META, ACCOUNT_KEY, &account)?;
+            batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
+            if let Some(view) = &updated {
+                put_view(batch, view)?;
+            }
+            super::loops::queue(counters, batch, vec![item])
+        });
+        if let Err(error) = written {
+            core.sessions.remove(&id);
+            return Err(error.into());
+        }
+        self.inner.watch_mailbox(&mailbox);
+        core.mailboxes.insert(mailbox.record.receive_id, mailbox);
+        let mut contact = super::contacts::view(id, &record);
+        annotate(&core, &mut contact);
+        drop(core);
+        self.inner.outbox_wake.notify_one();
+        self.inner.emit(Event::ContactAdded(contact));
+        if let Some(view) = updated {
+            self.inner.emit(Event::MessageUpdated(view));
+        }
+        spawn_offer(&self.inner, id);
+        Ok(id)
+    }
+
+    /// The message whose id starts with `prefix` (hexadecimal, at least 8 digits), in
+    /// any conversation.
+    pub fn find_message(&self, prefix: &str) -> Result<MessageView, EngineError> {
+        let prefix = prefix.trim().to_lowercase();
+        let bytes = (prefix.len() >= 8 && prefix.len().is_multiple_of(2))
+            .then(|| {
+                (0..prefix.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(prefix.get(i..i + 2)?, 16).ok())
+                    .collect::<Option<Vec<u8>>>()
+            })
+            .flatten()
+            .ok_or(EngineError::UnknownMessage)?;
+        let core = self.inner.core()?;
+        let found = core.store.scan(MESSAGE_INDEX, &bytes)?;
+        let [(_, location)] = found.as_slice() else {
+            return Err(EngineError::UnknownMessage);
+        };
+        let location: MessageLocation = postcard::from_bytes(location)
+            .map_err(|_| StoreError::Corrupt("a message index entry is unreadable".into()))?;
+        let key = message_key(&location.conversation, location.position);
+        let bytes = core
+            .store
+            .get(crate::model::MESSAGES, &key)?
+            .ok_or(EngineError::UnknownMessage)?;
+        decode_view(&bytes)
+    }
+
+    /// Marks a shared-contact message as added (the person is `contact`).
+    fn mark_added(
+        &self,
+        conversation: ConversationId,
+        message: MessageId,
+        contact: ContactId,
+    ) -> Result<(), EngineError> {
+        let core = self.inner.core()?;
+        let Ok(view) = shared_view(&core, conversation, message) else {
+            return Ok(());
+        };
+        let view = added(view, contact);
+        core.store.write(|batch| put_view(batch, &view))?;
+        drop(core);
+        self.inner.emit(Event::MessageUpdated(view));
+        Ok(())
+    }
+}
+
+/// The shared-contact message `message` of `conversation`.
+fn shared_view(
+    core: &Core,
+    conversation: ConversationId,
+    message: MessageId,
+) -> Result<MessageView, EngineError> {
+    let view = find_view(core, &message)?
+        .filter(|v| v.conversation == conversation)
+        .ok_or(EngineError::UnknownMessage)?;
+    if view.deleted || !matches!(view.body, MessageBody::SharedContact { .. }) {
+        return Err(EngineError::NotASharedContact);
+    }
+    Ok(view)
+}
+
+fn view_card(view: &MessageView) -> Result<(ContactCard, String), EngineError> {
+    let MessageBody::SharedContact { card, name, .. } = &view.body else {
+        return Err(EngineError::NotASharedContact);
+    };
+    let card = ContactCard::from_bytes(&card.0)
+        .map_err(|_| StoreError::Corrupt("a shared card is unreadable".into()))?;
+    Ok((card, name.clone()))
+}
+
+fn added(mut view: MessageView, id: ContactId) -> MessageView {
+    if let MessageBody::SharedContact {
+        already_contact,
+        contact,
+        ..
+    } = &mut view.body
+    {
+        *already_contact = true;
+        *contact = Some(id);
+    }
+    view
+}
+
+/// How a shared card is shown.
+fn shared_body(core: &Core, card: &ContactCard, name: &str) -> Result<MessageBody, EngineError> {
+    let known = contact_by_identity(&core.store, card.identity())?.map(|(id, _)| id);
+    Ok(MessageBody::SharedContact {
+        name: clean_name(name),
+        safety_number: SafetyNumber::new(&core.account.identity_keys(), card.identity())
+            .digits()
+            .to_owned(),
+        already_contact: known.is_some(),
+        contact: known,
+        card: SharedCard(card.to_bytes()),
+    })
+}
+
+/// A `SharedContact` received, from a contact (`from`) or in a loop: its body to show,
+/// or `None` if there is nothing to show (a card offer, stored here; an unusable card).
+pub(crate) fn received(
+    core: &Core,
+    from: Option<ContactId>,
+    card: &ContactCard,
+    name: &str,
+) -> Result<Option<MessageBody>, EngineError> {
+    if postcard::from_bytes::<MailboxAddress>(&card.mailbox().0).is_err() {
+        tracing::debug!("ignored a shared card without a usable address");
+        return Ok(None);
+    }
+    if let Some(contact) = from {
+        let record = core.contact_record(&contact)?;
+        let own =
+            ContactCard::from_bytes(&record.card).is_ok_and(|c| c.identity() == card.identity());
+        if own {
+            // Their shareable card. Stored on its own (idempotent, so a redelivery after a
+            // failed write of the rest is harmless).
+            let bytes = card.to_bytes();
+            if core.store.get(CARD_OFFERS, &contact.0)?.as_deref() != Some(bytes.as_slice()) {
+                core.store
+                    .write(|batch| batch.put(CARD_OFFERS, &contact.0, &bytes))?;
+            }
+            return Ok(None);
+        }
+    }
+    Ok(Some(shared_body(core, card, name)?))
+}
+
+/// An envelope on one of our introduction mailboxes: from someone already introduced
+/// through it (an ordinary contact message), or a new introduction.
+pub(crate) fn on_introductions(
+    core: &mut Core,
+    via: ContactId,
+    receive_id: &ReceiveId,
+    opened: &Opened,
+    seen_key: &[u8; 24],
+) -> Result<Handled, EngineError> {
+    if let Some((id, record)) = contact_by_identity(&core.store, &opened.sender)?
+        && record.my_mailbox == *receive_id.as_bytes()
+    {
+        return super::inbound::from_contact(core, id, opened, seen_key);
+    }
+    let drop_it = |core: &Core, why: &str| -> Result<Handled, EngineError> {
+        tracing::info!("dropped an envelope on an introduction mailbox: {why}");
+        mark_seen(core, seen_key)?;
+        Ok((Vec::new(), None))
+    };
+    let Ok((session, message)) = PairwiseSession::inbound(&mut core.account, opened) else {
+        return drop_it(core, "not a valid first message");
+    };
+    let Content::Introduction { card, name } = message.content else {
+        return drop_it(core, "not an introduction");
+    };
+    if card.verify().is_err() || card.identity() != &opened.sender {
+        return drop_it(core, "the card is not the sender's");
+    }
+    if postcard::from_bytes::<MailboxAddress>(&card.mailbox().0).is_err() {
+        return drop_it(core, "the card has no usable address");
+    }
+    if contact_by_identity(&core.store, card.identity())?.is_some() {
+        return drop_it(core, "already a contact");
+    }
+    let by = core
+        .contact_record(&via)
+        .map(|r| r.name)
+        .unwrap_or_else(|_| "a former contact".to_owned());
+    let id = ContactId::random();
+    let now = core.clock.now_ms();
+    let record = ContactRecord {
+        name: clean_name(&name),
+        card: card.to_bytes(),
+        my_mailbox: *receive_id.as_bytes(),
+        verified: false,
+        identity_changed: false,
+        unread: 0,
+        last_activity: now,
+        created_at: now,
+    };
+    let intro = IntroRecord { by, via: Some(via) };
+    core.sessions.insert(id, session);
+    let session = core.session_pickle(&id).unwrap_or_default();
+    let account = core.account_pickle();
+    let written = core.store.write(|batch| {
+        batch.put_value(CONTACTS, &id.0, &record)?;
+        batch.put_value(INTRODUCED, &id.0, &intro)?;
+        batch.put(SESSIONS, &id.0, &session)?;
+        batch.put(META, ACCOUNT_KEY, &account)?;
+        batch.put(SEEN, seen_key, &[])
+    });
+    if let Err(error) = written {
+        core.sessions.remove(&id);
+        return Err(error.into());
+    }
+    let mut contact = super::contacts::view(id, &record);
+    annotate(core, &mut contact);
+    Ok((
+        vec![Event::ContactAdded(contact)],
+        Some(Followup::OfferCard { contact: id }),
+    ))
+}
+
+/// Fills in what a contact view shows about sharing.
+pub(crate) fn annotate(core: &Core, contact: &mut Contact) {
+    contact.introduced_by = core
+        .store
+        .get_value::<IntroRecord>(INTRODUCED, &contact.id.0)
+        .ok()
+        .flatten()
+        .map(|r| r.by);
+    contact.can_share = core
+        .store
+        .get(CARD_OFFERS, &contact.id.0)
+        .ok()
+        .flatten()
+        .is_some();
+}
+
+/// The offer to make after a new contact arrived (if one did).
+pub(crate) fn offer_after(events: &[Event]) -> Option<Followup> {
+    events.iter().find_map(|event| match event {
+        Event::ContactAdded(contact) => Some(Followup::OfferCard {
+            contact: contact.id,
+        }),
+        _ => None,
+    })
+}
+
+/// Contacts we have not offered a shareable card to yet.
+pub(crate) fn pending_offers(core: &Core) -> Vec<ContactId> {
+    let Ok(contacts) = core.store.scan(CONTACTS, b"") else {
+        return Vec::new();
+    };
+    let offered: HashSet<ContactId> = core
+        .mailboxes
+        .values()
+        .filter_map(|m| match m.record.purpose {
+            MailboxPurpose::Introductions(contact) => Some(contact),
+            _ => None,
+        })
+        .collect();
+    contacts
+        .into_iter()
+        .filter_map(|(key, _)| <[u8; 16]>::try_from(key.as_slice()).ok().map(ContactId))
+        .filter(|id| !offered.contains(id))
+        .collect()
+}
+
+/// Whether this contact still waits for our shareable card.
+fn needs_offer(core: &Core, contact: ContactId) -> bool {
+    core.contact_record(&contact).is_ok()
+        && !core
+            .mailboxes
+            .values()
+            .any(|m| m.record.purpose == MailboxPurpose::Introductions(contact))
+}
+
+/// Starts an offer to every contact still without one (and no offer under way).
+pub(crate) fn offer_pending(inner: &Arc<Inner>) {
+    let pending = match inner.core() {
+        Ok(core) => pending_offers(&core),
+        Err(_) => return,
+    };
+    for contact in pending {
+        spawn_offer(inner, contact);
+    }
+}
+
+/// Starts offering our shareable card to a contact, unless an offer is under way.
+pub(crate) fn spawn_offer(inner: &Arc<Inner>, contact: ContactId) {
+    if inner.offering_lock().insert(contact) {
+        tokio::spawn(offer_card(inner.clone(), contact));
+    }
+}
+
+/// Offers a contact our shareable card: a new introduction mailbox on our home relay,
+/// and a card for it with our fallback key, sent as a `SharedContact` of ourselves. If
+/// the relay cannot be reached, the offer is retried later.
+async fn offer_card(inner: Arc<Inner>, contact: ContactId) {
+    let engine = Engine {
+        inner: inner.clone(),
+    };
+    let pending = |inner: &Inner| inner.core().is_ok_and(|core| needs_offer(&core, contact));
+    if pending(&inner) {
+        match engine
+            .new_mailbox(MailboxPurpose::Introductions(contact))
+            .await
+        {
+            Ok(mailbox) if pending(&inner) => {
+                let result = (|| -> Result<(), EngineError> {
+                    let mut core = inner.core()?;
+                    let card = core
+                        .account
+                        .member_card(mailbox.keys.seal_key(), card_address(&mailbox));
+                    let offer = new_message(
+                        &core.clock,
+                        Content::SharedContact {
+                            card,
+                            name: core.profile.name.clone(),
+                        },
+                    );
+                    let item = seal_for(&mut core, contact, &offer, None)?;
+                    let session = core.session_pickle(&contact).unwrap_or_default();
+                    let account = core.account_pickle();
+                    let Core {
+                        store, counters, ..
+                    } = &mut *core;
+                    store.write(|batch| {
+                        batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
+                        batch.put(SESSIONS, &contact.0, &session)?;
+                        batch.put(META, ACCOUNT_KEY, &account)?;
+                        super::loops::queue(counters, batch, vec![item])
+                    })?;
+                    inner.watch_mailbox(&mailbox);
+                    core.mailboxes.insert(mailbox.record.receive_id, mailbox);
+                    Ok(())
+                })();
+                match result {
+                    Ok(()) => inner.outbox_wake.notify_one(),
+                    Err(error) => tracing::warn!(%error, "could not offer a shareable card"),
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::debug!(%error, "no introduction mailbox yet; the card offer will be retried");
+            }
+        }
+    }
+    inner.offering_lock().remove(&contact);
+    inner.progress.notify_waiters();
+}
+
+/// The contact with this identity, if any.
+pub(crate) fn contact_by_identity(
+    store: &ProfileStore,
+    identity: &IdentityKeys,
+) -> Result<Option<(ContactId, ContactRecord)>, EngineError> {
+    for (key, bytes) in store.scan(CONTACTS, b"")? {
+        let Ok(id) = <[u8; 16]>::try_from(key.as_slice()) else {
+            continue;
+        };
+        let Ok(record) = postcard::from_bytes::<ContactRecord>(&bytes) else {
+            continue;
+        };
+        if ContactCard::from_bytes(&record.card).is_ok_and(|card| card.identity() == identity) {
+            return Ok(Some((ContactId(id), record)));
+        }
+    }
+    Ok(None)
+}
