@@ -99,9 +99,17 @@ async fn a_disappearing_message_is_gone_from_every_store_after_its_timer() -> an
     let sent_at = clock.now_ms();
     let vanishing = alice.engine.send_text(in_loop, "burn after reading")?;
     let private = alice.engine.send_text(alice_to_bob, "just between us")?;
+    let poll = alice.engine.create_poll(
+        in_loop,
+        "Where do we meet?",
+        &["the square".into(), "the hall".into()],
+        false,
+        None,
+    )?;
     for user in [&mut bob, &mut carol] {
         user.until(|e| has(e, in_loop, vanishing.id).then_some(()))
             .await?;
+        user.until(|e| e.poll(in_loop, poll.id).ok()).await?;
         assert_eq!(
             user.engine.expires_at(vanishing.id)?,
             Some(sent_at + u64::from(HOUR) * 1000)
@@ -142,6 +150,14 @@ async fn a_disappearing_message_is_gone_from_every_store_after_its_timer() -> an
             .await?;
         assert!(ids.contains(&vanishing.id));
         assert!(!has(&user.engine, in_loop, vanishing.id), "gone");
+        assert!(!has(&user.engine, in_loop, poll.id), "the poll is gone");
+        assert!(
+            matches!(
+                user.engine.poll(in_loop, poll.id),
+                Err(EngineError::UnknownPoll)
+            ),
+            "with its votes"
+        );
         assert!(has(&user.engine, in_loop, kept.id), "said before the timer");
         assert_eq!(user.engine.expires_at(vanishing.id)?, None);
         assert_eq!(timer_lines(&user.engine, in_loop).len(), 1);

@@ -387,6 +387,11 @@ pub(crate) fn delete_message_data(
     conversation: ConversationId,
     message: MessageId,
 ) -> Result<(), StoreError> {
+    // A poll or an agenda event lives on in its own table: it disappears with its
+    // message, votes and answers included.
+    let key = super::organize::item_key(conversation, message);
+    batch.delete(crate::model::POLLS, &key)?;
+    batch.delete(crate::model::EVENTS, &key)?;
     delete_attachment_data(core, batch, conversation, message)
 }
 
