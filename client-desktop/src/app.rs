@@ -114,7 +114,8 @@ impl App {
                 run(engine, state.handle(message))
             }
             (_, Message::Opened(Ok(engine))) => {
-                let (state, commands) = main::State::new(engine.name().unwrap_or_default());
+                let (mut state, commands) = main::State::new(engine.name().unwrap_or_default());
+                state.set_zone(crate::when::Zone::local());
                 let task = run(&engine, commands);
                 self.screen = Screen::Main {
                     engine,
@@ -165,6 +166,19 @@ fn run(engine: &Engine, commands: Vec<main::Command>) -> Task<Message> {
         ),
         main::Command::Copy(text) => iced::clipboard::write(text),
         main::Command::Focus(id) => iced::widget::operation::focus(id),
+        main::Command::FocusInput(id) => iced::widget::operation::focus(id),
+        main::Command::After(at, request) => {
+            let engine = engine.clone();
+            Task::perform(
+                async move {
+                    // A moment past the time, so that the engine sees it past too.
+                    let wait = at.saturating_sub(crate::format::now_ms()) + 500;
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                    crate::io::perform(engine, request).await
+                },
+                main::Message::Response,
+            )
+        }
     });
     Task::batch(tasks).map(Message::Main)
 }

@@ -5,9 +5,11 @@
 
 use std::collections::HashMap;
 
+use std::path::PathBuf;
+
 use boucle_client_core::{
-    Contact, ContactId, ConversationId, Engine, EngineError, LoopId, LoopView, MemberView,
-    MessageId, MessageView,
+    Contact, ContactId, ConversationId, Engine, EngineError, EventDetails, EventView, LoopId,
+    LoopView, MemberView, MessageId, MessageView, PollView, RsvpAnswer,
 };
 
 /// How many messages a conversation shows.
@@ -43,6 +45,51 @@ pub enum Request {
     Members(LoopId),
     /// A change to a loop's name or members.
     Loop(LoopId, LoopChange),
+    /// Something done to a poll or an event of a conversation.
+    Organize(ConversationId, Organize),
+    /// The polls of a conversation.
+    Polls(ConversationId),
+    /// One poll, with its live tally.
+    Poll(ConversationId, MessageId),
+    /// One event, with its answers.
+    Event(ConversationId, MessageId),
+    /// The agenda of one conversation, or of all (`None`).
+    Agenda(Option<ConversationId>),
+    /// Writes these events as an iCalendar file.
+    Export {
+        events: Vec<EventView>,
+        path: PathBuf,
+    },
+}
+
+/// Creating, voting on and closing polls; planning, answering, editing and cancelling
+/// events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Organize {
+    CreatePoll {
+        question: String,
+        options: Vec<String>,
+        multiple: bool,
+        closes_at: Option<u64>,
+    },
+    Vote {
+        poll: MessageId,
+        choices: Vec<u8>,
+    },
+    ClosePoll(MessageId),
+    CreateEvent(EventDetails),
+    EditEvent(MessageId, EventDetails),
+    CancelEvent(MessageId),
+    Rsvp(MessageId, RsvpAnswer),
+}
+
+/// What an [`Organize`] request gives back.
+#[derive(Debug, Clone)]
+pub enum Organized {
+    /// The new poll's or event's entry in the history.
+    Message(MessageView),
+    Poll(PollView),
+    Event(EventView),
 }
 
 /// What to change in a message.
@@ -77,6 +124,13 @@ pub enum Response {
     LoopCreated(Result<LoopId, String>),
     Members(LoopId, Result<Vec<MemberView>, String>),
     LoopChanged(LoopId, LoopChange, Result<(), String>),
+    Organized(ConversationId, Organize, Result<Organized, String>),
+    Polls(ConversationId, Result<Vec<PollView>, String>),
+    Poll(ConversationId, Result<PollView, String>),
+    Event(ConversationId, Result<EventView, String>),
+    Agenda(Option<ConversationId>, Result<Vec<EventView>, String>),
+    /// Where the file was written, and how many events it holds.
+    Exported(Result<(PathBuf, usize), String>),
 }
 
 /// The conversation list's data.
@@ -174,6 +228,89 @@ pub async fn perform(engine: Engine, request: Request) -> Response {
             };
             Response::LoopChanged(id, change, result.map_err(text))
         }
+        Request::Organize(conversation, what) => {
+            let result = organize(&engine, conversation, &what);
+            Response::Organized(conversation, what, result.map_err(text))
+        }
+        Request::Polls(id) => Response::Polls(id, engine.polls(id).map_err(text)),
+        Request::Poll(id, poll) => Response::Poll(id, engine.poll(id, poll).map_err(text)),
+        Request::Event(id, event) => Response::Event(id, engine.event(id, event).map_err(text)),
+        Request::Agenda(scope) => Response::Agenda(scope, engine.agenda(scope).map_err(text)),
+        Request::Export { events, path } => export(events, path).await,
+    }
+}
+
+fn organize(
+    engine: &Engine,
+    conversation: ConversationId,
+    what: &Organize,
+) -> Result<Organized, EngineError> {
+    Ok(match what {
+        Organize::CreatePoll {
+            question,
+            options,
+            multiple,
+            closes_at,
+        } => Organized::Message(engine.create_poll(
+            conversation,
+            question,
+            options,
+            *multiple,
+            *closes_at,
+        )?),
+        Organize::Vote { poll, choices } => {
+            Organized::Poll(engine.vote(conversation, *poll, choices)?)
+        }
+        Organize::ClosePoll(poll) => Organized::Poll(engine.close_poll(conversation, *poll)?),
+        Organize::CreateEvent(details) => {
+            Organized::Message(engine.create_event(conversation, details)?)
+        }
+        Organize::EditEvent(event, details) => {
+            Organized::Event(engine.edit_event(conversation, *event, details)?)
+        }
+        Organize::CancelEvent(event) => {
+            Organized::Event(engine.cancel_event(conversation, *event)?)
+        }
+        Organize::Rsvp(event, answer) => {
+            Organized::Event(engine.rsvp(conversation, *event, *answer)?)
+        }
+    })
+}
+
+/// Writes events as an iCalendar file (no engine needed: the events are all there).
+pub async fn export(events: Vec<EventView>, path: PathBuf) -> Response {
+    let calendar = boucle_client_core::ics::calendar(&events, crate::format::now_ms());
+    let written = write_file(&path, calendar).await;
+    Response::Exported(written.map(|()| (path, events.len())))
+}
+
+/// Writes a file (making its folder if needed); errors as sentences.
+async fn write_file(path: &std::path::Path, contents: String) -> Result<(), String> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        tokio::fs::create_dir_all(parent).await.map_err(|e| {
+            sentence(format!(
+                "cannot create the folder {}: {e}",
+                parent.display()
+            ))
+        })?;
+    }
+    tokio::fs::write(path, contents)
+        .await
+        .map_err(|e| sentence(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Where the agenda is exported unless the user says otherwise: `~/Downloads` if it
+/// exists, else the home folder, else the current folder.
+pub fn default_export_path() -> PathBuf {
+    let name = "boucle-agenda.ics";
+    let Some(home) = std::env::var_os("HOME").map(PathBuf::from) else {
+        return PathBuf::from(name);
+    };
+    let downloads = home.join("Downloads");
+    if downloads.is_dir() {
+        downloads.join(name)
+    } else {
+        home.join(name)
     }
 }
 

@@ -21,6 +21,7 @@ pub mod format;
 pub mod io;
 pub mod screen;
 pub mod theme;
+pub mod when;
 
 /// Opens the window and runs until it is closed.
 pub fn run(config: app::Config) -> iced::Result {

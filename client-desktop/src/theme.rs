@@ -267,3 +267,99 @@ pub fn quote(_theme: &Theme) -> container::Style {
         ..container::Style::default()
     }
 }
+
+/// A poll or event card in the history: a raised panel with a thin outline.
+pub fn card(theme: &Theme) -> container::Style {
+    let palette = theme.extended_palette();
+    container::Style {
+        background: Some(Background::Color(palette.background.weak.color)),
+        text_color: Some(palette.background.weak.text),
+        border: Border {
+            radius: 10.0.into(),
+            width: 1.0,
+            color: palette.background.strong.color,
+        },
+        ..container::Style::default()
+    }
+}
+
+/// One option of a poll, clickable to vote; ours outlined in the primary colour.
+pub fn poll_option(
+    mine: bool,
+) -> impl Fn(&Theme, iced::widget::button::Status) -> iced::widget::button::Style {
+    move |theme, status| {
+        let palette = theme.extended_palette();
+        let background = match status {
+            iced::widget::button::Status::Hovered | iced::widget::button::Status::Pressed => {
+                Some(Background::Color(palette.background.strong.color))
+            }
+            _ => Some(Background::Color(palette.background.base.color)),
+        };
+        iced::widget::button::Style {
+            background,
+            text_color: palette.background.base.text,
+            border: Border {
+                radius: 8.0.into(),
+                width: if mine { 1.5 } else { 0.0 },
+                color: palette.primary.base.color,
+            },
+            ..iced::widget::button::Style::default()
+        }
+    }
+}
+
+/// The share of votes an option has: ours in the primary colour.
+pub fn tally(mine: bool) -> impl Fn(&Theme) -> iced::widget::progress_bar::Style {
+    move |theme| {
+        let palette = theme.extended_palette();
+        iced::widget::progress_bar::Style {
+            background: Background::Color(palette.background.strong.color),
+            bar: Background::Color(if mine {
+                palette.primary.base.color
+            } else {
+                palette.secondary.strong.color
+            }),
+            border: border::rounded(3),
+        }
+    }
+}
+
+/// A radio (round) or checkbox (square) mark, filled when chosen.
+pub fn marker(radius: f32, filled: bool) -> impl Fn(&Theme) -> container::Style {
+    move |theme| {
+        let palette = theme.extended_palette();
+        container::Style {
+            background: filled.then_some(Background::Color(palette.primary.base.color)),
+            border: Border {
+                radius: radius.into(),
+                width: 1.5,
+                color: if filled {
+                    palette.primary.base.color
+                } else {
+                    muted(theme)
+                },
+            },
+            ..container::Style::default()
+        }
+    }
+}
+
+/// An event in the agenda: flat, lighter when hovered.
+pub fn agenda_entry(
+    theme: &Theme,
+    status: iced::widget::button::Status,
+) -> iced::widget::button::Style {
+    let palette = theme.extended_palette();
+    let background = match status {
+        iced::widget::button::Status::Hovered | iced::widget::button::Status::Pressed => {
+            palette.background.strong.color
+        }
+        _ => palette.background.weak.color,
+    };
+    iced::widget::button::Style {
+        background: Some(Background::Color(background)),
+        text_color: palette.background.base.text,
+        border: border::rounded(8),
+        ..iced::widget::button::Style::default()
+    }
+}

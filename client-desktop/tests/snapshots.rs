@@ -62,6 +62,8 @@ fn contact(id: ContactId, name: &str, verified: bool, unread: u32, ago: u64) -> 
         unread,
         relay_host: "127.0.0.1".into(),
         last_activity: format::now_ms() - ago,
+        introduced_by: None,
+        can_share: false,
     }
 }
 
@@ -107,6 +109,10 @@ fn tenants() -> LoopView {
         member: true,
         unread: 3,
         last_activity: format::now_ms() - 2 * MINUTE,
+        policy: Default::default(),
+        timer: 0,
+        may_post: true,
+        may_invite: true,
     }
 }
 

@@ -84,7 +84,9 @@ impl Window {
                     commands.extend(self.state.handle(Message::Response(response)));
                 }
                 Command::Copy(text) => self.copied.push(text),
-                Command::Focus(_) => {}
+                Command::Focus(_) | Command::FocusInput(_) => {}
+                // A poll's closing timer: none of the polls here close by themselves.
+                Command::After(..) => {}
             }
         }
     }

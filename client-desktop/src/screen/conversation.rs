@@ -9,17 +9,23 @@
 //! [`State::changed`].
 
 mod bubble;
+pub mod event;
+pub mod poll;
+
+use std::collections::HashMap;
 
 use boucle_client_core::{
-    ContactId, ConversationId, DeliveryState, MemberView, MessageBody, MessageId, MessageView,
+    ContactId, ConversationId, DeliveryState, EventView, MemberView, MessageBody, MessageId,
+    MessageView, PollView, RsvpAnswer,
 };
 use iced::keyboard::{Key, key::Named};
 use iced::widget::{button, column, container, row, scrollable, text, text_editor};
 use iced::{Alignment, Element, Fill, Shrink};
 
 use crate::format;
-use crate::io::Change;
+use crate::io::{Change, Organize, Organized};
 use crate::theme;
+use crate::when::Zone;
 
 /// Id of the composer (for focus and tests).
 pub const COMPOSER: &str = "composer";
@@ -41,6 +47,14 @@ pub struct State {
     /// What is being done right now, in words ("Saving your edit…").
     pending: Option<&'static str>,
     error: Option<String>,
+    /// The live state of the polls and events in the history, by message id.
+    polls: HashMap<MessageId, PollView>,
+    events: HashMap<MessageId, EventView>,
+    /// The poll waiting for "Close it", the event waiting for "Cancel it".
+    confirm_close: Option<MessageId>,
+    confirm_cancel: Option<MessageId>,
+    /// Where the user is: event times are also shown in this zone.
+    zone: Zone,
 }
 
 impl std::fmt::Debug for State {
@@ -78,6 +92,20 @@ pub enum Message {
     Cancel,
     Verify,
     Members,
+    /// The composer's "Poll" and "Event" buttons, the header's "Agenda".
+    NewPoll,
+    NewEvent,
+    Agenda,
+    /// A click on a poll's option: vote for it (or take a single choice back).
+    Vote(MessageId, u8),
+    AskClosePoll(MessageId),
+    ConfirmClosePoll(MessageId),
+    KeepPoll,
+    Rsvp(MessageId, RsvpAnswer),
+    EditEvent(MessageId),
+    AskCancelEvent(MessageId),
+    ConfirmCancelEvent(MessageId),
+    KeepEvent,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -96,6 +124,13 @@ pub enum Action {
     Members(boucle_client_core::LoopId),
     /// Put the keyboard focus in the composer.
     FocusComposer,
+    /// Vote, close a poll, answer, cancel an event.
+    Organize(Organize),
+    NewPoll,
+    NewEvent,
+    EditEvent(Box<EventView>),
+    /// This conversation's agenda.
+    Agenda,
 }
 
 /// Who the conversation is with, as the list knows it.
@@ -120,6 +155,73 @@ impl State {
             confirm_delete: None,
             pending: None,
             error: None,
+            polls: HashMap::new(),
+            events: HashMap::new(),
+            confirm_close: None,
+            confirm_cancel: None,
+            zone: Zone::utc(),
+        }
+    }
+
+    /// The user's time zone (UTC until told).
+    pub fn set_zone(&mut self, zone: Zone) {
+        self.zone = zone;
+    }
+
+    /// The polls of the conversation, as the engine has them now.
+    pub fn set_polls(&mut self, polls: Vec<PollView>) {
+        self.polls = polls.into_iter().map(|p| (p.id, p)).collect();
+    }
+
+    pub fn set_poll(&mut self, poll: PollView) {
+        self.polls.insert(poll.id, poll);
+    }
+
+    /// The events of the conversation, as the engine has them now.
+    pub fn set_events(&mut self, events: Vec<EventView>) {
+        self.events = events.into_iter().map(|e| (e.id, e)).collect();
+    }
+
+    pub fn set_event(&mut self, event: EventView) {
+        self.events.insert(event.id, event);
+    }
+
+    pub fn poll(&self, id: MessageId) -> Option<&PollView> {
+        self.polls.get(&id)
+    }
+
+    pub fn event(&self, id: MessageId) -> Option<&EventView> {
+        self.events.get(&id)
+    }
+
+    /// The engine did (or refused) a vote, a close, an answer or a cancellation.
+    pub fn organized(&mut self, what: &Organize, result: Result<Organized, String>) {
+        self.pending = None;
+        match result {
+            Ok(Organized::Poll(poll)) => {
+                self.error = None;
+                self.set_poll(poll);
+            }
+            Ok(Organized::Event(event)) => {
+                self.error = None;
+                self.set_event(event);
+            }
+            Ok(Organized::Message(message)) => {
+                self.error = None;
+                self.upsert(message);
+            }
+            Err(error) => {
+                let what = match what {
+                    Organize::Vote { .. } => "Your vote was not sent.",
+                    Organize::ClosePoll(_) => "The poll was not closed.",
+                    Organize::Rsvp(..) => "Your answer was not sent.",
+                    Organize::CancelEvent(_) => "The event was not cancelled.",
+                    Organize::CreatePoll { .. } => "The poll was not created.",
+                    Organize::CreateEvent(_) => "The event was not created.",
+                    Organize::EditEvent(..) => "The changes were not saved.",
+                };
+                self.error = Some(format!("{what} {error}"));
+            }
         }
     }
 
@@ -275,12 +377,94 @@ impl State {
                 ConversationId::Loop(id) => Action::Members(id),
                 _ => Action::None,
             },
+            Message::NewPoll => Action::NewPoll,
+            Message::NewEvent => Action::NewEvent,
+            Message::Agenda => Action::Agenda,
+            Message::Vote(id, option) => {
+                let Some(poll) = self.polls.get(&id) else {
+                    return Action::None;
+                };
+                if poll::is_closed(poll, format::now_ms()) {
+                    self.error = Some("This poll is closed: votes no longer count.".into());
+                    return Action::None;
+                }
+                let mut choices = poll.my_choices.clone();
+                if choices.contains(&option) {
+                    choices.retain(|c| *c != option);
+                } else if poll.multiple {
+                    choices.push(option);
+                    choices.sort_unstable();
+                } else {
+                    choices = vec![option];
+                }
+                self.pending = Some(if choices.is_empty() {
+                    "Taking your vote back…"
+                } else {
+                    "Sending your vote…"
+                });
+                Action::Organize(Organize::Vote { poll: id, choices })
+            }
+            Message::AskClosePoll(id) => {
+                self.confirm_close = Some(id);
+                Action::None
+            }
+            Message::ConfirmClosePoll(id) => {
+                self.confirm_close = None;
+                self.pending = Some("Closing the poll…");
+                Action::Organize(Organize::ClosePoll(id))
+            }
+            Message::KeepPoll => {
+                self.confirm_close = None;
+                Action::None
+            }
+            Message::Rsvp(id, answer) => {
+                if self
+                    .events
+                    .get(&id)
+                    .is_some_and(|e| e.my_answer == Some(answer))
+                {
+                    return Action::None;
+                }
+                self.pending = Some("Sending your answer…");
+                Action::Organize(Organize::Rsvp(id, answer))
+            }
+            Message::EditEvent(id) => match self.events.get(&id) {
+                Some(event) => Action::EditEvent(Box::new(event.clone())),
+                None => Action::None,
+            },
+            Message::AskCancelEvent(id) => {
+                self.confirm_cancel = Some(id);
+                Action::None
+            }
+            Message::ConfirmCancelEvent(id) => {
+                self.confirm_cancel = None;
+                self.pending = Some("Cancelling the event…");
+                Action::Organize(Organize::CancelEvent(id))
+            }
+            Message::KeepEvent => {
+                self.confirm_cancel = None;
+                Action::None
+            }
         }
+    }
+
+    /// The next moment an open poll of this conversation closes by itself, and which.
+    pub fn next_closing(&self, now: u64) -> Option<(u64, MessageId)> {
+        self.polls
+            .values()
+            .filter(|p| !p.closed)
+            .filter_map(|p| p.closes_at.map(|at| (at, p.id)))
+            .filter(|(at, _)| *at > now)
+            .min()
     }
 
     /// Escape: the innermost thing goes (delete confirmation, selection, edit or reply).
     fn cancel(&mut self) {
-        if self.confirm_delete.take().is_some() || self.selected.take().is_some() {
+        if self.confirm_delete.take().is_some()
+            || self.confirm_close.take().is_some()
+            || self.confirm_cancel.take().is_some()
+            || self.selected.take().is_some()
+        {
             return;
         }
         if matches!(self.mode, Mode::Edit(_)) {
@@ -366,6 +550,9 @@ impl State {
                 .style(button::secondary)
                 .on_press(Message::Members),
         };
+        let agenda = button(text("Agenda").size(theme::SMALL))
+            .style(button::secondary)
+            .on_press(Message::Agenda);
         row![
             column![
                 text(&self.header.title).size(22),
@@ -373,6 +560,7 @@ impl State {
             ]
             .spacing(2)
             .width(Fill),
+            agenda,
             action,
         ]
         .spacing(theme::GAP)
@@ -499,9 +687,22 @@ impl State {
         column![
             column![banner, status].spacing(6),
             row![editor, send].spacing(theme::GAP).align_y(Alignment::End),
-            text("Enter sends · Shift+Enter starts a new line · click a message to reply, react or edit")
-                .size(12)
-                .style(theme::muted_text),
+            row![
+                text("Enter sends · Shift+Enter starts a new line · click a message to reply, react or edit")
+                    .size(12)
+                    .style(theme::muted_text)
+                    .width(Fill),
+                button(text("New poll").size(theme::SMALL))
+                    .padding([4, 12])
+                    .style(button::secondary)
+                    .on_press(Message::NewPoll),
+                button(text("New event").size(theme::SMALL))
+                    .padding([4, 12])
+                    .style(button::secondary)
+                    .on_press(Message::NewEvent),
+            ]
+            .spacing(6)
+            .align_y(Alignment::Center),
         ]
         .spacing(6)
         .padding([12.0, theme::PAD])
@@ -533,7 +734,7 @@ fn key_binding(press: text_editor::KeyPress) -> Option<text_editor::Binding<Mess
         Key::Named(Named::Enter) => Some(Binding::Custom(Message::Send)),
         Key::Named(Named::Escape) => Some(Binding::Custom(Message::Cancel)),
         Key::Named(Named::ArrowUp | Named::ArrowDown) if press.modifiers.command() => None,
-        Key::Character(c) if press.modifiers.command() && matches!(c, "n" | "k") => None,
+        Key::Character(c) if press.modifiers.command() && matches!(c, "n" | "k" | "g") => None,
         _ => Binding::from_key_press(press),
     }
 }
@@ -571,5 +772,7 @@ fn is_text(message: &MessageView) -> bool {
     !message.deleted && matches!(message.body, MessageBody::Text(_))
 }
 
+#[cfg(test)]
+mod organize_tests;
 #[cfg(test)]
 mod tests;

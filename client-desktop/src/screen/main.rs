@@ -7,22 +7,31 @@
 //! its engine. Tests call `handle` and answer the requests themselves, or run them with
 //! [`crate::io::perform`] against a real engine.
 //!
-//! Keyboard: Ctrl+N makes an invitation, Ctrl+Up and Ctrl+Down move through the
-//! conversations, Escape closes a pane (or cancels a reply, an edit or a selection).
+//! Polls and events: the conversation's "Poll" and "Event" buttons open their forms as
+//! panes; the agenda (all conversations from the list, one from its header) is a pane
+//! too. A poll that closes by itself is read again when its time comes
+//! ([`Command::After`]).
+//!
+//! Keyboard: Ctrl+N makes an invitation, Ctrl+G opens the agenda, Ctrl+Up and Ctrl+Down
+//! move through the conversations, Escape closes a pane (or cancels a reply, an edit or
+//! a selection).
 
 pub mod shortcuts;
 mod sidebar;
 
 use std::collections::HashSet;
 
-use boucle_client_core::{ContactId, ConversationId, Event, LoopId};
+use boucle_client_core::{ContactId, ConversationId, Event, LoopId, MessageId};
 use iced::widget::{container, row, text};
 use iced::{Element, Fill};
 
 pub use self::shortcuts::{Shortcut, shortcut};
-use crate::io::{Overview, Request, Response};
-use crate::screen::{accept, conversation, invite, loop_settings, new_loop, verify};
+use crate::io::{Organize, Organized, Overview, Request, Response};
+use crate::screen::{
+    accept, agenda, conversation, event_form, invite, loop_settings, new_loop, new_poll, verify,
+};
 use crate::theme;
+use crate::when::Zone;
 
 pub struct State {
     me: String,
@@ -36,6 +45,10 @@ pub struct State {
     last_open: Option<ConversationId>,
     /// Why the list could not be read, if it could not.
     problem: Option<String>,
+    /// Where the user is (times are typed and shown in this zone).
+    zone: Zone,
+    /// Polls whose closing time has a timer already.
+    timers: HashSet<MessageId>,
 }
 
 impl std::fmt::Debug for State {
@@ -53,6 +66,9 @@ pub enum Pane {
     Verify(verify::State),
     NewLoop(new_loop::State),
     LoopSettings(loop_settings::State),
+    NewPoll(new_poll::State),
+    EventForm(event_form::State),
+    Agenda(agenda::State),
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +83,11 @@ pub enum Message {
     VerifyPane(verify::Message),
     NewLoopPane(new_loop::Message),
     LoopSettingsPane(loop_settings::Message),
+    NewPollPane(new_poll::Message),
+    EventFormPane(event_form::Message),
+    AgendaPane(agenda::Message),
+    /// The agenda of every conversation.
+    Agenda,
     Shortcut(Shortcut),
     /// Something happened in the engine (`None`: events were missed, reload).
     Event(Option<Event>),
@@ -79,6 +100,10 @@ pub enum Command {
     Engine(Request),
     Copy(String),
     Focus(&'static str),
+    /// Focus an input whose id is made at run time (a poll's option).
+    FocusInput(String),
+    /// Run this request at this time (unix ms), or at once if it is past.
+    After(u64, Request),
 }
 
 impl State {
@@ -92,12 +117,19 @@ impl State {
             left: HashSet::new(),
             last_open: None,
             problem: None,
+            zone: Zone::utc(),
+            timers: HashSet::new(),
         };
         (state, vec![Command::Engine(Request::Refresh)])
     }
 
     pub fn pane(&self) -> &Pane {
         &self.pane
+    }
+
+    /// Where the user is (UTC until told): times are typed and shown in this zone.
+    pub fn set_zone(&mut self, zone: Zone) {
+        self.zone = zone;
     }
 
     /// Unread messages in every conversation.
@@ -190,6 +222,61 @@ impl State {
                     loop_settings::Action::Back => self.open(ConversationId::Loop(id)),
                 }
             }
+            Message::NewPollPane(message) => {
+                let Pane::NewPoll(pane) = &mut self.pane else {
+                    return Vec::new();
+                };
+                let id = pane.conversation;
+                match pane.update(message, crate::format::now_ms()) {
+                    new_poll::Action::None => Vec::new(),
+                    new_poll::Action::Focus(input) => vec![Command::FocusInput(input)],
+                    new_poll::Action::Create {
+                        question,
+                        options,
+                        multiple,
+                        closes_at,
+                    } => vec![Command::Engine(Request::Organize(
+                        id,
+                        Organize::CreatePoll {
+                            question,
+                            options,
+                            multiple,
+                            closes_at,
+                        },
+                    ))],
+                    new_poll::Action::Cancel => self.open(id),
+                }
+            }
+            Message::EventFormPane(message) => {
+                let Pane::EventForm(pane) = &mut self.pane else {
+                    return Vec::new();
+                };
+                let id = pane.conversation;
+                match pane.update(message) {
+                    event_form::Action::None => Vec::new(),
+                    event_form::Action::Save { editing, details } => {
+                        let what = match editing {
+                            Some(event) => Organize::EditEvent(event, details),
+                            None => Organize::CreateEvent(details),
+                        };
+                        vec![Command::Engine(Request::Organize(id, what))]
+                    }
+                    event_form::Action::Cancel => self.open(id),
+                }
+            }
+            Message::AgendaPane(message) => {
+                let Pane::Agenda(pane) = &mut self.pane else {
+                    return Vec::new();
+                };
+                match pane.update(message) {
+                    agenda::Action::None => Vec::new(),
+                    agenda::Action::Open(id) => self.open(id),
+                    agenda::Action::Export(events, path) => {
+                        vec![Command::Engine(Request::Export { events, path })]
+                    }
+                }
+            }
+            Message::Agenda => self.agenda(None),
             Message::Shortcut(shortcut) => self.shortcut(shortcut),
             Message::Event(event) => self.on_event(event),
             Message::Response(response) => self.on_response(response),
@@ -224,12 +311,47 @@ impl State {
             conversation::Action::FocusComposer => vec![Command::Focus(conversation::COMPOSER)],
             conversation::Action::Verify(contact) => self.verify(contact),
             conversation::Action::Members(id) => self.loop_settings(id),
+            conversation::Action::Organize(what) => {
+                vec![Command::Engine(Request::Organize(conversation, what))]
+            }
+            conversation::Action::NewPoll => {
+                let title = self.header(conversation).title;
+                self.pane = Pane::NewPoll(new_poll::State::new(
+                    conversation,
+                    &title,
+                    self.zone.clone(),
+                ));
+                vec![Command::Focus(new_poll::QUESTION)]
+            }
+            conversation::Action::NewEvent => {
+                let title = self.header(conversation).title;
+                self.pane = Pane::EventForm(event_form::State::new(
+                    conversation,
+                    &title,
+                    &self.zone,
+                    crate::format::now_ms(),
+                ));
+                vec![Command::Focus(event_form::TITLE)]
+            }
+            conversation::Action::EditEvent(event) => {
+                self.pane = Pane::EventForm(event_form::State::edit(&event));
+                vec![Command::Focus(event_form::TITLE)]
+            }
+            conversation::Action::Agenda => self.agenda(Some(conversation)),
         }
+    }
+
+    /// The agenda of one conversation, or of all.
+    fn agenda(&mut self, scope: Option<ConversationId>) -> Vec<Command> {
+        let name = scope.map(|id| self.header(id).title);
+        self.pane = Pane::Agenda(agenda::State::new(scope, name, self.zone.clone()));
+        vec![Command::Engine(Request::Agenda(scope))]
     }
 
     fn shortcut(&mut self, shortcut: Shortcut) -> Vec<Command> {
         match shortcut {
             Shortcut::Invite => self.handle(Message::Invite),
+            Shortcut::Agenda => self.agenda(None),
             Shortcut::Previous | Shortcut::Next => {
                 let order = self.order();
                 if order.is_empty() {
@@ -276,10 +398,14 @@ impl State {
 
     fn open(&mut self, id: ConversationId) -> Vec<Command> {
         let header = self.header(id);
-        self.pane = Pane::Conversation(conversation::State::new(id, header));
+        let mut state = conversation::State::new(id, header);
+        state.set_zone(self.zone.clone());
+        self.pane = Pane::Conversation(state);
         self.last_open = Some(id);
         let mut commands = vec![
             Command::Engine(Request::History(id)),
+            Command::Engine(Request::Polls(id)),
+            Command::Engine(Request::Agenda(Some(id))),
             Command::Engine(Request::MarkRead(id)),
             Command::Focus(conversation::COMPOSER),
         ];
@@ -382,6 +508,28 @@ impl State {
                 }
                 commands
             }
+            Event::PollChanged { conversation, poll } => {
+                if self.open_id() == Some(conversation) {
+                    vec![Command::Engine(Request::Poll(conversation, poll))]
+                } else {
+                    Vec::new()
+                }
+            }
+            Event::AgendaChanged {
+                conversation,
+                event,
+            } => {
+                let mut commands = Vec::new();
+                if self.open_id() == Some(conversation) {
+                    commands.push(Command::Engine(Request::Event(conversation, event)));
+                }
+                if let Pane::Agenda(pane) = &self.pane
+                    && pane.scope().is_none_or(|scope| scope == conversation)
+                {
+                    commands.push(Command::Engine(Request::Agenda(pane.scope())));
+                }
+                commands
+            }
             // A contact was added, or a key changed (the list and the open
             // conversation's banner follow the refreshed contact).
             _ => vec![refresh],
@@ -481,6 +629,56 @@ impl State {
                 Pane::LoopSettings(pane) if pane.id() == id => pane.set_members(members),
                 _ => {}
             },
+            Response::Organized(id, what, result) => return self.organized(id, what, result),
+            Response::Polls(id, result) => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == id
+                {
+                    match result {
+                        Ok(polls) => open.set_polls(polls),
+                        Err(error) => open.failed(format!("The polls could not be read. {error}")),
+                    }
+                    return self.timers();
+                }
+            }
+            Response::Poll(id, result) => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == id
+                {
+                    match result {
+                        Ok(poll) => open.set_poll(poll),
+                        Err(error) => open.failed(format!("The poll could not be read. {error}")),
+                    }
+                    return self.timers();
+                }
+            }
+            Response::Event(id, result) => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == id
+                {
+                    match result {
+                        Ok(event) => open.set_event(event),
+                        Err(error) => {
+                            open.failed(format!("The event could not be read. {error}"));
+                        }
+                    }
+                }
+            }
+            Response::Agenda(scope, result) => match &mut self.pane {
+                Pane::Agenda(pane) if pane.scope() == scope => {
+                    pane.loaded(result, crate::format::now_ms());
+                }
+                Pane::Conversation(open) if scope == Some(open.id) => match result {
+                    Ok(events) => open.set_events(events),
+                    Err(error) => open.failed(format!("The events could not be read. {error}")),
+                },
+                _ => {}
+            },
+            Response::Exported(result) => {
+                if let Pane::Agenda(pane) = &mut self.pane {
+                    pane.exported(result);
+                }
+            }
             Response::LoopChanged(id, change, result) => {
                 if result.is_ok() && change == crate::io::LoopChange::Leave {
                     self.left.insert(id);
@@ -503,6 +701,62 @@ impl State {
         Vec::new()
     }
 
+    /// What a poll or event request gave: the form that asked closes on success (back
+    /// to the conversation, where the new item shows), or says what went wrong.
+    fn organized(
+        &mut self,
+        id: ConversationId,
+        what: Organize,
+        result: Result<Organized, String>,
+    ) -> Vec<Command> {
+        let from_form = matches!(
+            (&self.pane, &what),
+            (Pane::NewPoll(_), Organize::CreatePoll { .. })
+                | (
+                    Pane::EventForm(_),
+                    Organize::CreateEvent(_) | Organize::EditEvent(..)
+                )
+        );
+        if from_form {
+            return match result {
+                Ok(_) => {
+                    let mut commands = vec![Command::Engine(Request::Refresh)];
+                    commands.extend(self.open(id));
+                    commands
+                }
+                Err(error) => {
+                    match &mut self.pane {
+                        Pane::NewPoll(form) => form.failed(error),
+                        Pane::EventForm(form) => form.failed(error),
+                        _ => {}
+                    }
+                    Vec::new()
+                }
+            };
+        }
+        if let Pane::Conversation(open) = &mut self.pane
+            && open.id == id
+        {
+            open.organized(&what, result);
+            return self.timers();
+        }
+        Vec::new()
+    }
+
+    /// A timer for the next poll of the open conversation that closes by itself: its
+    /// view is read again then, and shows it closed.
+    fn timers(&mut self) -> Vec<Command> {
+        let Pane::Conversation(open) = &self.pane else {
+            return Vec::new();
+        };
+        match open.next_closing(crate::format::now_ms()) {
+            Some((at, poll)) if self.timers.insert(poll) => {
+                vec![Command::After(at, Request::Poll(open.id, poll))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     pub fn view(&self) -> Element<'_, Message> {
         let relay_down = !self.down.is_empty();
         let content: Element<'_, Message> = match &self.pane {
@@ -519,6 +773,9 @@ impl State {
             Pane::Verify(pane) => pane.view().map(Message::VerifyPane),
             Pane::NewLoop(pane) => pane.view().map(Message::NewLoopPane),
             Pane::LoopSettings(pane) => pane.view().map(Message::LoopSettingsPane),
+            Pane::NewPoll(pane) => pane.view().map(Message::NewPollPane),
+            Pane::EventForm(pane) => pane.view().map(Message::EventFormPane),
+            Pane::Agenda(pane) => pane.view().map(Message::AgendaPane),
         };
         row![sidebar::view(self, relay_down), content].into()
     }

@@ -2,11 +2,11 @@
 //! bubble (quote of the message it replies to, text, time, "edited", delivery state),
 //! its reactions, and, when selected, its actions.
 
-use boucle_client_core::MessageView;
+use boucle_client_core::{MessageBody, MessageView};
 use iced::widget::{button, column, container, row, space, text};
 use iced::{Alignment, Element, Fill, Padding};
 
-use super::{Message, REACTIONS, State, is_text};
+use super::{Message, REACTIONS, State, event, is_text, poll};
 use crate::{format, theme};
 
 /// Where a message sits and what the view knows about now.
@@ -31,10 +31,19 @@ pub fn view<'a>(
         .size(theme::SMALL)
         .style(theme::muted_text)
     });
+    let item = match &message.body {
+        MessageBody::Poll { question } if !message.deleted => {
+            poll::view(state, message, question, footer(message, &context))
+        }
+        MessageBody::Event { title, .. } if !message.deleted => {
+            event::view(state, message, title, footer(message, &context))
+        }
+        _ => bubble(state, message, &context),
+    };
     let line = if mine {
-        row![space::horizontal(), bubble(state, message, &context)]
+        row![space::horizontal(), item]
     } else {
-        row![bubble(state, message, &context), space::horizontal()]
+        row![item, space::horizontal()]
     };
     let selected = state.selected == Some(message.id);
     let align = if mine {
@@ -77,14 +86,7 @@ fn bubble<'a>(
             .padding([3, 8])
             .style(theme::quote)
     });
-    let mut footer = format::ago(context.now, message.sent_at);
-    if message.edited && !message.deleted {
-        footer.push_str(" · edited");
-    }
-    if let Some(state) = &message.delivery {
-        footer.push_str(" · ");
-        footer.push_str(&format::delivery(state, context.relay_down));
-    }
+    let footer = footer(message, context);
     let body = if message.deleted {
         text(format::body(message))
             .size(theme::BODY)
@@ -107,6 +109,19 @@ fn bubble<'a>(
         ))
         .on_press(Message::Select(message.id))
         .into()
+}
+
+/// Time, "edited" and delivery state, under a message.
+fn footer(message: &MessageView, context: &Context) -> String {
+    let mut footer = format::ago(context.now, message.sent_at);
+    if message.edited && !message.deleted {
+        footer.push_str(" · edited");
+    }
+    if let Some(state) = &message.delivery {
+        footer.push_str(" · ");
+        footer.push_str(&format::delivery(state, context.relay_down));
+    }
+    footer
 }
 
 /// Reactions, one chip per emoji with its count; ours are outlined, and clicking a chip

@@ -17,6 +17,8 @@ fn contact(id: ContactId, name: &str) -> Contact {
         unread: 0,
         relay_host: "127.0.0.1".into(),
         last_activity: 0,
+        introduced_by: None,
+        can_share: false,
     }
 }
 
@@ -29,6 +31,10 @@ fn view(admin: bool) -> LoopView {
         member: true,
         unread: 0,
         last_activity: 0,
+        policy: Default::default(),
+        timer: 0,
+        may_post: true,
+        may_invite: true,
     }
 }
 

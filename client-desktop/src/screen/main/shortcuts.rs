@@ -9,6 +9,8 @@ use iced::{Subscription, event};
 pub enum Shortcut {
     /// Ctrl+N: make a new invitation.
     Invite,
+    /// Ctrl+G: the agenda of every conversation.
+    Agenda,
     /// Ctrl+Up: the conversation above in the list.
     Previous,
     /// Ctrl+Down: the conversation below in the list.
@@ -29,6 +31,9 @@ pub fn shortcut(event: &keyboard::Event, captured: bool) -> Option<Shortcut> {
         Key::Named(Named::ArrowDown) if modifiers.command() => Some(Shortcut::Next),
         Key::Character("n" | "N") if modifiers.command() && !modifiers.shift() => {
             Some(Shortcut::Invite)
+        }
+        Key::Character("g" | "G") if modifiers.command() && !modifiers.shift() => {
+            Some(Shortcut::Agenda)
         }
         _ => None,
     }
@@ -76,6 +81,10 @@ mod tests {
                 false
             ),
             None
+        );
+        assert_eq!(
+            shortcut(&press(Key::Character("g".into()), ctrl), true),
+            Some(Shortcut::Agenda)
         );
         assert_eq!(
             shortcut(&press(Key::Named(Named::ArrowUp), ctrl), true),

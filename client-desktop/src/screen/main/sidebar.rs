@@ -25,6 +25,7 @@ pub fn view(state: &State, relay_down: bool) -> Element<'_, Message> {
         wide_button("Invite someone", "Ctrl+N", Message::Invite),
         wide_button("Accept an invitation", "", Message::Accept),
         wide_button("New loop", "", Message::NewLoop),
+        wide_button("Agenda", "Ctrl+G", Message::Agenda),
     ]
     .spacing(6);
     let open = state.open_id();

@@ -18,6 +18,8 @@ fn contact(id: ContactId, name: &str, unread: u32, last_activity: u64) -> Contac
         unread,
         relay_host: "127.0.0.1".into(),
         last_activity,
+        introduced_by: None,
+        can_share: false,
     }
 }
 
@@ -58,6 +60,10 @@ fn overview() -> Overview {
             member: true,
             unread: 1,
             last_activity: now - 60_000,
+            policy: Default::default(),
+            timer: 0,
+            may_post: true,
+            may_invite: true,
         }],
         last: Default::default(),
     };

@@ -1,0 +1,198 @@
+//! An agenda event in the history, as a card: title, when (in the zone it was planned
+//! in, and where the user is when that differs), where, description, who is going, who
+//! might and who is not, and our answer as three toggle buttons. Its author and admins
+//! may edit or cancel it (after a confirmation); a cancelled event is struck through
+//! and grey.
+
+use boucle_client_core::{EventView, MessageView, Participant, RsvpAnswer};
+use iced::widget::{button, column, rich_text, row, span, text};
+use iced::{Alignment, Element};
+
+use super::poll::{card, kind_line};
+use super::{Message, State};
+use crate::theme;
+use crate::when::{self, Zone};
+
+pub fn view<'a>(
+    state: &'a State,
+    message: &'a MessageView,
+    title: &'a str,
+    footer: String,
+) -> Element<'a, Message> {
+    let Some(event) = state.events.get(&message.id) else {
+        return card(
+            column![
+                kind_line("Event", String::new()),
+                text(title).size(17),
+                text("Reading the answers…")
+                    .size(theme::SMALL)
+                    .style(theme::muted_text),
+                text(footer).size(12).style(theme::muted_text),
+            ]
+            .spacing(6),
+        );
+    };
+    let details = &event.details;
+    let cancelled = event.cancelled;
+    let status = match (cancelled, event.edited) {
+        (true, _) => "Cancelled".to_owned(),
+        (false, true) => "edited".to_owned(),
+        (false, false) => String::new(),
+    };
+    let headline: Element<'a, Message> = if cancelled {
+        rich_text([span::<(), iced::Font>(details.title.as_str())
+            .size(19)
+            .strikethrough(true)])
+        .style(|theme: &iced::Theme| iced::widget::text::Style {
+            color: Some(theme::muted(theme)),
+        })
+        .into()
+    } else {
+        text(&details.title).size(19).into()
+    };
+    let (when_line, yours) = when_lines(event, &state.zone);
+    let place = (!details.place.is_empty()).then(|| text(&details.place).size(theme::BODY));
+    let description =
+        (!details.description.is_empty()).then(|| text(&details.description).size(theme::SMALL));
+    let confirm = state.confirm_cancel == Some(event.id);
+    let organizer: Option<Element<'a, Message>> = (event.can_edit && !cancelled).then(|| {
+        if confirm {
+            row![
+                text("Cancel it for everyone? This cannot be undone.").size(theme::SMALL),
+                button(text("Cancel it").size(theme::SMALL))
+                    .padding([4, 10])
+                    .style(button::danger)
+                    .on_press(Message::ConfirmCancelEvent(event.id)),
+                button(text("Keep it").size(theme::SMALL))
+                    .padding([4, 10])
+                    .style(button::secondary)
+                    .on_press(Message::KeepEvent),
+            ]
+            .spacing(theme::GAP)
+            .align_y(Alignment::Center)
+            .into()
+        } else {
+            row![
+                small("Edit", Message::EditEvent(event.id)),
+                small("Cancel the event", Message::AskCancelEvent(event.id)),
+            ]
+            .spacing(theme::GAP)
+            .into()
+        }
+    });
+    let answers = (!cancelled).then(|| answer_buttons(event));
+    let muted = |t: String| text(t).size(theme::SMALL).style(theme::muted_text);
+    card(
+        column![
+            kind_line(
+                "Event",
+                if cancelled {
+                    String::new()
+                } else {
+                    status.clone()
+                }
+            ),
+            cancelled.then(|| theme::label("Cancelled", theme::Tag::Warning)),
+            headline,
+            text(when_line).size(theme::BODY),
+            yours.map(muted),
+            place,
+            description,
+            text(counts(event)).size(theme::SMALL),
+            who(event),
+            answers,
+            organizer,
+            muted(footer),
+        ]
+        .spacing(6),
+    )
+}
+
+/// When, in the event's zone; and where the user is, if the clocks there differ.
+pub fn when_lines(event: &EventView, here: &Zone) -> (String, Option<String>) {
+    let details = &event.details;
+    let zone = Zone::named(&details.time_zone).unwrap_or_else(Zone::utc);
+    let main = format!(
+        "{} ({})",
+        when::span(&zone, details.starts_at, details.ends_at),
+        zone.name()
+    );
+    let yours = (!zone.same_offset(here, details.starts_at)).then(|| {
+        format!(
+            "{} your time ({})",
+            when::short_span(here, details.starts_at, details.ends_at),
+            here.name()
+        )
+    });
+    (main, yours)
+}
+
+/// "3 going · 1 maybe · 1 not going".
+pub fn counts(event: &EventView) -> String {
+    let c = event.counts;
+    format!("{} going · {} maybe · {} not going", c.going, c.maybe, c.no)
+}
+
+/// Names under each answer, one line each.
+fn who(event: &EventView) -> Option<Element<'_, Message>> {
+    let lines: Vec<Element<'_, Message>> = [
+        ("Going", &event.going),
+        ("Maybe", &event.maybe),
+        ("Not going", &event.no),
+    ]
+    .into_iter()
+    .filter(|(_, people)| !people.is_empty())
+    .map(|(label, people)| {
+        text(format!("{label}: {}", names(people)))
+            .size(12)
+            .style(theme::muted_text)
+            .into()
+    })
+    .collect();
+    (!lines.is_empty()).then(|| column(lines).spacing(2).into())
+}
+
+/// "Nadia, Omar, you".
+pub fn names(people: &[Participant]) -> String {
+    people
+        .iter()
+        .map(|p| if p.me { "you" } else { p.name.as_str() })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn answer_buttons(event: &EventView) -> Element<'_, Message> {
+    let answer = |label: &'static str, answer: RsvpAnswer| {
+        let mine = event.my_answer == Some(answer);
+        button(text(label).size(theme::SMALL))
+            .padding([5, 14])
+            .style(if mine {
+                button::primary
+            } else {
+                button::secondary
+            })
+            .on_press(Message::Rsvp(event.id, answer))
+    };
+    row![
+        text(if event.my_answer.is_some() {
+            "Your answer:"
+        } else {
+            "Are you coming?"
+        })
+        .size(theme::SMALL),
+        answer("Going", RsvpAnswer::Going),
+        answer("Maybe", RsvpAnswer::Maybe),
+        answer("No", RsvpAnswer::No),
+    ]
+    .spacing(6)
+    .align_y(Alignment::Center)
+    .into()
+}
+
+fn small<'a>(label: &'a str, message: Message) -> Element<'a, Message> {
+    button(text(label).size(theme::SMALL))
+        .padding([4, 10])
+        .style(button::secondary)
+        .on_press(message)
+        .into()
+}
