@@ -44,13 +44,20 @@ pub enum Screen {
 pub enum Message {
     Onboarding(onboarding::Message),
     Unlock(unlock::Message),
-    Main(main::Message),
+    /// Boxed: the main window's messages carry engine views, far larger than the rest.
+    Main(Box<main::Message>),
     /// The profile was created or unlocked (or why not).
     Opened(Result<Engine, String>),
     /// Tab (forward) or Shift+Tab (backward): move the keyboard focus.
     MoveFocus {
         forward: bool,
     },
+}
+
+impl Message {
+    fn main(message: main::Message) -> Message {
+        Message::Main(Box::new(message))
+    }
 }
 
 impl App {
@@ -111,7 +118,7 @@ impl App {
                 }
             },
             (Screen::Main { engine, state }, Message::Main(message)) => {
-                run(engine, state.handle(message))
+                run(engine, state.handle(*message))
             }
             (_, Message::Opened(Ok(engine))) => {
                 let (mut state, commands) = main::State::new(engine.name().unwrap_or_default());
@@ -139,7 +146,7 @@ impl App {
         match &self.screen {
             Screen::Onboarding(state) => state.view().map(Message::Onboarding),
             Screen::Unlock(state) => state.view().map(Message::Unlock),
-            Screen::Main { state, .. } => state.view().map(Message::Main),
+            Screen::Main { state, .. } => state.view().map(Message::main),
         }
     }
 
@@ -149,8 +156,8 @@ impl App {
             Screen::Main { engine, .. } => Subscription::batch([
                 keys,
                 Subscription::run_with(EngineKey(engine.clone()), events)
-                    .map(|event| Message::Main(main::Message::Event(event))),
-                main::shortcuts::subscription().map(|s| Message::Main(main::Message::Shortcut(s))),
+                    .map(|event| Message::main(main::Message::Event(event))),
+                main::shortcuts::subscription().map(|s| Message::main(main::Message::Shortcut(s))),
             ]),
             _ => keys,
         }
@@ -180,7 +187,7 @@ fn run(engine: &Engine, commands: Vec<main::Command>) -> Task<Message> {
             )
         }
     });
-    Task::batch(tasks).map(Message::Main)
+    Task::batch(tasks).map(Message::main)
 }
 
 /// The engine as a subscription key: there is one engine at a time.

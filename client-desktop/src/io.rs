@@ -87,9 +87,9 @@ pub enum Organize {
 #[derive(Debug, Clone)]
 pub enum Organized {
     /// The new poll's or event's entry in the history.
-    Message(MessageView),
-    Poll(PollView),
-    Event(EventView),
+    Message(Box<MessageView>),
+    Poll(Box<PollView>),
+    Event(Box<EventView>),
 }
 
 /// What to change in a message.
@@ -124,10 +124,10 @@ pub enum Response {
     LoopCreated(Result<LoopId, String>),
     Members(LoopId, Result<Vec<MemberView>, String>),
     LoopChanged(LoopId, LoopChange, Result<(), String>),
-    Organized(ConversationId, Organize, Result<Organized, String>),
+    Organized(ConversationId, Box<Organize>, Result<Organized, String>),
     Polls(ConversationId, Result<Vec<PollView>, String>),
-    Poll(ConversationId, Result<PollView, String>),
-    Event(ConversationId, Result<EventView, String>),
+    Poll(ConversationId, Result<Box<PollView>, String>),
+    Event(ConversationId, Result<Box<EventView>, String>),
     Agenda(Option<ConversationId>, Result<Vec<EventView>, String>),
     /// Where the file was written, and how many events it holds.
     Exported(Result<(PathBuf, usize), String>),
@@ -230,11 +230,15 @@ pub async fn perform(engine: Engine, request: Request) -> Response {
         }
         Request::Organize(conversation, what) => {
             let result = organize(&engine, conversation, &what);
-            Response::Organized(conversation, what, result.map_err(text))
+            Response::Organized(conversation, Box::new(what), result.map_err(text))
         }
         Request::Polls(id) => Response::Polls(id, engine.polls(id).map_err(text)),
-        Request::Poll(id, poll) => Response::Poll(id, engine.poll(id, poll).map_err(text)),
-        Request::Event(id, event) => Response::Event(id, engine.event(id, event).map_err(text)),
+        Request::Poll(id, poll) => {
+            Response::Poll(id, engine.poll(id, poll).map(Box::new).map_err(text))
+        }
+        Request::Event(id, event) => {
+            Response::Event(id, engine.event(id, event).map(Box::new).map_err(text))
+        }
         Request::Agenda(scope) => Response::Agenda(scope, engine.agenda(scope).map_err(text)),
         Request::Export { events, path } => export(events, path).await,
     }
@@ -251,28 +255,32 @@ fn organize(
             options,
             multiple,
             closes_at,
-        } => Organized::Message(engine.create_poll(
+        } => Organized::Message(Box::new(engine.create_poll(
             conversation,
             question,
             options,
             *multiple,
             *closes_at,
-        )?),
+        )?)),
         Organize::Vote { poll, choices } => {
-            Organized::Poll(engine.vote(conversation, *poll, choices)?)
+            Organized::Poll(Box::new(engine.vote(conversation, *poll, choices)?))
         }
-        Organize::ClosePoll(poll) => Organized::Poll(engine.close_poll(conversation, *poll)?),
+        Organize::ClosePoll(poll) => {
+            Organized::Poll(Box::new(engine.close_poll(conversation, *poll)?))
+        }
         Organize::CreateEvent(details) => {
-            Organized::Message(engine.create_event(conversation, details)?)
+            Organized::Message(Box::new(engine.create_event(conversation, details)?))
         }
-        Organize::EditEvent(event, details) => {
-            Organized::Event(engine.edit_event(conversation, *event, details)?)
-        }
+        Organize::EditEvent(event, details) => Organized::Event(Box::new(engine.edit_event(
+            conversation,
+            *event,
+            details,
+        )?)),
         Organize::CancelEvent(event) => {
-            Organized::Event(engine.cancel_event(conversation, *event)?)
+            Organized::Event(Box::new(engine.cancel_event(conversation, *event)?))
         }
         Organize::Rsvp(event, answer) => {
-            Organized::Event(engine.rsvp(conversation, *event, *answer)?)
+            Organized::Event(Box::new(engine.rsvp(conversation, *event, *answer)?))
         }
     })
 }

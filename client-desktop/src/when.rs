@@ -326,7 +326,7 @@ pub fn parse_date(text: &str) -> Option<(i64, u32, u32)> {
 pub fn parse_time(text: &str) -> Option<(u32, u32)> {
     let text = text.trim();
     let (hour, minute) = match text.split_once([':', 'h', 'H', '.']) {
-        Some((h, m)) if m.is_empty() => (h, "0"),
+        Some((h, "")) => (h, "0"),
         Some((h, m)) => (h, m),
         None => (text, "0"),
     };

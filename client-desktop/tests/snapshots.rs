@@ -5,11 +5,15 @@
 //! relative to now too.
 
 use boucle_client_core::{
-    Contact, ContactId, ConversationId, DeliveryState, LoopId, LoopView, MemberView, MessageBody,
-    MessageId, MessageView, Reaction,
+    Contact, ContactId, ConversationId, DeliveryState, EventDetails, EventView, LoopId, LoopView,
+    MemberView, MessageBody, MessageId, MessageView, Participant, PollOption, PollView, Reaction,
+    RsvpAnswer, RsvpCounts,
 };
 use boucle_desktop::io::{Overview, Response, Safety};
-use boucle_desktop::screen::{conversation, loop_settings, main, onboarding, unlock, verify};
+use boucle_desktop::screen::{
+    agenda, conversation, loop_settings, main, onboarding, unlock, verify,
+};
+use boucle_desktop::when::Zone;
 use boucle_desktop::{format, theme};
 use iced_test::Simulator;
 
@@ -239,4 +243,197 @@ fn safety_number() {
         qr: (0..65).collect(),
     }));
     check("safety-number", state.view());
+}
+
+fn person(name: &str) -> Participant {
+    Participant {
+        id: format!("{:08x}", name.len()),
+        name: if name == "Alice" {
+            "you".into()
+        } else {
+            name.into()
+        },
+        me: name == "Alice",
+    }
+}
+
+fn people(names: &[&str]) -> Vec<Participant> {
+    names.iter().map(|n| person(n)).collect()
+}
+
+/// The assembly poll: four voters, ours on Thursday.
+fn assembly_poll() -> PollView {
+    let options = [
+        ("Thursday at 18:00", &["Alice", "Nadia"][..]),
+        ("Friday at 19:00", &["Omar"][..]),
+        ("Saturday morning", &["Léa", "Nadia"][..]),
+    ];
+    PollView {
+        id: MessageId([5; 16]),
+        conversation: ConversationId::Loop(TENANTS),
+        author: person("Nadia"),
+        created_at: format::now_ms() - 30 * MINUTE,
+        question: "When shall we hold the general assembly?".into(),
+        options: options
+            .iter()
+            .enumerate()
+            .map(|(i, (text, voters))| PollOption {
+                index: i as u8,
+                text: (*text).into(),
+                votes: voters.len(),
+                voters: people(voters),
+                mine: voters.contains(&"Alice"),
+            })
+            .collect(),
+        multiple: true,
+        closes_at: None,
+        closed: false,
+        ended_at: None,
+        voters: people(&["Alice", "Nadia", "Omar", "Léa"]),
+        my_choices: vec![0],
+        can_close: false,
+    }
+}
+
+/// The meeting with the landlord, Friday 2030-06-14 18:00–20:00 UTC.
+fn landlord_meeting() -> EventView {
+    EventView {
+        id: MessageId([6; 16]),
+        conversation: ConversationId::Loop(TENANTS),
+        conversation_name: "Tenants of Rue Verte".into(),
+        author: person("Nadia"),
+        created_at: 0,
+        details: EventDetails {
+            title: "Meeting with the landlord".into(),
+            starts_at: 1_907_690_400_000,
+            ends_at: Some(1_907_697_600_000),
+            time_zone: "UTC".into(),
+            place: "12 rue Verte, hall B".into(),
+            description: "Bring the letters and the photos of the damp walls.".into(),
+        },
+        edited: false,
+        cancelled: false,
+        going: people(&["Nadia", "Omar"]),
+        maybe: people(&["Alice"]),
+        no: Vec::new(),
+        counts: RsvpCounts {
+            going: 2,
+            maybe: 1,
+            no: 0,
+        },
+        my_answer: Some(RsvpAnswer::Maybe),
+        can_edit: true,
+    }
+}
+
+/// Tenants of Rue Verte, with this history.
+fn tenants_conversation(history: Vec<MessageView>) -> conversation::State {
+    let mut state = conversation::State::new(
+        ConversationId::Loop(TENANTS),
+        conversation::Header {
+            title: "Tenants of Rue Verte".into(),
+            contact: None,
+            verified: false,
+            identity_changed: false,
+        },
+    );
+    state.set_history(
+        history
+            .into_iter()
+            .map(|m| MessageView {
+                sender: Some("Nadia".into()),
+                conversation: ConversationId::Loop(TENANTS),
+                ..m
+            })
+            .collect(),
+    );
+    state.set_members(members());
+    state
+}
+
+#[test]
+fn poll_card() {
+    let mut state = tenants_conversation(vec![
+        message(4, false, "The landlord answered our letter.", 40 * MINUTE),
+        MessageView {
+            body: MessageBody::Poll {
+                question: "When shall we hold the general assembly?".into(),
+            },
+            ..message(5, false, "", 30 * MINUTE)
+        },
+    ]);
+    state.set_polls(vec![assembly_poll()]);
+    check("poll-card", state.view(false));
+}
+
+#[test]
+fn event_card() {
+    let mut state = tenants_conversation(vec![
+        message(4, false, "The landlord answered our letter.", 40 * MINUTE),
+        MessageView {
+            body: MessageBody::Event {
+                title: "Meeting with the landlord".into(),
+                starts_at: 1_907_690_400_000,
+                cancelled: false,
+            },
+            ..message(6, false, "", 20 * MINUTE)
+        },
+    ]);
+    state.set_events(vec![landlord_meeting()]);
+    check("event-card", state.view(false));
+}
+
+#[test]
+fn agenda_screen() {
+    // "Now" is 2030-06-10 12:00 UTC: the meeting is upcoming, the others past.
+    let now = 1_907_409_600_000;
+    let day = 24 * 60 * MINUTE;
+    let mut state = agenda::State::new(None, None, Zone::utc());
+    state.set_path("/home/alice/Downloads/boucle-agenda.ics".into());
+    let past = |n: u8, title: &str, starts_at: u64, place: &str, cancelled: bool| EventView {
+        id: MessageId([n; 16]),
+        cancelled,
+        details: EventDetails {
+            title: title.into(),
+            starts_at,
+            ends_at: Some(starts_at + 3 * 60 * MINUTE),
+            time_zone: "UTC".into(),
+            place: place.into(),
+            description: String::new(),
+        },
+        going: people(&["Alice", "Omar"]),
+        maybe: Vec::new(),
+        counts: RsvpCounts {
+            going: 2,
+            maybe: 0,
+            no: 0,
+        },
+        my_answer: Some(RsvpAnswer::Going),
+        ..landlord_meeting()
+    };
+    let mut picnic = past(
+        8,
+        "Neighbourhood picnic",
+        now + 12 * day,
+        "Parc des Buttes",
+        true,
+    );
+    picnic.my_answer = None;
+    picnic.conversation_name = "Nadia".into();
+    state.loaded(
+        Ok(vec![
+            landlord_meeting(),
+            picnic,
+            past(7, "Flyer printing", now - 2 * day, "Omar's garage", false),
+            past(
+                9,
+                "Letter to the landlord",
+                now - 20 * day,
+                "Library, room 2",
+                false,
+            ),
+        ]),
+        now,
+    );
+    check("agenda", state.view());
 }

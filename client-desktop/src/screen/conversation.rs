@@ -200,15 +200,15 @@ impl State {
         match result {
             Ok(Organized::Poll(poll)) => {
                 self.error = None;
-                self.set_poll(poll);
+                self.set_poll(*poll);
             }
             Ok(Organized::Event(event)) => {
                 self.error = None;
-                self.set_event(event);
+                self.set_event(*event);
             }
             Ok(Organized::Message(message)) => {
                 self.error = None;
-                self.upsert(message);
+                self.upsert(*message);
             }
             Err(error) => {
                 let what = match what {

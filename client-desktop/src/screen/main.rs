@@ -629,7 +629,7 @@ impl State {
                 Pane::LoopSettings(pane) if pane.id() == id => pane.set_members(members),
                 _ => {}
             },
-            Response::Organized(id, what, result) => return self.organized(id, what, result),
+            Response::Organized(id, what, result) => return self.organized(id, *what, result),
             Response::Polls(id, result) => {
                 if let Pane::Conversation(open) = &mut self.pane
                     && open.id == id
@@ -646,7 +646,7 @@ impl State {
                     && open.id == id
                 {
                     match result {
-                        Ok(poll) => open.set_poll(poll),
+                        Ok(poll) => open.set_poll(*poll),
                         Err(error) => open.failed(format!("The poll could not be read. {error}")),
                     }
                     return self.timers();
@@ -657,7 +657,7 @@ impl State {
                     && open.id == id
                 {
                     match result {
-                        Ok(event) => open.set_event(event),
+                        Ok(event) => open.set_event(*event),
                         Err(error) => {
                             open.failed(format!("The event could not be read. {error}"));
                         }

@@ -2,8 +2,8 @@
 //! person; "Mark as verified" once they match.
 
 use boucle_client_core::{Contact, ContactId};
+use iced::Element;
 use iced::widget::{button, column, container, qr_code, row, text};
-use iced::{Element, Font};
 
 use crate::theme;
 
@@ -74,11 +74,9 @@ impl State {
 
     pub fn view(&self) -> Element<'_, Message> {
         let digits = column(self.groups.chunks(4).map(|line| {
-            row(line
-                .iter()
-                .map(|g| text(g.as_str()).size(24).font(Font::MONOSPACE).into()))
-            .spacing(18)
-            .into()
+            row(line.iter().map(|group| digit_group(group)))
+                .spacing(18)
+                .into()
         }))
         .spacing(10);
         let qr = self.qr.as_ref().map(|data| {
@@ -123,6 +121,17 @@ impl State {
         .max_width(760);
         theme::page(content)
     }
+}
+
+/// A group of digits in the embedded font (a system monospace font would differ from
+/// machine to machine, and some have none), in a cell of fixed width so that the groups
+/// line up in columns.
+fn digit_group(group: &str) -> Element<'_, Message> {
+    text(group)
+        .size(24)
+        .width(80)
+        .align_x(iced::alignment::Horizontal::Center)
+        .into()
 }
 
 #[cfg(test)]

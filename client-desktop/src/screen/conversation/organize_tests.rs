@@ -109,7 +109,10 @@ fn voting_changing_and_taking_back() {
             poll: POLL,
             choices: vec![1],
         },
-        Ok(Organized::Poll(with_votes(&[(0, "Nadia"), (1, "Alice")]))),
+        Ok(Organized::Poll(Box::new(with_votes(&[
+            (0, "Nadia"),
+            (1, "Alice"),
+        ])))),
     );
     assert!(!shows(&state, "Sending your vote…"));
     assert!(shows(&state, "you"), "our name under Friday");
@@ -134,7 +137,10 @@ fn voting_changing_and_taking_back() {
             poll: POLL,
             choices: vec![0],
         },
-        Ok(Organized::Poll(with_votes(&[(0, "Nadia"), (0, "Alice")]))),
+        Ok(Organized::Poll(Box::new(with_votes(&[
+            (0, "Nadia"),
+            (0, "Alice"),
+        ])))),
     );
     assert!(shows(&state, "2 · 100%"));
     assert!(shows(&state, "Nadia, you"));
@@ -210,7 +216,7 @@ fn closing_asks_first_and_shows_the_final_tally() {
     closed.can_close = false;
     state.organized(
         &Organize::ClosePoll(POLL),
-        Ok(Organized::Poll(closed.clone())),
+        Ok(Organized::Poll(Box::new(closed.clone()))),
     );
     assert!(shows(&state, "Closed just now · final result"));
     assert!(shows(&state, "most votes"), "Friday leads");
@@ -293,7 +299,7 @@ fn an_event_shows_when_where_and_who_and_takes_our_answer() {
     );
     state.organized(
         &Organize::Rsvp(EVENT, RsvpAnswer::Going),
-        Ok(Organized::Event(answered)),
+        Ok(Organized::Event(Box::new(answered))),
     );
     assert!(shows(&state, "2 going · 1 maybe · 0 not going"));
     assert!(shows(&state, "Going: Nadia, you"));
@@ -354,7 +360,7 @@ fn the_organizer_edits_and_cancels_after_a_confirmation() {
     cancelled.cancelled = true;
     state.organized(
         &Organize::CancelEvent(EVENT),
-        Ok(Organized::Event(cancelled)),
+        Ok(Organized::Event(Box::new(cancelled))),
     );
     assert!(shows(&state, "Cancelled"));
     assert!(!shows(&state, "Are you coming?"), "no answers any more");

@@ -150,7 +150,7 @@ fn option<'a>(
         .style(theme::tally(option.mine));
     let who = (!names.is_empty()).then(|| text(names.join(", ")).size(12).style(theme::muted_text));
     let body = column![top, bar, who].spacing(4);
-    let vote = (!closed).then(|| Message::Vote(poll.id, option.index));
+    let vote = (!closed).then_some(Message::Vote(poll.id, option.index));
     button(body)
         .width(Fill)
         .padding([6, 8])
