@@ -55,6 +55,16 @@ pub fn body(message: &MessageView) -> String {
         MessageBody::Unsupported { .. } => {
             "A message this version of Boucle cannot show.".to_owned()
         }
+        MessageBody::Poll { question } => format!("Poll: {question}"),
+        MessageBody::Event {
+            title, cancelled, ..
+        } => {
+            if *cancelled {
+                format!("Event (cancelled): {title}")
+            } else {
+                format!("Event: {title}")
+            }
+        }
         _ => String::new(),
     }
 }

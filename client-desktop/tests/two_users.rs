@@ -1,6 +1,7 @@
 //! Two desktop app states against a real relay on 127.0.0.1: Alice invites Bob, Bob
 //! pastes the link, Alice types a message and Bob sees it; Bob answers, Alice reacts and
-//! edits, and Bob sees both. Then a later run of the app: the unlock screen.
+//! edits, and Bob sees both. A poll asked in one window is voted on in the other, and
+//! both tallies follow. Then a later run of the app: the unlock screen.
 //!
 //! What is exercised: every screen's view and update through `iced_test` (clicks and
 //! typing), the main window's commands, and the real engine and relay. What is not:
@@ -15,7 +16,7 @@ use boucle_client_core::store::KdfParams;
 use boucle_desktop::app::{self, Config};
 use boucle_desktop::io;
 use boucle_desktop::screen::main::{self, Command, Message};
-use boucle_desktop::screen::{accept, conversation, onboarding};
+use boucle_desktop::screen::{accept, conversation, new_poll, onboarding};
 use boucle_test_support::{RelayOptions, RelayProcess};
 use iced::keyboard::{Key, key::Named};
 use iced_test::selector::{self, id};
@@ -253,6 +254,119 @@ async fn a_message_typed_in_one_window_appears_in_the_other() {
     assert!(alice.shows("hello from Alice, edited"));
     bob.until("Alice's edit", |w| w.pane_shows("hello from Alice, edited"))
         .await;
+}
+
+/// Alice invites Bob and Bob accepts; both see each other in their lists.
+async fn introduce(alice: &mut Window, bob: &mut Window) {
+    alice
+        .user(|ui| drop(ui.click("Invite someone").expect("invite")))
+        .await;
+    alice
+        .user(|ui| drop(ui.click("Copy link").expect("copy")))
+        .await;
+    let link = alice.copied.pop().expect("a copied link");
+    bob.user(|ui| drop(ui.click("Accept an invitation").expect("accept")))
+        .await;
+    bob.user(|ui| {
+        ui.click(id(accept::LINK)).expect("link field");
+        ui.typewrite(&link);
+        ui.click("Accept").expect("accept button");
+    })
+    .await;
+    alice.until("Bob in Alice's list", |w| w.shows("Bob")).await;
+}
+
+/// The open conversation's poll, if it is loaded.
+fn open_poll(window: &Window) -> Option<boucle_client_core::PollView> {
+    let main::Pane::Conversation(open) = window.state.pane() else {
+        return None;
+    };
+    let id = open
+        .messages()
+        .iter()
+        .find(|m| matches!(m.body, boucle_client_core::MessageBody::Poll { .. }))?
+        .id;
+    open.poll(id).cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_made_in_one_window_is_voted_on_in_the_other() {
+    let relay = RelayProcess::start(RelayOptions::default()).expect("relay");
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut alice = Window::onboard("Alice", &relay, dirs.0.path()).await;
+    let mut bob = Window::onboard("Bob", &relay, dirs.1.path()).await;
+    introduce(&mut alice, &mut bob).await;
+    alice
+        .user(|ui| drop(ui.click("Bob").expect("Bob in the list")))
+        .await;
+    bob.user(|ui| drop(ui.click("Alice").expect("Alice in the list")))
+        .await;
+
+    // Alice asks, through the form.
+    alice
+        .user(|ui| drop(ui.click("New poll").expect("poll button")))
+        .await;
+    alice
+        .user(|ui| {
+            ui.click(id(new_poll::QUESTION)).expect("question");
+            ui.typewrite("Which day for the assembly?");
+            ui.click(id(new_poll::option_id(0))).expect("option");
+            ui.typewrite("Thursday");
+            ui.click(id(new_poll::option_id(1))).expect("option");
+            ui.typewrite("Friday");
+            ui.click("Create the poll").expect("create");
+        })
+        .await;
+    assert!(alice.pane_shows("Which day for the assembly?"));
+    assert!(alice.shows("No votes yet: click an option to vote."));
+
+    // Bob sees it in his open conversation and votes Friday.
+    bob.until("the poll", |w| open_poll(w).is_some()).await;
+    assert!(bob.pane_shows("Which day for the assembly?"));
+    bob.user(|ui| drop(ui.click("Friday").expect("an option")))
+        .await;
+    assert!(bob.shows("1 · 100%"), "Bob's own tally at once");
+    assert!(bob.shows("you"), "his name under Friday");
+
+    // Alice's tally follows; she votes Thursday, and both see two voters.
+    alice
+        .until("Bob's vote", |w| {
+            open_poll(w).is_some_and(|p| p.options[1].votes == 1)
+        })
+        .await;
+    assert!(alice.shows("Bob"), "Bob under Friday (and in the list)");
+    alice
+        .user(|ui| drop(ui.click("Thursday").expect("an option")))
+        .await;
+    assert!(alice.shows("2 voters · click another option to change your vote"));
+    bob.until("Alice's vote", |w| {
+        open_poll(w).is_some_and(|p| p.voters.len() == 2)
+    })
+    .await;
+    assert!(bob.shows("1 · 50%"));
+
+    // Bob changes his mind: both count two for Thursday.
+    bob.user(|ui| drop(ui.click("Thursday").expect("an option")))
+        .await;
+    assert!(bob.shows("2 · 100%"));
+    alice
+        .until("Bob's changed vote", |w| {
+            open_poll(w).is_some_and(|p| p.options[0].votes == 2)
+        })
+        .await;
+
+    // Alice closes it; Bob sees it closed.
+    alice
+        .user(|ui| drop(ui.click("Close poll").expect("close")))
+        .await;
+    alice
+        .user(|ui| drop(ui.click("Close it").expect("confirm")))
+        .await;
+    assert!(alice.shows("Closed just now · final result"));
+    bob.until("the close", |w| open_poll(w).is_some_and(|p| p.closed))
+        .await;
+    assert!(bob.shows("Closed just now · final result"));
+    assert!(bob.shows("most votes"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -392,3 +392,5 @@ fn read_failures_are_said() {
         "The conversations could not be read. The profile is locked."
     ));
 }
+
+mod organize;
