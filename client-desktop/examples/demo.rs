@@ -6,16 +6,21 @@
 //! ```
 //!
 //! Every profile's passphrase is `demo passphrase`, hashed cheaply (demo only). Alice's
-//! conversation with Nadia has a reply, an edit and reactions both ways; Alice and Omar
-//! exchanged one message; the loop "Tenants of Rue Verte" has all three, Nadia as a
-//! second admin.
+//! conversation with Nadia has a reply, an edit and reactions both ways; Omar planned
+//! an event with Alice (she is going) and she answered; the loop "Tenants of Rue Verte"
+//! has all three, Nadia as a second admin, a past event, a cancelled one, the meeting
+//! with the landlord next week (planned in Europe/Paris, answers from everyone) and a
+//! poll everyone voted on.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use boucle_client_core::store::KdfParams;
-use boucle_client_core::{ContactId, ConversationId, Engine, EngineOptions, MessageId};
+use boucle_client_core::{
+    ContactId, ConversationId, Engine, EngineOptions, EventDetails, MessageId, RsvpAnswer,
+};
+use boucle_desktop::when::{Civil, Zone};
 
 const PASSPHRASE: &str = "demo passphrase";
 
@@ -65,13 +70,132 @@ async fn main() -> anyhow::Result<()> {
     alice.promote_in_loop(tenants, "Nadia")?;
     settle(&all).await;
 
+    // The loop's agenda and a poll.
+    let day = 86_400_000;
+    let now = boucle_desktop::format::now_ms();
+    let paris = Zone::named("Europe/Paris").unwrap_or_else(Zone::utc);
+    let at = |days_from_now: i64, hour: u32| {
+        let date = paris.civil((now as i64 + days_from_now * day as i64) as u64);
+        paris.instant(Civil {
+            hour,
+            minute: 0,
+            ..date
+        })
+    };
+    let planned =
+        |title: &str, starts_at: u64, hours: u64, place: &str, description: &str| EventDetails {
+            title: title.into(),
+            starts_at,
+            ends_at: Some(starts_at + hours * 3_600_000),
+            time_zone: paris.name().into(),
+            place: place.into(),
+            description: description.into(),
+        };
+    let loop_id = ConversationId::Loop(tenants);
+    let letters = alice.create_event(
+        loop_id,
+        &planned(
+            "Letter-writing evening",
+            at(-6, 19),
+            2,
+            "Omar's kitchen, 3rd floor",
+            "",
+        ),
+    )?;
+    alice.rsvp(loop_id, letters.id, RsvpAnswer::Going)?;
+    let party = alice.create_event(
+        loop_id,
+        &planned("Street party", at(16, 15), 4, "Rue Verte", ""),
+    )?;
+    alice.cancel_event(loop_id, party.id)?;
+    let meeting = nadia.create_event(
+        ConversationId::Loop(nadia_tenants),
+        &planned(
+            "Meeting with the landlord",
+            at(7, 18),
+            2,
+            "12 rue Verte, hall B",
+            "Bring the letters and the photos of the damp walls.",
+        ),
+    )?;
+    let poll = nadia.create_poll(
+        ConversationId::Loop(nadia_tenants),
+        "When shall we hold the general assembly?",
+        &[
+            "Thursday at 18:00".into(),
+            "Friday at 19:00".into(),
+            "Saturday morning".into(),
+        ],
+        true,
+        Some(now + 3 * day + 4 * 3_600_000),
+    )?;
+    until("the events and the poll to reach everyone", &all, || {
+        Ok(alice.poll(loop_id, poll.id).is_ok()
+            && omar
+                .poll(ConversationId::Loop(omar_tenants), poll.id)
+                .is_ok()
+            && alice.event(loop_id, meeting.id).is_ok()
+            && omar
+                .event(ConversationId::Loop(omar_tenants), letters.id)
+                .is_ok())
+    })
+    .await?;
+    nadia.vote(ConversationId::Loop(nadia_tenants), poll.id, &[0, 2])?;
+    omar.vote(ConversationId::Loop(omar_tenants), poll.id, &[1])?;
+    alice.vote(loop_id, poll.id, &[0])?;
+    omar.rsvp(
+        ConversationId::Loop(omar_tenants),
+        letters.id,
+        RsvpAnswer::Going,
+    )?;
+    nadia.rsvp(
+        ConversationId::Loop(nadia_tenants),
+        meeting.id,
+        RsvpAnswer::Going,
+    )?;
+    omar.rsvp(
+        ConversationId::Loop(omar_tenants),
+        meeting.id,
+        RsvpAnswer::Maybe,
+    )?;
+    alice.rsvp(loop_id, meeting.id, RsvpAnswer::Going)?;
+    until("the votes and answers to reach Alice", &all, || {
+        let poll = alice.poll(loop_id, poll.id)?;
+        let meeting = alice.event(loop_id, meeting.id)?;
+        Ok(poll.voters.len() == 3 && meeting.counts.going + meeting.counts.maybe == 3)
+    })
+    .await?;
+
+    // Omar plans the flyers with Alice; she is going.
+    let flyers = omar.create_event(
+        ConversationId::Contact(omar_alice),
+        &planned(
+            "Flyers at the Saturday market",
+            at(5, 10),
+            2,
+            "Marché des Enfants-Rouges, by the fountain",
+            "I'll bring 500 flyers; can you bring tape?",
+        ),
+    )?;
+    until("Omar's event to reach Alice", &all, || {
+        Ok(alice
+            .event(ConversationId::Contact(alice_omar), flyers.id)
+            .is_ok())
+    })
+    .await?;
+    alice.rsvp(
+        ConversationId::Contact(alice_omar),
+        flyers.id,
+        RsvpAnswer::Going,
+    )?;
+    settle(&all).await;
+
     // Alice and Omar.
     alice.send_text(
         ConversationId::Contact(alice_omar),
-        "Thanks, see you Friday!",
+        "Yes! I'll bring tape and a table.",
     )?;
     settle(&all).await;
-    let _ = omar_alice;
 
     // Alice and Nadia: a question, a reply (edited), reactions both ways.
     let with_alice = ConversationId::Contact(nadia_alice);

@@ -71,12 +71,14 @@ shot onboarding
 stop
 
 # Later runs: a wrong passphrase says so.
-start "$work/alice"
+mkdir -p "$work/home/Downloads"
+start "$work/alice" HOME="$work/home"
 write "not my passphrase"
 xdotool key Return
 shot unlock-wrong-passphrase 2
 
-# The right one: the conversation list, with a loop.
+# The right one: the conversation list, with a loop. (The app's home is a folder of
+# its own, where the agenda is exported.)
 write "demo passphrase"
 xdotool key Return
 shot list 3
@@ -113,8 +115,49 @@ shot loop 2
 click 1000 35
 shot loop-management 2
 
-# The relay goes away: what we write is queued, and the window says so.
+# Back in the loop (Escape): its poll, everyone's votes, Alice's choice outlined.
 xdotool key Escape
+xdotool mousemove 150 650
+shot poll 2
+
+# A new poll (the button under the composer): a question, three options, closing in a
+# day.
+click 950 695
+sleep 1
+write "Which banner slogan for the march?"
+xdotool key Tab
+write "Housing is a right"
+xdotool key Tab
+write "Rent strike now"
+click 373 314
+sleep 0.5
+write "Homes, not profits"
+click 552 497
+xdotool mousemove 150 650
+shot new-poll
+
+# Omar's event in his conversation with Alice, who is going (Escape: back to the loop;
+# Ctrl+Up: Omar, above it in the list).
+xdotool key Escape
+sleep 1
+xdotool key ctrl+Up
+xdotool mousemove 150 650
+shot event 2
+
+# The agenda of every conversation (Ctrl+G), exported as a calendar file.
+xdotool key ctrl+g
+sleep 1
+click 1026 140
+xdotool mousemove 150 650
+shot agenda 2
+grep -q BEGIN:VEVENT "$work/home/Downloads/boucle-agenda.ics"
+
+# The relay goes away: what we write in the loop is queued, and the window says so
+# (Escape: back to Omar; Ctrl+Down: the loop).
+xdotool key Escape
+sleep 1
+xdotool key ctrl+Down
+sleep 1
 kill "$relay_pid"
 sleep 4
 write "Can someone bring the keys?"

@@ -205,9 +205,9 @@ impl State {
         let content = column![
             text(title).size(theme::TITLE),
             text(intro).size(theme::BODY).style(theme::muted_text),
+            export,
             error,
             list,
-            export,
         ]
         .spacing(theme::GAP * 1.5)
         .max_width(760);
