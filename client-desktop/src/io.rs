@@ -237,9 +237,15 @@ pub async fn perform(engine: Engine, request: Request) -> Response {
             Response::Poll(id, engine.poll(id, poll).map(Box::new).map_err(text))
         }
         Request::Event(id, event) => {
-            Response::Event(id, engine.event(id, event).map(Box::new).map_err(text))
+            let event = engine.event(id, event).inspect(know_zone);
+            Response::Event(id, event.map(Box::new).map_err(text))
         }
-        Request::Agenda(scope) => Response::Agenda(scope, engine.agenda(scope).map_err(text)),
+        Request::Agenda(scope) => {
+            let events = engine
+                .agenda(scope)
+                .inspect(|events| events.iter().for_each(know_zone));
+            Response::Agenda(scope, events.map_err(text))
+        }
         Request::Export { events, path } => export(events, path).await,
     }
 }
@@ -283,6 +289,12 @@ fn organize(
             Organized::Event(Box::new(engine.rsvp(conversation, *event, *answer)?))
         }
     })
+}
+
+/// Reads the event's time zone file here, in the task, so that the views that show the
+/// event find it remembered and never wait on the disk.
+fn know_zone(event: &EventView) {
+    let _ = crate::when::Zone::named(&event.details.time_zone);
 }
 
 /// Writes events as an iCalendar file (no engine needed: the events are all there).

@@ -401,6 +401,8 @@ impl State {
         let mut state = conversation::State::new(id, header);
         state.set_zone(self.zone.clone());
         self.pane = Pane::Conversation(state);
+        // The polls are read again: their closing timers are set again.
+        self.timers.clear();
         self.last_open = Some(id);
         let mut commands = vec![
             Command::Engine(Request::History(id)),
