@@ -6,5 +6,6 @@ mod support;
 mod conversations;
 mod durability;
 mod failures;
+mod files;
 mod loops;
 mod privacy;

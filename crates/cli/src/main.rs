@@ -63,6 +63,10 @@ enum Command {
     /// Group conversations: create, add, remove, promote, rename, leave, members, send, read.
     #[command(subcommand)]
     Loop(cmd::loops::Command),
+    /// Send a file or image (at most 64 MiB) to a contact or a loop.
+    SendFile(cmd::files::SendArgs),
+    /// Save a file someone sent (or you sent) to disk.
+    SaveFile(cmd::files::SaveArgs),
 }
 
 #[tokio::main]
@@ -91,6 +95,8 @@ async fn main() -> ExitCode {
         Command::Verify(args) => cmd::verify::run(&globals, args).await,
         Command::Passwd => cmd::passwd::run(&globals).await,
         Command::Loop(command) => cmd::loops::run(&globals, command).await,
+        Command::SendFile(args) => cmd::files::send(&globals, args).await,
+        Command::SaveFile(args) => cmd::files::save(&globals, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -81,6 +81,16 @@ pub struct MessageJson {
     pub state: Option<&'static str>,
     pub failure: Option<String>,
     pub position: u64,
+    /// The file, for a message that carries one (`boucle save-file` saves it).
+    pub file: Option<FileRefJson>,
+}
+
+/// A file attached to a message, for `--json`.
+#[derive(Debug, Serialize)]
+pub struct FileRefJson {
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
 }
 
 /// A reaction, for `--json`.
@@ -128,6 +138,18 @@ impl MessageJson {
                 _ => None,
             },
             position: view.position,
+            file: match &view.body {
+                MessageBody::Attachment {
+                    name,
+                    media_type,
+                    size,
+                } => Some(FileRefJson {
+                    name: name.clone(),
+                    media_type: media_type.clone(),
+                    size: *size,
+                }),
+                _ => None,
+            },
         }
     }
 }
@@ -147,6 +169,14 @@ pub fn message_line(view: &MessageView, peer: &str) -> String {
             MessageBody::Text(text) => line.push_str(text),
             MessageBody::Unsupported { kind } => line.push_str(&format!(
                 "(a kind of message this version cannot show: {kind})"
+            )),
+            MessageBody::Attachment {
+                name,
+                media_type,
+                size,
+            } => line.push_str(&format!(
+                "[file {name}, {media_type}, {}]",
+                human_size(*size)
             )),
             _ => line.push_str("(a kind of message this version cannot show)"),
         }
@@ -210,6 +240,15 @@ pub fn state_text(state: &DeliveryState) -> String {
     match state {
         DeliveryState::Failed(reason) => format!("failed: {reason}"),
         other => state_name(other).to_owned(),
+    }
+}
+
+/// A size for people: `512 bytes`, `3.4 KiB`, `10.0 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} bytes"),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
     }
 }
 

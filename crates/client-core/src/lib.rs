@@ -11,7 +11,8 @@
 //! - [`Engine::invite`] / [`Engine::accept`]: one-time invitation links ([`Invitation`]);
 //! - [`Engine::send_text`], [`Engine::reply`], [`Engine::react`], [`Engine::edit`],
 //!   [`Engine::delete`], [`Engine::history`]: conversations;
-//! - [`Engine::safety_number`], [`Engine::mark_verified`]: verification.
+//! - [`Engine::safety_number`], [`Engine::mark_verified`]: verification;
+//! - [`Engine::send_file`], [`Engine::attachment`], [`Engine::save_attachment`]: files.
 //!
 //! Each contact writes to its own mailbox of ours, so a relay cannot link a user's
 //! contacts together by mailbox id. Messages are sealed when queued; the outbox sends
@@ -27,6 +28,7 @@ mod relays;
 pub mod store;
 
 pub use clock::Clock;
+pub use engine::files::{AttachmentView, MAX_FILE_SIZE, TransferState};
 pub use engine::{Engine, EngineOptions, Event};
 pub use error::EngineError;
 pub use ids::{ContactId, ConversationId, LoopId, MessageId};

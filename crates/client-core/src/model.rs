@@ -105,6 +105,15 @@ pub enum MessageBody {
         /// Its kind number.
         kind: u16,
     },
+    /// A file: its transfer state and content through [`crate::Engine::attachment`].
+    Attachment {
+        /// Its (cleaned) file name.
+        name: String,
+        /// Its media type, e.g. `image/png`.
+        media_type: String,
+        /// Its size in bytes.
+        size: u64,
+    },
 }
 
 /// A reaction on a message.

@@ -2,6 +2,7 @@
 
 pub mod accept;
 pub mod contacts;
+pub mod files;
 pub mod init;
 pub mod invite;
 pub mod loops;

@@ -258,7 +258,10 @@ fn from_contact(
     // Only a first (pre-key) message changes the account: it uses up a one-time key.
     let account = is_prekey(opened).then(|| core.account_pickle());
     let duplicate = core.store.get(MESSAGE_INDEX, &message.id.0)?.is_some()
-        && matches!(message.content, Content::Text(_) | Content::Reply { .. });
+        && matches!(
+            message.content,
+            Content::Text(_) | Content::Reply { .. } | Content::Attachment(_)
+        );
     let mut events = Vec::new();
     let mut views: Vec<MessageView> = Vec::new();
     let mut receipt = None;
@@ -272,6 +275,13 @@ fn from_contact(
             &mut receipt,
         )?;
     }
+    let files = super::files::on_message(
+        core,
+        conversation_of(contact),
+        &known.ed25519,
+        &message,
+        duplicate,
+    )?;
     for view in &views {
         // A view carrying this message's own id is the new message; others are changes.
         events.push(if view.id == message.id && !view.from_me {
@@ -313,8 +323,10 @@ fn from_contact(
             batch.put(META, ACCOUNT_KEY, account)?;
         }
         batch.put(SEEN, seen_key, &[])?;
+        files.write(batch)?;
         core_ref.save_counters(batch)
     })?;
+    events.extend(files.events);
     Ok((events, None))
 }
 
@@ -392,9 +404,8 @@ fn apply(
                 None,
             ));
         }
-        Content::Attachment(_) => {
-            // Attachments arrive with a later version; shown as unsupported until then.
-            views.push(new_view(core, MessageBody::Unsupported { kind: 6 }, None));
+        Content::Attachment(reference) => {
+            views.push(new_view(core, super::files::body(reference), None));
         }
         _ => return Ok(()),
     }

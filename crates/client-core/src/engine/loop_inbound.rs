@@ -152,6 +152,7 @@ fn loop_message(
     let body = match &message.content {
         Content::Text(text) | Content::Reply { text, .. } => Some(MessageBody::Text(text.clone())),
         Content::Unsupported { kind, .. } => Some(MessageBody::Unsupported { kind: *kind }),
+        Content::Attachment(reference) => Some(super::files::body(reference)),
         _ => None,
     };
     if let Some(body) = body
@@ -192,9 +193,11 @@ fn loop_message(
             views.push(view);
         }
     }
+    let files = super::files::on_message(core, conversation, &sender.ed25519, &message, duplicate)?;
     save_loop(core, id, &mut record)?;
     let counters = core.counters;
     core.store.write(|batch| {
+        files.write(batch)?;
         for view in &views {
             put_view(batch, view)?;
         }
@@ -211,6 +214,7 @@ fn loop_message(
                 Event::MessageUpdated(view)
             }
         })
+        .chain(files.events)
         .collect())
 }
 

@@ -311,7 +311,10 @@ pub(crate) fn apply_change(view: &mut MessageView, content: &Content, mine: bool
                 });
             }
         }
-        Content::Edit { text, .. } if !view.deleted => {
+        // Only text is edited (a file never changes once sent).
+        Content::Edit { text, .. }
+            if !view.deleted && matches!(view.body, MessageBody::Text(_)) =>
+        {
             view.body = MessageBody::Text(text.clone());
             view.edited = true;
         }
@@ -325,6 +328,9 @@ pub(crate) fn apply_change(view: &mut MessageView, content: &Content, mine: bool
 }
 
 pub(crate) fn put_view(batch: &mut WriteBatch<'_>, view: &MessageView) -> Result<(), StoreError> {
+    if view.deleted {
+        super::files::delete_attachment_data(batch, &view.id)?;
+    }
     let conversation = view.conversation.key();
     batch.put_value(MESSAGES, &message_key(&conversation, view.position), view)?;
     batch.put_value(

@@ -2,6 +2,7 @@
 //! outbox sent. Front ends call its methods and listen to its [`Event`]s.
 
 mod contacts;
+pub(crate) mod files;
 mod inbound;
 mod loop_inbound;
 mod loops;
@@ -62,6 +63,21 @@ pub enum Event {
         connected: bool,
         /// What went wrong, if it is not.
         error: Option<String>,
+    },
+    /// A file is on its way: `done` of `total` bytes sent (`upload`, ours) or received.
+    /// Sent at most every 2%; [`Event::MessageUpdated`] follows when it is complete or
+    /// failed ([`Engine::attachment`] tells which).
+    TransferProgress {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The message that carries the file.
+        message: crate::ids::MessageId,
+        /// Bytes done.
+        done: u64,
+        /// The file's size.
+        total: u64,
+        /// `true` for a file we send, `false` for one we receive.
+        upload: bool,
     },
 }
 
@@ -165,6 +181,7 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let store = ProfileStore::unlock(dir, passphrase)?;
         let core = load_core(store, options.clock.clone())?;
+        files::prune_orphans(&core);
         let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(4096);
         let inner = Arc::new(Inner {
