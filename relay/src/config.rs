@@ -91,7 +91,9 @@ impl Default for Limits {
             max_header_bytes: 256,
             max_batch_recipients: 1_024,
             mailbox_max_envelopes: 10_000,
-            mailbox_max_bytes: 64 << 20,
+            // Room for a few of the largest attachments (64 MiB each, about 68 MiB once
+            // padded into envelopes) for a member who is offline, besides messages.
+            mailbox_max_bytes: 256 << 20,
             envelope_expiry_secs: 21 * 24 * 3600,
             expiry_sweep_secs: 3600,
             max_connections: 1_024,

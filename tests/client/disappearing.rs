@@ -106,10 +106,17 @@ async fn a_disappearing_message_is_gone_from_every_store_after_its_timer() -> an
         false,
         None,
     )?;
+    let minutes: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
+    let file = alice
+        .engine
+        .send_file(in_loop, "minutes.txt", Some("text/plain"), minutes.clone())
+        .await?;
     for user in [&mut bob, &mut carol] {
         user.until(|e| has(e, in_loop, vanishing.id).then_some(()))
             .await?;
         user.until(|e| e.poll(in_loop, poll.id).ok()).await?;
+        user.until(|e| e.attachment_bytes(in_loop, file.id).ok())
+            .await?;
         assert_eq!(
             user.engine.expires_at(vanishing.id)?,
             Some(sent_at + u64::from(HOUR) * 1000)
@@ -157,6 +164,10 @@ async fn a_disappearing_message_is_gone_from_every_store_after_its_timer() -> an
                 Err(EngineError::UnknownPoll)
             ),
             "with its votes"
+        );
+        assert!(
+            user.engine.attachment_bytes(in_loop, file.id).is_err(),
+            "the file is gone too"
         );
         assert!(has(&user.engine, in_loop, kept.id), "said before the timer");
         assert_eq!(user.engine.expires_at(vanishing.id)?, None);

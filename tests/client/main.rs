@@ -8,6 +8,7 @@ mod conversations;
 mod disappearing;
 mod durability;
 mod failures;
+mod files;
 mod loops;
 mod polls;
 mod privacy;

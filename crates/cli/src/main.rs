@@ -76,6 +76,10 @@ enum Command {
     AddShared(cmd::share::AddArgs),
     /// Show or set disappearing messages of a conversation: off, 1h, 1d, 1w or 4w.
     Timer(cmd::timer::Args),
+    /// Send a file or image (at most 64 MiB) to a contact or a loop.
+    SendFile(cmd::files::SendArgs),
+    /// Save a file someone sent (or you sent) to disk.
+    SaveFile(cmd::files::SaveArgs),
 }
 
 #[tokio::main]
@@ -109,6 +113,8 @@ async fn main() -> ExitCode {
         Command::Share(args) => cmd::share::share(&globals, args).await,
         Command::AddShared(args) => cmd::share::add(&globals, args).await,
         Command::Timer(args) => cmd::timer::run(&globals, args).await,
+        Command::SendFile(args) => cmd::files::send(&globals, args).await,
+        Command::SaveFile(args) => cmd::files::save(&globals, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

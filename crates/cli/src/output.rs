@@ -94,6 +94,8 @@ pub struct MessageJson {
     pub shared_contact: Option<SharedContactJson>,
     /// A change of the disappearing-messages timer, in seconds (0: off).
     pub timer_seconds: Option<u32>,
+    /// The file, for a message that carries one (`boucle save-file` saves it).
+    pub file: Option<FileRefJson>,
 }
 
 /// A shared contact, for `--json`.
@@ -102,6 +104,14 @@ pub struct SharedContactJson {
     pub name: String,
     pub safety_number: String,
     pub already_contact: bool,
+}
+
+/// A file attached to a message, for `--json`.
+#[derive(Debug, Serialize)]
+pub struct FileRefJson {
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
 }
 
 /// A reaction, for `--json`.
@@ -168,6 +178,18 @@ impl MessageJson {
                 MessageBody::TimerChanged { seconds } => Some(seconds),
                 _ => None,
             },
+            file: match &view.body {
+                MessageBody::Attachment {
+                    name,
+                    media_type,
+                    size,
+                } => Some(FileRefJson {
+                    name: name.clone(),
+                    media_type: media_type.clone(),
+                    size: *size,
+                }),
+                _ => None,
+            },
         }
     }
 }
@@ -223,6 +245,14 @@ pub fn message_line(view: &MessageView, peer: &str) -> String {
             MessageBody::TimerChanged { seconds } => line.push_str(&format!(
                 "(set disappearing messages to {})",
                 crate::cmd::timer::timer_text(*seconds)
+            )),
+            MessageBody::Attachment {
+                name,
+                media_type,
+                size,
+            } => line.push_str(&format!(
+                "[file {name}, {media_type}, {}]",
+                human_size(*size)
             )),
             _ => line.push_str("(a kind of message this version cannot show)"),
         }
@@ -286,6 +316,15 @@ pub fn state_text(state: &DeliveryState) -> String {
     match state {
         DeliveryState::Failed(reason) => format!("failed: {reason}"),
         other => state_name(other).to_owned(),
+    }
+}
+
+/// A size for people: `512 bytes`, `3.4 KiB`, `10.0 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} bytes"),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
     }
 }
 

@@ -426,3 +426,64 @@ fn a_contact_is_shared_and_added_and_timers_and_policies_are_set() -> anyhow::Re
     ensure!(error.contains("only admins can post"), "{error}");
     Ok(())
 }
+
+#[test]
+fn a_file_goes_through_send_file_and_save_file() -> anyhow::Result<()> {
+    let relay = relay()?;
+    let alice = User::init("alice", &relay)?;
+    let bob = User::init("bob", &relay)?;
+    introduce(&alice, &bob)?;
+    let content: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let path = alice._dir.path().join("minutes.pdf");
+    std::fs::write(&path, &content)?;
+    let path = path.to_str().context("path")?;
+
+    let sent = alice.json(&["send-file", "bob", path])?;
+    ensure!(
+        sent[0]["state"] == "complete" && sent[0]["name"] == "minutes.pdf",
+        "{sent:?}"
+    );
+    ensure!(sent[0]["media_type"] == "application/pdf", "{sent:?}");
+    let message = bob.until(&["read", "alice"], |m| {
+        m.iter()
+            .find(|m| m["file"]["name"] == "minutes.pdf")
+            .cloned()
+    })?;
+    ensure!(message["file"]["size"] == 200_000, "{message}");
+    let id = message["id"].as_str().context("no id")?.to_owned();
+    let people = bob.ok(&["read", "alice"])?;
+    ensure!(
+        people.contains("[file minutes.pdf, application/pdf, 195.3 KiB]"),
+        "{people}"
+    );
+
+    let dest = bob._dir.path().join("saved.pdf");
+    let dest_text = dest.to_str().context("path")?;
+    let saved = bob.json(&["save-file", "alice", &id[..8], dest_text])?;
+    ensure!(saved[0]["path"] == dest_text, "{saved:?}");
+    ensure!(std::fs::read(&dest)? == content, "byte-identical");
+    // It is not replaced without --force; with it, it is.
+    let again = bob.run(&["save-file", "alice", &id[..8], dest_text])?;
+    ensure!(!again.status.success());
+    ensure!(
+        String::from_utf8_lossy(&again.stderr).contains("already exists"),
+        "{again:?}"
+    );
+    bob.ok(&["save-file", "alice", &id[..8], dest_text, "--force"])?;
+    // A directory as destination: saved under the sender's name.
+    let into = bob._dir.path();
+    bob.ok(&[
+        "save-file",
+        "alice",
+        &id[..8],
+        into.to_str().context("path")?,
+    ])?;
+    ensure!(std::fs::read(into.join("minutes.pdf"))? == content);
+    // Someone who is neither a contact nor a loop.
+    let nobody = alice.run(&["send-file", "zoe", path])?;
+    ensure!(
+        String::from_utf8_lossy(&nobody.stderr).contains("no contact or loop matches"),
+        "{nobody:?}"
+    );
+    Ok(())
+}

@@ -112,6 +112,26 @@ pub enum EngineError {
     /// The shared card is our own.
     #[error("this is your own contact card")]
     OwnCard,
+    /// The file is larger than attachments may be.
+    #[error("the file is too large ({size} bytes); files of at most 64 MiB can be sent")]
+    FileTooLarge {
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The message carries no file (or it was deleted).
+    #[error("this message has no file attached")]
+    NoAttachment,
+    /// The attached file cannot be opened, or not yet.
+    #[error("the file is not available: {0}")]
+    AttachmentUnavailable(String),
 }
 
 impl EngineError {

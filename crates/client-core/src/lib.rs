@@ -17,7 +17,8 @@
 //!   [`Engine::export_ics`]: the agenda.
 //! - [`Engine::share_contact`], [`Engine::add_shared_contact`]: shared contacts;
 //! - [`Engine::set_loop_policy`]: announcement loops and who may invite;
-//! - [`Engine::set_timer`], [`Engine::sweep_expired`]: disappearing messages.
+//! - [`Engine::set_timer`], [`Engine::sweep_expired`]: disappearing messages;
+//! - [`Engine::send_file`], [`Engine::attachment`], [`Engine::save_attachment`]: files.
 //!
 //! Each contact writes to its own mailbox of ours, so a relay cannot link a user's
 //! contacts together by mailbox id. Messages are sealed when queued; the outbox sends
@@ -36,6 +37,7 @@ pub mod store;
 pub use boucle_crypto::RsvpAnswer;
 pub use boucle_crypto::{Inviting, LoopPolicy, Posting};
 pub use clock::Clock;
+pub use engine::files::{AttachmentView, MAX_FILE_SIZE, TransferState};
 pub use engine::{Engine, EngineOptions, Event, TIMER_CHOICES};
 pub use error::EngineError;
 pub use ids::{ContactId, ConversationId, LoopId, MessageId};

@@ -148,6 +148,15 @@ pub enum MessageBody {
         /// The new timer in seconds (0: off).
         seconds: u32,
     },
+    /// A file: its transfer state and content through [`crate::Engine::attachment`].
+    Attachment {
+        /// Its (cleaned) file name.
+        name: String,
+        /// Its media type, e.g. `image/png`.
+        media_type: String,
+        /// Its size in bytes.
+        size: u64,
+    },
 }
 
 /// A contact card carried by a shared-contact message: opaque bytes, signed by the

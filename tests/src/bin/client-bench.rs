@@ -4,12 +4,14 @@
 //!   over messages sent one at a time (p50, p99);
 //! - cold unlock: `Engine::unlock` of a profile holding 10,000 received messages, with
 //!   the recommended passphrase hashing cost (`KdfParams::recommended`);
-//! - store size per 1,000 messages (that profile's directory size / 10).
+//! - store size per 1,000 messages (that profile's directory size / 10);
+//! - file transfer: a random file (10 MiB) sent to a loop of three, from `send_file` until
+//!   both other members hold it complete and checked, in MiB/s.
 //!
 //! ```text
 //! export CARGO_TARGET_DIR=...   # if you use one
 //! cargo build --release -p boucle-relay
-//! cargo run --release -p boucle-e2e --bin client-bench [-- --latency 1000 --fill 10000]
+//! cargo run --release -p boucle-e2e --bin client-bench [-- --latency 1000 --fill 10000 --file-mib 10]
 //! ```
 //!
 //! It starts its own relay (`boucle-test-support`'s `RelayProcess`) from the
@@ -49,12 +51,14 @@ fn main() -> anyhow::Result<()> {
     }
     let mut latency_n = 1_000usize;
     let mut fill_n = 10_000usize;
+    let mut file_mib = 10usize;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let value = args.next().context("an option needs a value")?.parse()?;
         match arg.as_str() {
             "--latency" => latency_n = value,
             "--fill" => fill_n = value,
+            "--file-mib" => file_mib = value,
             other => anyhow::bail!("unknown option {other}"),
         }
     }
@@ -62,7 +66,7 @@ fn main() -> anyhow::Result<()> {
         .worker_threads(4)
         .enable_all()
         .build()?
-        .block_on(run(latency_n, fill_n))
+        .block_on(run(latency_n, fill_n, file_mib))
 }
 
 fn options(kdf: KdfParams) -> EngineOptions {
@@ -123,7 +127,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1e3
 }
 
-async fn run(latency_n: usize, fill_n: usize) -> anyhow::Result<()> {
+async fn run(latency_n: usize, fill_n: usize, file_mib: usize) -> anyhow::Result<()> {
     let relay = RelayProcess::start(RelayOptions {
         limits: vec![("mailbox_max_envelopes", 1_000_000)],
         ..RelayOptions::default()
@@ -209,6 +213,9 @@ async fn run(latency_n: usize, fill_n: usize) -> anyhow::Result<()> {
     carol.lock().await;
     alice.lock().await;
 
+    // 3. A file to a loop of three.
+    let file = file_to_loop(dir.path(), &relay, file_mib).await?;
+
     let per_1000 = size as f64 * 1000.0 / fill_n as f64;
     println!(
         "cold unlock ({fill_n} messages, recommended KDF): {:.0} ms; first history page {:.2} ms",
@@ -221,9 +228,69 @@ async fn run(latency_n: usize, fill_n: usize) -> anyhow::Result<()> {
         per_1000 / 1024.0
     );
     println!(
-        "FIGURES: send->event p50 {p50:.2} ms p99 {p99:.2} ms (n={latency_n}); cold unlock {:.0} ms ({fill_n} msgs, recommended KDF); store {:.0} KiB per 1,000 messages",
+        "FIGURES: send->event p50 {p50:.2} ms p99 {p99:.2} ms (n={latency_n}); cold unlock {:.0} ms ({fill_n} msgs, recommended KDF); store {:.0} KiB per 1,000 messages; file {file_mib} MiB to a loop of 3: {:.1} MiB/s",
         unlock.as_secs_f64() * 1e3,
-        per_1000 / 1024.0
+        per_1000 / 1024.0,
+        file
     );
     Ok(())
+}
+
+/// Sends a random file of `mib` MiB to a loop of three; returns MiB/s from `send_file`
+/// until both other members hold it complete (0 when `mib` is 0).
+async fn file_to_loop(dir: &Path, relay: &RelayProcess, mib: usize) -> anyhow::Result<f64> {
+    use boucle_client_core::TransferState;
+    if mib == 0 {
+        return Ok(0.0);
+    }
+    let kdf = KdfParams::for_tests;
+    let xavier = create(dir, "xavier", relay, kdf()).await?;
+    let yara = create(dir, "yara", relay, kdf()).await?;
+    let zoe = create(dir, "zoe", relay, kdf()).await?;
+    let (yara_id, _) = introduce(&xavier, &yara).await?;
+    let (zoe_id, _) = introduce(&xavier, &zoe).await?;
+    let id = xavier.create_loop("bench", &[yara_id, zoe_id]).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for engine in [&xavier, &yara, &zoe] {
+        while !engine
+            .loops()?
+            .iter()
+            .any(|l| l.id == id && l.member && l.members == 3)
+        {
+            anyhow::ensure!(Instant::now() < deadline, "the loop did not form");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let conversation = ConversationId::Loop(id);
+    let mut data = vec![0u8; mib << 20];
+    rand::fill(&mut data[..]);
+    let start = Instant::now();
+    let sent = xavier
+        .send_file(conversation, "bench.bin", None, data.clone())
+        .await?;
+    let queued = start.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    for engine in [&yara, &zoe] {
+        loop {
+            match engine.attachment(conversation, sent.id).map(|a| a.state) {
+                Ok(TransferState::Complete) => break,
+                Ok(TransferState::Failed(reason)) => anyhow::bail!("the file failed: {reason}"),
+                _ => {}
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the file did not arrive");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let elapsed = start.elapsed();
+    anyhow::ensure!(zoe.attachment_bytes(conversation, sent.id)? == data);
+    let rate = mib as f64 / elapsed.as_secs_f64();
+    println!(
+        "file of {mib} MiB to a loop of 3: queued in {:.2} s, at both members in {:.2} s: {rate:.1} MiB/s",
+        queued.as_secs_f64(),
+        elapsed.as_secs_f64()
+    );
+    for engine in [xavier, yara, zoe] {
+        engine.lock().await;
+    }
+    Ok(rate)
 }

@@ -3,6 +3,7 @@
 pub mod accept;
 pub mod contacts;
 pub mod event;
+pub mod files;
 pub mod init;
 pub mod invite;
 pub mod loops;

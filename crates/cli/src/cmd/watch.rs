@@ -102,6 +102,21 @@ fn show(globals: &Globals, engine: &Engine, event: Event) {
             conversation,
             event,
         } => organizing(globals, engine, "agenda", conversation, &event),
+        Event::TransferProgress {
+            conversation,
+            message,
+            done,
+            total,
+            upload,
+        } if globals.json => json_line(&serde_json::json!({
+            "event": "progress",
+            "contact": crate::output::contact_of(conversation).map(|id| id.to_hex()),
+            "loop": crate::output::loop_of(conversation).map(|id| crate::output::hex(&id.0)),
+            "id": crate::output::hex(&message.0),
+            "done": done,
+            "total": total,
+            "upload": upload,
+        })),
         _ => {}
     }
 }

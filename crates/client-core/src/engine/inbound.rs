@@ -276,6 +276,7 @@ pub(crate) fn from_contact(
                 | Content::Reply { .. }
                 | Content::SharedContact { .. }
                 | Content::Timer { .. }
+                | Content::Attachment(_)
         );
     let mut events = Vec::new();
     let mut views: Vec<MessageView> = Vec::new();
@@ -290,6 +291,13 @@ pub(crate) fn from_contact(
             &mut receipt,
         )?;
     }
+    let files = super::files::on_message(
+        core,
+        conversation_of(contact),
+        &known.ed25519,
+        &message,
+        duplicate,
+    )?;
     for view in &views {
         // A view carrying this message's own id is the new message; others are changes.
         events.push(if view.id == message.id && !view.from_me {
@@ -341,8 +349,10 @@ pub(crate) fn from_contact(
             batch.put(META, ACCOUNT_KEY, account)?;
         }
         batch.put(SEEN, seen_key, &[])?;
+        files.write(batch)?;
         core_ref.save_counters(batch)
     })?;
+    events.extend(files.events);
     Ok((events, None))
 }
 
@@ -420,9 +430,8 @@ fn apply(
                 None,
             ));
         }
-        Content::Attachment(_) => {
-            // Attachments arrive with a later version; shown as unsupported until then.
-            views.push(new_view(core, MessageBody::Unsupported { kind: 6 }, None));
+        Content::Attachment(reference) => {
+            views.push(new_view(core, super::files::body(reference), None));
         }
         Content::SharedContact { card, name } => {
             match super::sharing::received(core, Some(contact), card, name)? {

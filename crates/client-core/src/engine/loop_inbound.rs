@@ -160,6 +160,7 @@ fn loop_message(
         Content::SharedContact { card, name } if allowed => {
             super::sharing::received(core, None, card, name)?
         }
+        Content::Attachment(reference) => Some(super::files::body(reference)),
         _ => None,
     };
     if let Some(body) = body
@@ -209,9 +210,17 @@ fn loop_message(
         record.unread += 1;
         record.last_activity = now;
     }
+    // Files: an attachment and its chunks are posts, dropped with the rest when the
+    // sender may not post.
+    let files = if allowed {
+        super::files::on_message(core, conversation, &sender.ed25519, &message, duplicate)?
+    } else {
+        Default::default()
+    };
     save_loop(core, id, &mut record)?;
     let counters = core.counters;
     core.store.write(|batch| {
+        files.write(batch)?;
         for view in &views {
             put_view(batch, view)?;
         }
@@ -230,6 +239,7 @@ fn loop_message(
             }
         })
         .chain(organized.events)
+        .chain(files.events)
         .collect())
 }
 

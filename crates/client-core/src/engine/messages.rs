@@ -338,7 +338,8 @@ pub(crate) fn apply_change(view: &mut MessageView, content: &Content, mine: bool
                 });
             }
         }
-        // Only a text is edited this way (a poll or an event has its own rules).
+        // Only a text is edited this way (a poll or an event has its own rules, a file
+        // never changes once sent).
         Content::Edit { text, .. }
             if !view.deleted && matches!(view.body, MessageBody::Text(_)) =>
         {
@@ -357,6 +358,9 @@ pub(crate) fn apply_change(view: &mut MessageView, content: &Content, mine: bool
 /// Stores a message's view. A message stored for the first time also gets its expiry
 /// (or, for a timer change, sets the conversation's timer): see `timers.rs`.
 pub(crate) fn put_view(batch: &mut WriteBatch<'_>, view: &MessageView) -> Result<(), StoreError> {
+    if view.deleted {
+        super::files::delete_attachment_data(batch, &view.id)?;
+    }
     let conversation = view.conversation.key();
     let new = batch.get(MESSAGE_INDEX, &view.id.0)?.is_none();
     batch.put_value(MESSAGES, &message_key(&conversation, view.position), view)?;

@@ -3,6 +3,7 @@
 
 mod agenda;
 mod contacts;
+pub(crate) mod files;
 mod inbound;
 mod loop_inbound;
 mod loops;
@@ -92,6 +93,21 @@ pub enum Event {
         conversation: ConversationId,
         /// The messages deleted.
         ids: Vec<boucle_crypto::MessageId>,
+    },
+    /// A file is on its way: `done` of `total` bytes sent (`upload`, ours) or received.
+    /// Sent at most every 2%; [`Event::MessageUpdated`] follows when it is complete or
+    /// failed ([`Engine::attachment`] tells which).
+    TransferProgress {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The message that carries the file.
+        message: crate::ids::MessageId,
+        /// Bytes done.
+        done: u64,
+        /// The file's size.
+        total: u64,
+        /// `true` for a file we send, `false` for one we receive.
+        upload: bool,
     },
 }
 
@@ -197,6 +213,7 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let store = ProfileStore::unlock(dir, passphrase)?;
         let core = load_core(store, options.clock.clone())?;
+        files::prune_orphans(&core);
         let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(4096);
         let inner = Arc::new(Inner {

@@ -46,7 +46,7 @@ async fn send_all(inner: &Inner) {
     };
     let mut held_back: HashSet<String> = HashSet::new();
     for (key, item) in items {
-        if held_back.contains(&item.relay) {
+        if held_back.contains(&item.relay) || !super::files::still_queued(inner, &key) {
             continue;
         }
         let (relay, body, recipients) = match prepare(&item) {
@@ -138,9 +138,13 @@ fn is_final(code: ErrorCode) -> bool {
 fn finish(inner: &Inner, key: &[u8], item: &OutboxRecord, state: DeliveryState) {
     let Ok(core) = inner.core() else { return };
     let mut updated = None;
+    let mut events = Vec::new();
     let result = core.store.write(|batch| {
-        batch.delete(OUTBOX, key)?;
-        if let Some((conversation, position)) = item.message {
+        if !batch.delete(OUTBOX, key)? {
+            return Ok(());
+        }
+        let chunk = super::files::on_outbox_done(batch, key, item.message, &state, &mut events)?;
+        if let Some((conversation, position)) = item.message.filter(|_| !chunk) {
             let message = message_key(&conversation, position);
             if let Some(bytes) = batch.get(MESSAGES, &message)?
                 && let Ok(mut view) = decode_view(&bytes)
@@ -158,6 +162,9 @@ fn finish(inner: &Inner, key: &[u8], item: &OutboxRecord, state: DeliveryState) 
         Ok(()) => {
             if let Some(view) = updated {
                 inner.emit(Event::MessageUpdated(view));
+            }
+            for event in events {
+                inner.emit(event);
             }
         }
         Err(error) => tracing::warn!(%error, "cannot update the outbox"),

@@ -336,7 +336,6 @@ pub(crate) fn sweep(core: &mut Core) -> Result<Vec<(ConversationId, Vec<MessageI
         if due.is_empty() {
             break;
         }
-        let core_ref = &*core;
         core.store.write(|batch| {
             for (key, value) in &due {
                 batch.delete(EXPIRY, key)?;
@@ -358,7 +357,7 @@ pub(crate) fn sweep(core: &mut Core) -> Result<Vec<(ConversationId, Vec<MessageI
                     batch.delete(MESSAGE_INDEX, &entry.message.0)?;
                 }
                 batch.delete(EXPIRES, &entry.message.0)?;
-                delete_message_data(core_ref, batch, entry.conversation, entry.message)?;
+                delete_message_data(batch, entry.conversation, entry.message)?;
                 expired
                     .entry(conversation)
                     .or_insert_with(|| (entry.conversation, Vec::new()))
@@ -382,7 +381,6 @@ pub(crate) fn sweep(core: &mut Core) -> Result<Vec<(ConversationId, Vec<MessageI
 /// write: its reactions, edits and delivery state live in its record (already deleted);
 /// features that keep data of their own about a message delete it here.
 pub(crate) fn delete_message_data(
-    core: &Core,
     batch: &mut WriteBatch<'_>,
     conversation: ConversationId,
     message: MessageId,
@@ -392,18 +390,8 @@ pub(crate) fn delete_message_data(
     let key = super::organize::item_key(conversation, message);
     batch.delete(crate::model::POLLS, &key)?;
     batch.delete(crate::model::EVENTS, &key)?;
-    delete_attachment_data(core, batch, conversation, message)
-}
-
-/// Deletes a message's attachment (its chunks, its decrypted file, its upload state) for
-/// good. The hook for the files feature (`organizing.md` §4), called for every message
-/// that expires; it deletes nothing until that feature stores attachments.
-pub(crate) fn delete_attachment_data(
-    _core: &Core,
-    _batch: &mut WriteBatch<'_>,
-    _conversation: ConversationId,
-    _message: MessageId,
-) -> Result<(), StoreError> {
+    // A file goes with its message: chunks, upload state, everything but a tombstone.
+    super::files::delete_attachment_data(batch, &message)?;
     Ok(())
 }
 
