@@ -144,6 +144,13 @@ xdotool key ctrl+Up
 xdotool mousemove 150 650
 shot event 2
 
+# Alice may edit it (in a 1:1 conversation both are organizers): the form, filled in.
+click 353 378
+xdotool mousemove 150 650
+shot edit-event
+click 525 472
+sleep 1
+
 # The agenda of every conversation (Ctrl+G), exported as a calendar file.
 xdotool key ctrl+g
 sleep 1

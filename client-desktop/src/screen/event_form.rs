@@ -253,8 +253,8 @@ impl State {
         let content = column![
             text(&self.title).size(theme::TITLE),
             text(format!(
-                "In {}. Members answer going, maybe or no.",
-                self.conversation_name
+                "{}. Members answer going, maybe or no.",
+                place_line(self.conversation, &self.conversation_name)
             ))
             .size(theme::BODY)
             .style(theme::muted_text),
@@ -299,6 +299,14 @@ impl State {
         .spacing(theme::GAP * 1.5)
         .max_width(700);
         theme::page(content)
+    }
+}
+
+/// Where a poll or an event is made: "In Tenants" (a loop), "With Omar" (a contact).
+pub fn place_line(conversation: ConversationId, name: &str) -> String {
+    match conversation {
+        ConversationId::Contact(_) => format!("With {name}"),
+        _ => format!("In {name}"),
     }
 }
 

@@ -288,8 +288,8 @@ impl State {
         let content = column![
             text("New poll").size(theme::TITLE),
             text(format!(
-                "In {}. Everyone sees who voted for what: it is a show of hands.",
-                self.title
+                "{}. Everyone sees who voted for what: it is a show of hands.",
+                super::event_form::place_line(self.conversation, &self.title)
             ))
             .size(theme::BODY)
             .style(theme::muted_text),

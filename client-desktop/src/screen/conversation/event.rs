@@ -5,7 +5,7 @@
 //! and grey.
 
 use boucle_client_core::{EventView, MessageView, Participant, RsvpAnswer};
-use iced::widget::{button, column, rich_text, row, span, text};
+use iced::widget::{button, column, container, rich_text, row, span, text};
 use iced::{Alignment, Element};
 
 use super::poll::{card, kind_line};
@@ -34,11 +34,6 @@ pub fn view<'a>(
     };
     let details = &event.details;
     let cancelled = event.cancelled;
-    let status = match (cancelled, event.edited) {
-        (true, _) => "Cancelled".to_owned(),
-        (false, true) => "edited".to_owned(),
-        (false, false) => String::new(),
-    };
     let headline: Element<'a, Message> = if cancelled {
         rich_text([span::<(), iced::Font>(details.title.as_str())
             .size(19)
@@ -82,30 +77,43 @@ pub fn view<'a>(
     });
     let answers = (!cancelled).then(|| answer_buttons(event));
     let muted = |t: String| text(t).size(theme::SMALL).style(theme::muted_text);
-    card(
-        column![
-            kind_line(
-                "Event",
-                if cancelled {
-                    String::new()
-                } else {
-                    status.clone()
-                }
-            ),
-            cancelled.then(|| theme::label("Cancelled", theme::Tag::Warning)),
-            headline,
-            text(when_line).size(theme::BODY),
-            yours.map(muted),
-            place,
-            description,
-            text(counts(event)).size(theme::SMALL),
-            who(event),
-            answers,
-            organizer,
-            muted(footer),
+    let kind: Element<'a, Message> = if cancelled {
+        row![
+            theme::label("Event", theme::Tag::Neutral),
+            theme::label("Cancelled", theme::Tag::Warning),
         ]
-        .spacing(6),
-    )
+        .spacing(6)
+        .into()
+    } else {
+        kind_line("Event", String::new())
+    };
+    let content = column![
+        kind,
+        headline,
+        text(when_line).size(theme::BODY),
+        yours.map(muted),
+        place,
+        description,
+        text(counts(event)).size(theme::SMALL),
+        who(event),
+        answers,
+        organizer,
+        muted(footer),
+    ]
+    .spacing(6);
+    if cancelled {
+        // Everything in grey: the event is off.
+        container(content)
+            .padding(12)
+            .width(super::poll::CARD)
+            .style(|t: &iced::Theme| container::Style {
+                text_color: Some(theme::muted(t)),
+                ..theme::card(t)
+            })
+            .into()
+    } else {
+        card(content)
+    }
 }
 
 /// When, in the event's zone; and where the user is, if the clocks there differ.
