@@ -4,7 +4,8 @@
 //!
 //! One module per screen under [`screen`] (State, Message, update, view, Action, as in
 //! iced's "Scaling Applications"); [`app`] switches between them; [`io`] holds the
-//! engine requests the main window makes (run as `Task`s); [`theme`] the look.
+//! engine requests the main window makes (run as `Task`s); [`theme`] the look;
+//! [`when`] dates and time zones for polls and events.
 //!
 //! ```no_run
 //! let config = boucle_desktop::app::Config {
