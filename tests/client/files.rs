@@ -331,12 +331,13 @@ async fn an_image_to_a_contact_then_deleted_and_the_size_limit() -> anyhow::Resu
     // Too large: refused before anything is read or queued.
     let big = alice.dir.path().join("huge.iso");
     std::fs::File::create(&big)?.set_len(MAX_FILE_SIZE + 1)?;
-    let before = alice.engine.outbox_len()?;
+    anyhow::ensure!(alice.engine.sync(Duration::from_secs(20)).await);
+    assert_eq!(alice.engine.outbox_len()?, 0);
     match alice.engine.send_file_from(to_bob, &big).await {
         Err(EngineError::FileTooLarge { size }) => assert_eq!(size, MAX_FILE_SIZE + 1),
         other => panic!("expected FileTooLarge, got {other:?}"),
     }
-    assert_eq!(alice.engine.outbox_len()?, before);
+    assert_eq!(alice.engine.outbox_len()?, 0, "nothing was queued");
     // A file of exactly zero bytes is fine.
     let empty = alice
         .engine

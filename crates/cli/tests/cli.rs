@@ -479,6 +479,16 @@ fn a_file_goes_through_send_file_and_save_file() -> anyhow::Result<()> {
         into.to_str().context("path")?,
     ])?;
     ensure!(std::fs::read(into.join("minutes.pdf"))? == content);
+    // The sender can save what it sent.
+    let sent_id = sent[0]["id"].as_str().context("no id")?;
+    let own = alice._dir.path().join("copy.pdf");
+    alice.ok(&[
+        "save-file",
+        "bob",
+        &sent_id[..8],
+        own.to_str().context("path")?,
+    ])?;
+    ensure!(std::fs::read(&own)? == content);
     // Someone who is neither a contact nor a loop.
     let nobody = alice.run(&["send-file", "zoe", path])?;
     ensure!(

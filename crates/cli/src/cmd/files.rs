@@ -125,17 +125,23 @@ pub async fn save(globals: &Globals, args: SaveArgs) -> anyhow::Result<()> {
             let conversation = find_conversation(&engine, &args.from)?;
             let id = find_message(&engine, conversation, &args.message)?;
             let mut events = engine.events();
-            let file = wait_for(
-                &engine,
-                &mut events,
-                conversation,
-                id,
-                Duration::from_secs(args.wait),
-                globals.json,
-            )
-            .await?;
+            let mut file = engine.attachment(conversation, id)?;
+            // Ours is here from the start; someone else's may still be arriving.
+            if !file.from_me {
+                file = wait_for(
+                    &engine,
+                    &mut events,
+                    conversation,
+                    id,
+                    Duration::from_secs(args.wait),
+                    globals.json,
+                )
+                .await?;
+            }
             match &file.state {
-                TransferState::Failed(reason) => bail!("the file cannot be saved: {reason}"),
+                TransferState::Failed(reason) if !file.from_me => {
+                    bail!("the file cannot be saved: {reason}")
+                }
                 TransferState::Downloading { done, total } => bail!(
                     "the file has not fully arrived yet ({}); try again later",
                     percent(*done, *total)

@@ -252,7 +252,8 @@ impl Engine {
         })
     }
 
-    /// The content of a complete attachment, decrypted in memory (for previews).
+    /// The content of an attachment, decrypted in memory (for previews): a received one
+    /// once it is complete, one of ours at any time (we keep what we send).
     pub fn attachment_bytes(
         &self,
         conversation: ConversationId,
@@ -261,18 +262,18 @@ impl Engine {
         let core = self.inner.core()?;
         let record = record_in(&core.store, conversation, &message)?;
         match &record.state {
+            Stored::Deleted => return Err(EngineError::NoAttachment),
+            // Ours is complete here from the start, however its upload goes.
+            _ if record.from_me => {}
             Stored::Complete => {}
             Stored::Failed(reason) => {
                 return Err(EngineError::AttachmentUnavailable(reason.clone()));
             }
-            Stored::Deleted => return Err(EngineError::NoAttachment),
-            Stored::Sending | Stored::Receiving if !record.from_me => {
+            Stored::Sending | Stored::Receiving => {
                 return Err(EngineError::AttachmentUnavailable(
                     "it has not fully arrived yet".into(),
                 ));
             }
-            // Ours is complete here from the start, even while it is being sent.
-            Stored::Sending | Stored::Receiving => {}
         }
         let locator = record
             .locator
@@ -292,8 +293,9 @@ impl Engine {
         Ok(plain.to_vec())
     }
 
-    /// Saves a complete attachment to `path` (replacing any file there), written under
-    /// a temporary name first so that a partial file never appears. Returns its size.
+    /// Saves an attachment (as [`Engine::attachment_bytes`] gives it) to `path`,
+    /// replacing any file there; it is written under a temporary name first, so that a
+    /// partial file never appears. Returns its size.
     pub async fn save_attachment(
         &self,
         conversation: ConversationId,
