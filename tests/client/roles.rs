@@ -82,6 +82,12 @@ async fn in_an_announcement_loop_only_admins_post_and_a_members_post_is_refused_
         ),
         Err(EngineError::NotAllowedToPost)
     ));
+    assert!(matches!(
+        bob.engine
+            .send_file(conversation, "flyer.txt", None, b"not from Bob".to_vec())
+            .await,
+        Err(EngineError::NotAllowedToPost)
+    ));
     bob.engine.react(conversation, welcome.id, "👍", false)?;
     alice.engine.send_text(conversation, "meeting at 7")?;
     // An admin's poll is answered by members: voting is not posting.

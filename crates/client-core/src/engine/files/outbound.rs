@@ -33,7 +33,7 @@ pub(super) fn check_can_send(
             if session.state().may_post(&me) {
                 Ok(())
             } else {
-                Err(EngineError::NotAdmin)
+                Err(EngineError::NotAllowedToPost)
             }
         }
     }
