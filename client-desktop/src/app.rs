@@ -212,7 +212,8 @@ fn events(key: &EngineKey) -> impl iced::futures::Stream<Item = Option<Event>> +
     })
 }
 
-/// Tab and Shift+Tab move the focus between fields and buttons.
+/// Tab and Shift+Tab move the focus between fields and buttons; a file dropped on the
+/// window goes to the open conversation's attach pane.
 fn tab(
     event: iced::Event,
     _status: iced::event::Status,
@@ -227,6 +228,9 @@ fn tab(
         }) => Some(Message::MoveFocus {
             forward: !modifiers.shift(),
         }),
+        iced::Event::Window(iced::window::Event::FileDropped(path)) => Some(Message::main(
+            main::Message::Conversation(crate::screen::conversation::Message::FileDropped(path)),
+        )),
         _ => None,
     }
 }

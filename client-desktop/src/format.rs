@@ -65,7 +65,49 @@ pub fn body(message: &MessageView) -> String {
                 format!("Event: {title}")
             }
         }
+        MessageBody::Attachment {
+            name, media_type, ..
+        } => {
+            if media_type.starts_with("image/") {
+                format!("Image: {name}")
+            } else {
+                format!("File: {name}")
+            }
+        }
+        MessageBody::SharedContact { name, .. } => format!("Contact: {name}"),
+        MessageBody::TimerChanged { seconds: 0 } => "Disappearing messages off".to_owned(),
+        MessageBody::TimerChanged { seconds } => {
+            format!("Disappearing messages: {}", timer(*seconds))
+        }
         _ => String::new(),
+    }
+}
+
+/// A size for people: "812 bytes", "12 KB", "3.4 MB".
+pub fn size(bytes: u64) -> String {
+    const KB: u64 = 1024;
+    const MB: u64 = 1024 * 1024;
+    match bytes {
+        0..KB => format!("{bytes} bytes"),
+        KB..MB => format!("{} KB", bytes.div_ceil(KB)),
+        _ => format!("{:.1} MB", bytes as f64 / MB as f64),
+    }
+}
+
+/// A disappearing-messages timer: "Off", "1 hour", "1 day", "1 week", "4 weeks".
+pub fn timer(seconds: u32) -> String {
+    let (n, unit) = match seconds {
+        0 => return "Off".to_owned(),
+        s if s % 604_800 == 0 => (s / 604_800, "week"),
+        s if s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s % 3_600 == 0 => (s / 3_600, "hour"),
+        s if s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
     }
 }
 
@@ -103,6 +145,17 @@ pub fn preview(message: &MessageView, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_and_timers_read_naturally() {
+        assert_eq!(size(812), "812 bytes");
+        assert_eq!(size(12_000), "12 KB");
+        assert_eq!(size(70 * 1024 * 1024), "70.0 MB");
+        assert_eq!(timer(0), "Off");
+        assert_eq!(timer(3_600), "1 hour");
+        assert_eq!(timer(86_400), "1 day");
+        assert_eq!(timer(2_419_200), "4 weeks");
+    }
 
     #[test]
     fn times_read_naturally() {

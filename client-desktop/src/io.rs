@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use boucle_client_core::{
-    Contact, ContactId, ConversationId, Engine, EngineError, EventDetails, EventView, LoopId,
-    LoopView, MemberView, MessageId, MessageView, PollView, RsvpAnswer,
+    AttachmentView, Contact, ContactId, ConversationId, Engine, EngineError, EventDetails,
+    EventView, LoopId, LoopPolicy, LoopView, MAX_FILE_SIZE, MemberView, MessageId, MessageView,
+    PollView, RsvpAnswer, TransferState,
 };
 
 /// How many messages a conversation shows.
@@ -60,6 +61,32 @@ pub enum Request {
         events: Vec<EventView>,
         path: PathBuf,
     },
+    /// Sends the file at this path (its size is checked before it is read).
+    SendFile {
+        conversation: ConversationId,
+        path: PathBuf,
+    },
+    /// A message's file and how far it has got; with its content if `bytes` (for an
+    /// image's preview) and it is there.
+    Attachment {
+        conversation: ConversationId,
+        message: MessageId,
+        bytes: bool,
+    },
+    /// Saves a message's file at this path.
+    Save {
+        conversation: ConversationId,
+        message: MessageId,
+        path: PathBuf,
+    },
+    /// Shares one of our contacts into the conversation.
+    Share(ConversationId, ContactId),
+    /// Adds the person a message shared as a contact.
+    AddShared(ConversationId, MessageId),
+    /// Sets the disappearing-messages timer (seconds, 0: off).
+    SetTimer(ConversationId, u32),
+    /// Reads the disappearing-messages timer.
+    Timer(ConversationId),
 }
 
 /// Creating, voting on and closing polls; planning, answering, editing and cancelling
@@ -108,6 +135,8 @@ pub enum LoopChange {
     Remove(String),
     Promote(String),
     Leave,
+    /// Who may post and who may invite.
+    Policy(LoopPolicy),
 }
 
 /// What the engine answered. Errors are sentences for the user.
@@ -131,6 +160,31 @@ pub enum Response {
     Agenda(Option<ConversationId>, Result<Vec<EventView>, String>),
     /// Where the file was written, and how many events it holds.
     Exported(Result<(PathBuf, usize), String>),
+    /// The file at this path was sent (its message), or why not.
+    FileSent(ConversationId, PathBuf, Result<MessageView, String>),
+    Attachment(ConversationId, MessageId, Result<Box<Attached>, String>),
+    /// Where the file was saved and its size.
+    Saved(ConversationId, MessageId, Result<(PathBuf, u64), String>),
+    /// The contact that a shared-contact message was added as.
+    AddedShared(ConversationId, MessageId, Result<ContactId, String>),
+    TimerSet(ConversationId, u32, Result<(), String>),
+    Timer(ConversationId, Result<u32, String>),
+}
+
+/// A message's file, with its content when asked for and there.
+#[derive(Clone)]
+pub struct Attached {
+    pub view: AttachmentView,
+    pub bytes: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Attached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attached")
+            .field("view", &self.view)
+            .field("bytes", &self.bytes.as_ref().map(Vec::len))
+            .finish()
+    }
 }
 
 /// The conversation list's data.
@@ -225,6 +279,7 @@ pub async fn perform(engine: Engine, request: Request) -> Response {
                 LoopChange::Remove(member) => engine.remove_from_loop(id, member),
                 LoopChange::Promote(member) => engine.promote_in_loop(id, member),
                 LoopChange::Leave => engine.leave_loop(id),
+                LoopChange::Policy(policy) => engine.set_loop_policy(id, *policy),
             };
             Response::LoopChanged(id, change, result.map_err(text))
         }
@@ -247,6 +302,140 @@ pub async fn perform(engine: Engine, request: Request) -> Response {
             Response::Agenda(scope, events.map_err(text))
         }
         Request::Export { events, path } => export(events, path).await,
+        Request::SendFile { conversation, path } => {
+            let sent = send_file(&engine, conversation, &path).await;
+            Response::FileSent(conversation, path, sent)
+        }
+        Request::Attachment {
+            conversation,
+            message,
+            bytes,
+        } => {
+            let attached = engine.attachment(conversation, message).map(|view| {
+                let ready = view.state == TransferState::Complete
+                    || matches!(view.state, TransferState::Uploading { .. });
+                let bytes = (bytes && ready)
+                    .then(|| engine.attachment_bytes(conversation, message).ok())
+                    .flatten();
+                Box::new(Attached { view, bytes })
+            });
+            Response::Attachment(conversation, message, attached.map_err(text))
+        }
+        Request::Save {
+            conversation,
+            message,
+            path,
+        } => {
+            let path = expand_home(&path);
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+                && let Err(e) = tokio::fs::create_dir_all(parent).await
+            {
+                let why = sentence(format!(
+                    "cannot create the folder {}: {e}",
+                    parent.display()
+                ));
+                return Response::Saved(conversation, message, Err(why));
+            }
+            let saved = engine.save_attachment(conversation, message, &path).await;
+            Response::Saved(
+                conversation,
+                message,
+                saved.map(|n| (path, n)).map_err(text),
+            )
+        }
+        Request::Share(conversation, contact) => Response::Sent(
+            conversation,
+            engine.share_contact(conversation, contact).map_err(text),
+        ),
+        Request::AddShared(conversation, message) => Response::AddedShared(
+            conversation,
+            message,
+            engine
+                .add_shared_contact(conversation, message)
+                .await
+                .map_err(text),
+        ),
+        Request::SetTimer(conversation, seconds) => Response::TimerSet(
+            conversation,
+            seconds,
+            engine.set_timer(conversation, seconds).map_err(text),
+        ),
+        Request::Timer(conversation) => {
+            Response::Timer(conversation, engine.timer(conversation).map_err(text))
+        }
+    }
+}
+
+/// Sends a file, refusing one that is too large or not there before reading it.
+async fn send_file(
+    engine: &Engine,
+    conversation: ConversationId,
+    path: &std::path::Path,
+) -> Result<MessageView, String> {
+    let path = check_file(path).await?;
+    engine
+        .send_file_from(conversation, &path)
+        .await
+        .map_err(sentence)
+}
+
+/// The file to send at `path` (`~` expanded), if it is a file of at most 64 MiB: only
+/// its metadata is read.
+pub async fn check_file(path: &std::path::Path) -> Result<PathBuf, String> {
+    let path = expand_home(path);
+    let shown = path.display();
+    let metadata = match tokio::fs::metadata(&path).await {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("There is no file at {shown}."));
+        }
+        Err(e) => return Err(sentence(format!("cannot read {shown}: {e}"))),
+    };
+    if !metadata.is_file() {
+        return Err(format!("{shown} is a folder, not a file."));
+    }
+    if metadata.len() > MAX_FILE_SIZE {
+        return Err(format!(
+            "{shown} is {}: files of at most 64 MB can be sent.",
+            crate::format::size(metadata.len())
+        ));
+    }
+    Ok(path)
+}
+
+/// `~/x` as `$HOME/x`.
+pub fn expand_home(path: &std::path::Path) -> PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path.to_owned(),
+    }
+}
+
+/// The home folder (with a trailing slash), where the attach field starts.
+pub fn home_folder() -> String {
+    match std::env::var_os("HOME") {
+        Some(home) => {
+            let mut home = PathBuf::from(home).display().to_string();
+            if !home.ends_with('/') {
+                home.push('/');
+            }
+            home
+        }
+        None => String::new(),
+    }
+}
+
+/// Where a received file is saved unless the user says otherwise: `~/Downloads/<name>`
+/// (else the home folder).
+pub fn default_save_path(name: &str) -> PathBuf {
+    let Some(home) = std::env::var_os("HOME").map(PathBuf::from) else {
+        return PathBuf::from(name);
+    };
+    let downloads = home.join("Downloads");
+    if downloads.is_dir() || !home.is_dir() {
+        downloads.join(name)
+    } else {
+        home.join(name)
     }
 }
 
@@ -369,5 +558,30 @@ mod tests {
             "This is not a Boucle invitation (it should start with boucle:invite/)."
         );
         assert_eq!(sentence(""), "");
+    }
+
+    #[tokio::test]
+    async fn files_too_large_or_missing_are_refused_before_reading() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let big = dir.path().join("big.iso");
+        let file = std::fs::File::create(&big).expect("file");
+        file.set_len(MAX_FILE_SIZE + 1).expect("sparse file");
+        let refused = check_file(&big).await.expect_err("too large");
+        assert!(
+            refused.ends_with("big.iso is 64.0 MB: files of at most 64 MB can be sent."),
+            "{refused}"
+        );
+        let missing = check_file(&dir.path().join("nothing.pdf")).await;
+        assert!(
+            missing
+                .as_ref()
+                .is_err_and(|e| e.starts_with("There is no file at ")),
+            "{missing:?}"
+        );
+        let folder = check_file(dir.path()).await;
+        assert!(folder.is_err_and(|e| e.ends_with("is a folder, not a file.")));
+        let small = dir.path().join("flyer.pdf");
+        std::fs::write(&small, b"%PDF-1.4").expect("file");
+        assert_eq!(check_file(&small).await, Ok(small));
     }
 }

@@ -231,7 +231,10 @@ pub enum Tag {
 }
 
 /// A small label beside a name.
-pub fn label<'a, M: 'a>(content: &'a str, kind: Tag) -> iced::Element<'a, M> {
+pub fn label<'a, M: 'a>(
+    content: impl iced::widget::text::IntoFragment<'a>,
+    kind: Tag,
+) -> iced::Element<'a, M> {
     container(iced::widget::text(content).size(12))
         .padding([1, 7])
         .style(tag(kind))

@@ -7,28 +7,41 @@
 //! a banner above the composer; Escape cancels them. Sending and changing messages is
 //! the parent's job (the [`Action`]s); it reports back with [`State::sent`] and
 //! [`State::changed`].
+//!
+//! Files ("Attach": a path, checked and read in a task), shared contacts ("Share a
+//! contact": a picker; a card to add them in one click) and the disappearing-messages
+//! timer (the header's selector, a tag while it is on, a line in the history for each
+//! change) are in [`attachment`], [`shared`] and [`timer`]. In an announcement loop
+//! where we may not post, the composer gives way to a sentence.
 
+pub mod attachment;
 mod bubble;
 pub mod event;
 pub mod poll;
+pub mod shared;
+pub mod timer;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 
 use boucle_client_core::{
-    ContactId, ConversationId, DeliveryState, EventView, MemberView, MessageBody, MessageId,
-    MessageView, PollView, RsvpAnswer,
+    AttachmentView, Contact, ContactId, ConversationId, DeliveryState, EventView, MemberView,
+    MessageBody, MessageId, MessageView, PollView, RsvpAnswer, TransferState,
 };
 use iced::keyboard::{Key, key::Named};
-use iced::widget::{button, column, container, row, scrollable, text, text_editor};
+use iced::widget::{button, column, container, image, row, scrollable, text, text_editor};
 use iced::{Alignment, Element, Fill, Shrink};
 
 use crate::format;
-use crate::io::{Change, Organize, Organized};
+use crate::io::{Attached, Change, Organize, Organized};
 use crate::theme;
 use crate::when::Zone;
 
 /// Id of the composer (for focus and tests).
 pub const COMPOSER: &str = "composer";
+
+/// Id of the attach pane's path field.
+pub const ATTACH_PATH: &str = "attach-path";
 
 /// The reactions offered on every message.
 pub const REACTIONS: [&str; 7] = ["👍", "❤️", "😂", "😮", "😢", "🙏", "✊"];
@@ -55,6 +68,41 @@ pub struct State {
     confirm_cancel: Option<MessageId>,
     /// Where the user is: event times are also shown in this zone.
     zone: Zone,
+    /// The files of the history, by message id, and the previews of its images.
+    attachments: HashMap<MessageId, AttachmentView>,
+    previews: HashMap<MessageId, image::Handle>,
+    /// Files being saved, or saved: the path field and what happened.
+    saves: HashMap<MessageId, attachment::Save>,
+    /// The attach pane, when open.
+    attach: Option<attachment::Attach>,
+    /// Whether the contact picker is open, and the contacts it offers.
+    sharing: bool,
+    contacts: Vec<Contact>,
+    /// Shared contacts added from here (message → the new contact), and being added.
+    added: HashMap<MessageId, ContactId>,
+    adding: HashSet<MessageId>,
+    /// The disappearing-messages timer in seconds (0: off), and whether its selector is
+    /// open.
+    timer: u32,
+    timer_open: bool,
+    rules: Rules,
+}
+
+/// What we may do here (an announcement loop lets only admins post; only admins set a
+/// loop's timer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    pub may_post: bool,
+    pub may_set_timer: bool,
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules {
+            may_post: true,
+            may_set_timer: true,
+        }
+    }
 }
 
 impl std::fmt::Debug for State {
@@ -106,6 +154,25 @@ pub enum Message {
     AskCancelEvent(MessageId),
     ConfirmCancelEvent(MessageId),
     KeepEvent,
+    /// The composer's "Attach": opens (or closes) the attach pane.
+    Attach,
+    AttachPath(String),
+    SendFile,
+    /// A file dropped on the window: its path goes in the attach pane.
+    FileDropped(PathBuf),
+    /// "Save…" on a file's card, its path field, and "Save".
+    StartSave(MessageId),
+    SavePath(MessageId, String),
+    Save(MessageId),
+    /// "Share a contact": opens (or closes) the picker; a click on a contact shares it.
+    SharePicker,
+    Share(ContactId),
+    /// "Add contact" on a shared contact's card.
+    AddContact(MessageId),
+    OpenContact(ContactId),
+    /// The header's timer button: opens (or closes) the selector; a choice sets it.
+    TimerMenu,
+    SetTimer(u32),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -131,6 +198,14 @@ pub enum Action {
     EditEvent(Box<EventView>),
     /// This conversation's agenda.
     Agenda,
+    /// Put the keyboard focus in this field.
+    Focus(&'static str),
+    SendFile(PathBuf),
+    SaveFile(MessageId, PathBuf),
+    Share(ContactId),
+    AddContact(MessageId),
+    OpenContact(ContactId),
+    SetTimer(u32),
 }
 
 /// Who the conversation is with, as the list knows it.
@@ -160,6 +235,184 @@ impl State {
             confirm_close: None,
             confirm_cancel: None,
             zone: Zone::utc(),
+            attachments: HashMap::new(),
+            previews: HashMap::new(),
+            saves: HashMap::new(),
+            attach: None,
+            sharing: false,
+            contacts: Vec::new(),
+            added: HashMap::new(),
+            adding: HashSet::new(),
+            timer: 0,
+            timer_open: false,
+            rules: Rules::default(),
+        }
+    }
+
+    /// What we may do here.
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.rules = rules;
+        if !rules.may_post {
+            self.attach = None;
+            self.sharing = false;
+        }
+        if !rules.may_set_timer {
+            self.timer_open = false;
+        }
+    }
+
+    pub fn rules(&self) -> Rules {
+        self.rules
+    }
+
+    /// The contacts the picker offers (all of ours; those without a shareable card
+    /// greyed).
+    pub fn set_contacts(&mut self, contacts: Vec<Contact>) {
+        self.contacts = contacts;
+    }
+
+    /// The disappearing-messages timer in seconds (0: off).
+    pub fn set_timer(&mut self, seconds: u32) {
+        self.timer = seconds;
+    }
+
+    pub fn timer(&self) -> u32 {
+        self.timer
+    }
+
+    /// The messages whose file we do not know yet (to ask the engine about).
+    pub fn unknown_files(&self) -> Vec<MessageId> {
+        self.messages
+            .iter()
+            .filter(|m| !m.deleted && matches!(m.body, MessageBody::Attachment { .. }))
+            .filter(|m| !self.attachments.contains_key(&m.id))
+            .map(|m| m.id)
+            .collect()
+    }
+
+    /// Whether the engine should send this file's content with its state: an image
+    /// whose preview is not there yet.
+    pub fn wants_preview(&self, id: MessageId) -> bool {
+        !self.previews.contains_key(&id)
+            && self.find(id).is_some_and(|m| {
+                matches!(&m.body, MessageBody::Attachment { media_type, .. }
+                    if media_type.starts_with("image/"))
+            })
+    }
+
+    /// A file's state (and, for an image, its content) as the engine has it now.
+    pub fn set_attachment(&mut self, id: MessageId, result: Result<Attached, String>) {
+        match result {
+            Ok(attached) => {
+                if let Some(bytes) = attached.bytes {
+                    self.previews.insert(id, image::Handle::from_bytes(bytes));
+                }
+                self.attachments.insert(id, attached.view);
+            }
+            Err(error) => {
+                if let Some(view) = self.attachments.get_mut(&id) {
+                    view.state = TransferState::Failed(error);
+                }
+            }
+        }
+    }
+
+    pub fn attachment(&self, id: MessageId) -> Option<&AttachmentView> {
+        self.attachments.get(&id)
+    }
+
+    pub fn has_preview(&self, id: MessageId) -> bool {
+        self.previews.contains_key(&id)
+    }
+
+    /// A file moved on: `done` of `total` bytes sent or received.
+    pub fn progress(&mut self, id: MessageId, done: u64, total: u64, upload: bool) {
+        let Some(view) = self.attachments.get_mut(&id) else {
+            return;
+        };
+        if matches!(
+            view.state,
+            TransferState::Complete | TransferState::Failed(_)
+        ) {
+            return;
+        }
+        view.state = if upload {
+            TransferState::Uploading { done, total }
+        } else {
+            TransferState::Downloading { done, total }
+        };
+    }
+
+    /// The engine sent (or refused) the file of the attach pane.
+    pub fn file_sent(&mut self, result: Result<MessageView, String>) {
+        match result {
+            Ok(message) => {
+                self.attach = None;
+                self.error = None;
+                self.upsert(message);
+            }
+            Err(error) => {
+                if let Some(attach) = &mut self.attach {
+                    attach.busy = false;
+                    attach.error = Some(error);
+                } else {
+                    self.error = Some(format!("The file was not sent. {error}"));
+                }
+            }
+        }
+    }
+
+    /// The engine saved (or could not save) a file.
+    pub fn saved(&mut self, id: MessageId, result: Result<(PathBuf, u64), String>) {
+        if let Some(save) = self.saves.get_mut(&id) {
+            save.busy = false;
+            save.result = Some(result.map(|(path, _)| path.display().to_string()));
+        }
+    }
+
+    /// The engine added (or could not add) a shared contact.
+    pub fn added(&mut self, id: MessageId, result: Result<ContactId, String>) {
+        self.adding.remove(&id);
+        match result {
+            Ok(contact) => {
+                self.added.insert(id, contact);
+            }
+            Err(error) => self.error = Some(format!("The contact was not added. {error}")),
+        }
+    }
+
+    /// The engine set (or refused) the timer.
+    pub fn timer_set(&mut self, seconds: u32, result: Result<(), String>) {
+        self.pending = None;
+        match result {
+            Ok(()) => {
+                self.error = None;
+                self.timer = seconds;
+            }
+            Err(error) => {
+                self.error = Some(format!("Disappearing messages were not changed. {error}"));
+            }
+        }
+    }
+
+    /// These messages reached the end of their timer: they go.
+    pub fn expired(&mut self, ids: &[MessageId]) {
+        self.messages.retain(|m| !ids.contains(&m.id));
+        for id in ids {
+            self.attachments.remove(id);
+            self.previews.remove(id);
+            self.saves.remove(id);
+            self.polls.remove(id);
+            self.events.remove(id);
+        }
+        if self.selected.is_some_and(|id| ids.contains(&id)) {
+            self.selected = None;
+        }
+        if let Mode::Reply(id) | Mode::Edit(id) = self.mode
+            && ids.contains(&id)
+        {
+            self.composer = text_editor::Content::new();
+            self.mode = Mode::Write;
         }
     }
 
@@ -252,6 +505,11 @@ impl State {
 
     /// Adds a message, or replaces the one with the same id.
     pub fn upsert(&mut self, message: MessageView) {
+        if let MessageBody::TimerChanged { seconds } = message.body
+            && !self.messages.iter().any(|m| m.id == message.id)
+        {
+            self.timer = seconds;
+        }
         match self.messages.iter_mut().find(|m| m.id == message.id) {
             Some(existing) => *existing = message,
             None => {
@@ -445,6 +703,108 @@ impl State {
                 self.confirm_cancel = None;
                 Action::None
             }
+            Message::Attach => {
+                self.sharing = false;
+                if self.attach.take().is_some() || !self.rules.may_post {
+                    return Action::FocusComposer;
+                }
+                self.attach = Some(attachment::Attach::default());
+                Action::Focus(ATTACH_PATH)
+            }
+            Message::AttachPath(path) => {
+                if let Some(attach) = &mut self.attach {
+                    attach.path = path;
+                    attach.error = None;
+                }
+                Action::None
+            }
+            Message::FileDropped(path) => {
+                if !self.rules.may_post {
+                    return Action::None;
+                }
+                self.sharing = false;
+                let attach = self.attach.get_or_insert_with(attachment::Attach::default);
+                attach.path = path.display().to_string();
+                attach.error = None;
+                Action::Focus(ATTACH_PATH)
+            }
+            Message::SendFile => {
+                let Some(attach) = &mut self.attach else {
+                    return Action::None;
+                };
+                match attach.check() {
+                    Ok(path) => {
+                        attach.busy = true;
+                        attach.error = None;
+                        Action::SendFile(path)
+                    }
+                    Err(error) => {
+                        attach.error = Some(error);
+                        Action::None
+                    }
+                }
+            }
+            Message::StartSave(id) => {
+                let Some(view) = self.attachments.get(&id) else {
+                    return Action::None;
+                };
+                if self.saves.get(&id).is_some_and(|s| s.open) {
+                    self.saves.remove(&id);
+                    return Action::None;
+                }
+                let path = crate::io::default_save_path(&view.name);
+                self.saves.insert(id, attachment::Save::new(&path));
+                Action::Focus(attachment::SAVE_PATH)
+            }
+            Message::SavePath(id, path) => {
+                if let Some(save) = self.saves.get_mut(&id) {
+                    save.path = path;
+                    save.result = None;
+                }
+                Action::None
+            }
+            Message::Save(id) => {
+                let Some(save) = self.saves.get_mut(&id) else {
+                    return Action::None;
+                };
+                let path = save.path.trim();
+                if path.is_empty() || path.ends_with('/') {
+                    save.result = Some(Err("Type where to save it, with a file name.".into()));
+                    return Action::None;
+                }
+                save.busy = true;
+                save.result = None;
+                Action::SaveFile(id, PathBuf::from(path))
+            }
+            Message::SharePicker => {
+                self.attach = None;
+                self.sharing = !self.sharing && self.rules.may_post;
+                Action::None
+            }
+            Message::Share(contact) => {
+                self.sharing = false;
+                self.pending = Some("Sharing the contact…");
+                Action::Share(contact)
+            }
+            Message::AddContact(id) => {
+                if !self.adding.insert(id) {
+                    return Action::None;
+                }
+                Action::AddContact(id)
+            }
+            Message::OpenContact(contact) => Action::OpenContact(contact),
+            Message::TimerMenu => {
+                self.timer_open = !self.timer_open && self.rules.may_set_timer;
+                Action::None
+            }
+            Message::SetTimer(seconds) => {
+                self.timer_open = false;
+                if seconds == self.timer || !self.rules.may_set_timer {
+                    return Action::None;
+                }
+                self.pending = Some("Changing disappearing messages…");
+                Action::SetTimer(seconds)
+            }
         }
     }
 
@@ -461,6 +821,9 @@ impl State {
     /// Escape: the innermost thing goes (delete confirmation, selection, edit or reply).
     fn cancel(&mut self) {
         if self.confirm_delete.take().is_some()
+            || self.attach.take().is_some()
+            || std::mem::take(&mut self.sharing)
+            || std::mem::take(&mut self.timer_open)
             || self.confirm_close.take().is_some()
             || self.confirm_cancel.take().is_some()
             || self.selected.take().is_some()
@@ -519,7 +882,12 @@ impl State {
         // the widget tree (and its keyboard focus) when a banner comes or goes.
         column![
             self.header(),
-            column![self.changed_banner(), self.unreachable_banner(relay_down)].spacing(theme::GAP),
+            column![
+                self.timer_open.then(|| timer::selector(self.timer)),
+                self.changed_banner(),
+                self.unreachable_banner(relay_down)
+            ]
+            .spacing(theme::GAP),
             self.message_list(now, relay_down),
             self.composer(),
         ]
@@ -553,13 +921,22 @@ impl State {
         let agenda = button(text("Agenda").size(theme::SMALL))
             .style(button::secondary)
             .on_press(Message::Agenda);
+        let tag = (self.timer > 0).then(|| {
+            theme::label(
+                format!("disappearing: {}", format::timer(self.timer)),
+                theme::Tag::Neutral,
+            )
+        });
         row![
             column![
-                text(&self.header.title).size(22),
+                row![text(&self.header.title).size(22), tag]
+                    .spacing(theme::GAP)
+                    .align_y(Alignment::Center),
                 text(subtitle).size(theme::SMALL).style(theme::muted_text),
             ]
             .spacing(2)
             .width(Fill),
+            timer::button(self.timer, self.rules.may_set_timer, self.timer_open),
             agenda,
             action,
         ]
@@ -640,6 +1017,26 @@ impl State {
     }
 
     fn composer(&self) -> Element<'_, Message> {
+        if !self.rules.may_post {
+            let status = self
+                .error
+                .as_deref()
+                .map(|error| text(error).size(theme::SMALL).style(theme::error_text));
+            return column![
+                status,
+                container(
+                    text("Only admins post in this loop. You can still react and vote.")
+                        .size(theme::BODY)
+                        .style(theme::muted_text)
+                )
+                .padding([12, 14])
+                .width(Fill)
+                .style(theme::panel),
+            ]
+            .spacing(6)
+            .padding([12.0, theme::PAD])
+            .into();
+        }
         let banner = match self.mode {
             Mode::Write => None,
             Mode::Reply(id) => Some(match self.find(id) {
@@ -684,14 +1081,32 @@ impl State {
         let send = button(text(if editing { "Save" } else { "Send" }))
             .padding([10, 16])
             .on_press(Message::Send);
+        let small = |label: &'static str, on_press: Message| {
+            button(text(label).size(theme::SMALL))
+                .padding([4, 12])
+                .style(button::secondary)
+                .on_press(on_press)
+        };
         column![
-            column![banner, status].spacing(6),
-            row![editor, send].spacing(theme::GAP).align_y(Alignment::End),
+            column![
+                banner,
+                status,
+                self.attach.as_ref().map(attachment::pane),
+                self.sharing.then(|| shared::picker(self)),
+            ]
+            .spacing(6),
+            row![editor, send]
+                .spacing(theme::GAP)
+                .align_y(Alignment::End),
             row![
-                text("Enter sends · Shift+Enter starts a new line · click a message to reply, react or edit")
-                    .size(12)
-                    .style(theme::muted_text)
-                    .width(Fill),
+                text(
+                    "Enter sends · Shift+Enter: new line · click a message to reply, react or edit"
+                )
+                .size(12)
+                .style(theme::muted_text)
+                .width(Fill),
+                small("Attach", Message::Attach),
+                small("Share a contact", Message::SharePicker),
                 button(text("New poll").size(theme::SMALL))
                     .padding([4, 12])
                     .style(button::secondary)
@@ -774,5 +1189,7 @@ fn is_text(message: &MessageView) -> bool {
 
 #[cfg(test)]
 mod organize_tests;
+#[cfg(test)]
+mod social_tests;
 #[cfg(test)]
 mod tests;

@@ -128,3 +128,63 @@ pub fn entry(n: u8, body: MessageBody, from_me: bool) -> MessageView {
         position: u64::from(n),
     }
 }
+
+/// A file's state, as the engine gives it.
+pub fn file(
+    n: u8,
+    name: &str,
+    media_type: &str,
+    size: u64,
+    state: boucle_client_core::TransferState,
+) -> boucle_client_core::AttachmentView {
+    boucle_client_core::AttachmentView {
+        message: MessageId([n; 16]),
+        conversation: TENANTS,
+        from_me: true,
+        name: name.to_owned(),
+        media_type: media_type.to_owned(),
+        size,
+        state,
+    }
+}
+
+/// The history body of a file.
+pub fn file_body(name: &str, media_type: &str, size: u64) -> MessageBody {
+    MessageBody::Attachment {
+        name: name.to_owned(),
+        media_type: media_type.to_owned(),
+        size,
+    }
+}
+
+/// The history body of a shared contact (`contact`: already one of ours).
+pub fn shared_body(name: &str, contact: Option<boucle_client_core::ContactId>) -> MessageBody {
+    MessageBody::SharedContact {
+        name: name.to_owned(),
+        safety_number: "0".repeat(60),
+        already_contact: contact.is_some(),
+        contact,
+        // The card is opaque to the app: any bytes do for a screen.
+        card: postcard::from_bytes(&[3, 1, 2, 3]).expect("a card"),
+    }
+}
+
+/// A small PNG: a sunset gradient with a dark band, `width` × `height`.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(width, height, |x, y| {
+        let band = y > height * 2 / 3;
+        let r = 230 - (y * 120 / height.max(1)) as u8;
+        let g = 120 + (x * 80 / width.max(1)) as u8;
+        let b = 90 + (y * 120 / height.max(1)) as u8;
+        if band {
+            image::Rgb([40, 50, 70])
+        } else {
+            image::Rgb([r, g, b])
+        }
+    });
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    picture
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .expect("a PNG");
+    bytes.into_inner()
+}

@@ -1,13 +1,17 @@
 //! A loop's members and settings: who is in it (admins and verified members marked),
 //! and for admins renaming, inviting contacts, removing members and making them admins;
-//! for everyone, leaving (after a confirmation).
+//! for everyone, leaving (after a confirmation). Admins set the loop's rules: "Only
+//! admins can post (announcement loop)" and "Members can invite"; members read them,
+//! and invite contacts when the rules let them.
 //!
 //! The parent carries out each change ([`Action::Change`]) and reports back with
 //! [`State::finished`]; until then the screen says what it is doing.
 
 use std::collections::BTreeSet;
 
-use boucle_client_core::{Contact, ContactId, LoopId, LoopView, MemberView};
+use boucle_client_core::{
+    Contact, ContactId, Inviting, LoopId, LoopPolicy, LoopView, MemberView, Posting,
+};
 use iced::widget::{button, checkbox, column, container, row, text, text_input};
 use iced::{Alignment, Element, Fill};
 
@@ -23,6 +27,8 @@ pub struct State {
     name: String,
     admin: bool,
     member: bool,
+    policy: LoopPolicy,
+    may_invite: bool,
     members: Option<Vec<MemberView>>,
     contacts: Vec<(ContactId, String)>,
     rename: String,
@@ -50,6 +56,9 @@ pub enum Message {
     Add,
     Remove(String),
     Promote(String),
+    /// The rules' toggles: only admins post; members invite.
+    AdminsOnlyPost(bool),
+    MembersInvite(bool),
     Leave,
     /// Yes to the question shown.
     Confirm,
@@ -72,6 +81,8 @@ impl State {
             name: view.name.clone(),
             admin: view.admin,
             member: view.member,
+            policy: view.policy,
+            may_invite: view.may_invite,
             members: None,
             contacts: contacts.iter().map(|c| (c.id, c.name.clone())).collect(),
             rename: view.name.clone(),
@@ -95,6 +106,8 @@ impl State {
         self.name = view.name.clone();
         self.admin = view.admin;
         self.member = view.member;
+        self.policy = view.policy;
+        self.may_invite = view.may_invite;
         self.contacts = contacts.iter().map(|c| (c.id, c.name.clone())).collect();
     }
 
@@ -136,6 +149,10 @@ impl State {
                     LoopChange::Promote(member) => {
                         format!("{} is now an admin.", self.member_name(member))
                     }
+                    LoopChange::Policy(policy) => {
+                        self.policy = *policy;
+                        format!("Saved: {} {}", posting_rule(policy), inviting_rule(policy))
+                    }
                     LoopChange::Leave => {
                         self.member = false;
                         self.admin = false;
@@ -155,6 +172,7 @@ impl State {
                     LoopChange::Remove(_) => "The member was not removed.",
                     LoopChange::Promote(_) => "The member was not made an admin.",
                     LoopChange::Leave => "You did not leave the loop.",
+                    LoopChange::Policy(_) => "The rules were not changed.",
                 };
                 self.error = Some(format!("{what} {error}"));
             }
@@ -193,6 +211,28 @@ impl State {
                 let busy = format!("Making {} an admin…", self.member_name(&member));
                 return self.start(busy, LoopChange::Promote(member));
             }
+            Message::AdminsOnlyPost(on) => {
+                let policy = LoopPolicy {
+                    posting: if on {
+                        Posting::Admins
+                    } else {
+                        Posting::Everyone
+                    },
+                    ..self.policy
+                };
+                return self.set_policy(policy);
+            }
+            Message::MembersInvite(on) => {
+                let policy = LoopPolicy {
+                    inviting: if on {
+                        Inviting::Members
+                    } else {
+                        Inviting::Admins
+                    },
+                    ..self.policy
+                };
+                return self.set_policy(policy);
+            }
             Message::Leave => self.confirm = Some(Confirm::Leave),
             Message::Dismiss => self.confirm = None,
             Message::Confirm => match self.confirm.take() {
@@ -208,6 +248,13 @@ impl State {
             Message::Back => return Action::Back,
         }
         Action::None
+    }
+
+    fn set_policy(&mut self, policy: LoopPolicy) -> Action {
+        if !self.admin || policy == self.policy {
+            return Action::None;
+        }
+        self.start("Saving the rules…".into(), LoopChange::Policy(policy))
     }
 
     fn start(&mut self, busy: String, change: LoopChange) -> Action {
@@ -276,13 +323,20 @@ impl State {
             .push(section(format!("Members ({count})")))
             .push(self.member_list());
 
-        if self.admin {
+        content = content.push(section("Rules")).push(self.rules());
+
+        if self.admin || (self.member && self.may_invite) {
             content = content.push(section("Add people")).push(self.candidates());
-        } else if self.member {
+        }
+        if self.member && !self.admin {
             content = content.push(
-                text("Only admins can rename the loop, add people or remove members.")
-                    .size(theme::SMALL)
-                    .style(theme::muted_text),
+                text(if self.may_invite {
+                    "Only admins can rename the loop or remove members."
+                } else {
+                    "Only admins can rename the loop, add people or remove members."
+                })
+                .size(theme::SMALL)
+                .style(theme::muted_text),
             );
         }
 
@@ -322,6 +376,39 @@ impl State {
             .align_y(Alignment::Center),
         );
         theme::page(content)
+    }
+
+    /// Who may post and invite: toggles for admins, sentences for everyone else.
+    fn rules(&self) -> Element<'_, Message> {
+        if !self.admin {
+            return column![
+                text(posting_rule(&self.policy)).size(theme::BODY),
+                text(inviting_rule(&self.policy)).size(theme::BODY),
+            ]
+            .spacing(4)
+            .into();
+        }
+        let busy = self.busy.is_some();
+        let announcement = self.policy.posting == Posting::Admins;
+        let members_invite = self.policy.inviting == Inviting::Members;
+        container(
+            column![
+                checkbox(announcement)
+                    .label("Only admins can post (announcement loop)")
+                    .on_toggle_maybe((!busy).then_some(Message::AdminsOnlyPost)),
+                text("Members still react, vote and answer events.")
+                    .size(theme::SMALL)
+                    .style(theme::muted_text),
+                checkbox(members_invite)
+                    .label("Members can invite")
+                    .on_toggle_maybe((!busy).then_some(Message::MembersInvite)),
+            ]
+            .spacing(6),
+        )
+        .padding(14)
+        .width(Fill)
+        .style(theme::panel)
+        .into()
     }
 
     fn can_rename(&self) -> bool {
@@ -430,6 +517,24 @@ impl State {
         ]
         .spacing(theme::GAP)
         .into()
+    }
+}
+
+/// Who may post, in a sentence.
+fn posting_rule(policy: &LoopPolicy) -> &'static str {
+    match policy.posting {
+        Posting::Admins => {
+            "Only admins post (an announcement loop); members react, vote and answer events."
+        }
+        _ => "Everyone can post.",
+    }
+}
+
+/// Who may invite, in a sentence.
+fn inviting_rule(policy: &LoopPolicy) -> &'static str {
+    match policy.inviting {
+        Inviting::Members => "Members can invite their contacts.",
+        _ => "Only admins can invite people.",
     }
 }
 

@@ -60,7 +60,8 @@ impl std::fmt::Debug for State {
 #[derive(Debug)]
 pub enum Pane {
     Empty,
-    Conversation(conversation::State),
+    /// Boxed: far larger than the other panes.
+    Conversation(Box<conversation::State>),
     Invite(invite::State),
     Accept(accept::State),
     Verify(verify::State),
@@ -338,7 +339,91 @@ impl State {
                 vec![Command::Focus(event_form::TITLE)]
             }
             conversation::Action::Agenda => self.agenda(Some(conversation)),
+            conversation::Action::Focus(id) => vec![Command::Focus(id)],
+            conversation::Action::SendFile(path) => {
+                vec![Command::Engine(Request::SendFile { conversation, path })]
+            }
+            conversation::Action::SaveFile(message, path) => vec![Command::Engine(Request::Save {
+                conversation,
+                message,
+                path,
+            })],
+            conversation::Action::Share(contact) => vec![
+                Command::Engine(Request::Share(conversation, contact)),
+                Command::Focus(conversation::COMPOSER),
+            ],
+            conversation::Action::AddContact(message) => {
+                vec![Command::Engine(Request::AddShared(conversation, message))]
+            }
+            conversation::Action::OpenContact(contact) => {
+                self.open(ConversationId::Contact(contact))
+            }
+            conversation::Action::SetTimer(seconds) => {
+                vec![Command::Engine(Request::SetTimer(conversation, seconds))]
+            }
         }
+    }
+
+    /// What we may do in a conversation: post (not in an announcement loop unless an
+    /// admin) and set the timer (in a loop, admins only).
+    fn rules(&self, id: ConversationId) -> conversation::Rules {
+        match id {
+            ConversationId::Loop(loop_id) => {
+                match self.overview.loops.iter().find(|l| l.id == loop_id) {
+                    Some(found) => conversation::Rules {
+                        may_post: found.may_post,
+                        may_set_timer: found.admin,
+                    },
+                    None => conversation::Rules::default(),
+                }
+            }
+            _ => conversation::Rules::default(),
+        }
+    }
+
+    /// The open conversation's header, rules, contacts and (for a loop) timer, from
+    /// the list's data.
+    fn fill(&mut self) {
+        let Some(id) = self.open_id() else {
+            return;
+        };
+        let header = self.header(id);
+        let rules = self.rules(id);
+        let timer = match id {
+            ConversationId::Loop(loop_id) => self
+                .overview
+                .loops
+                .iter()
+                .find(|l| l.id == loop_id)
+                .map(|l| l.timer),
+            _ => None,
+        };
+        let contacts = self.overview.contacts.clone();
+        if let Pane::Conversation(open) = &mut self.pane {
+            open.set_header(header);
+            open.set_rules(rules);
+            open.set_contacts(contacts);
+            if let Some(timer) = timer {
+                open.set_timer(timer);
+            }
+        }
+    }
+
+    /// Asks for the files of the open conversation that it does not know yet.
+    fn files(&self) -> Vec<Command> {
+        let Pane::Conversation(open) = &self.pane else {
+            return Vec::new();
+        };
+        open.unknown_files()
+            .into_iter()
+            .map(|message| {
+                Command::Engine(Request::Attachment {
+                    conversation: open.id,
+                    message,
+                    bytes: open.wants_preview(message),
+                })
+            })
+            .collect()
     }
 
     /// The agenda of one conversation, or of all.
@@ -400,12 +485,14 @@ impl State {
         let header = self.header(id);
         let mut state = conversation::State::new(id, header);
         state.set_zone(self.zone.clone());
-        self.pane = Pane::Conversation(state);
+        self.pane = Pane::Conversation(Box::new(state));
+        self.fill();
         // The polls are read again: their closing timers are set again.
         self.timers.clear();
         self.last_open = Some(id);
         let mut commands = vec![
             Command::Engine(Request::History(id)),
+            Command::Engine(Request::Timer(id)),
             Command::Engine(Request::Polls(id)),
             Command::Engine(Request::Agenda(Some(id))),
             Command::Engine(Request::MarkRead(id)),
@@ -484,9 +571,43 @@ impl State {
                     if !message.from_me {
                         commands = vec![Command::Engine(Request::MarkRead(open.id))];
                     }
+                    let file = matches!(
+                        message.body,
+                        boucle_client_core::MessageBody::Attachment { .. }
+                    ) && !message.deleted;
+                    let (conversation, id) = (open.id, message.id);
                     open.upsert(message);
+                    if file {
+                        commands.push(Command::Engine(Request::Attachment {
+                            conversation,
+                            message: id,
+                            bytes: open.wants_preview(id),
+                        }));
+                    }
                 }
                 commands
+            }
+            Event::TransferProgress {
+                conversation,
+                message,
+                done,
+                total,
+                upload,
+            } => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == conversation
+                {
+                    open.progress(message, done, total, upload);
+                }
+                Vec::new()
+            }
+            Event::MessagesExpired { conversation, ids } => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == conversation
+                {
+                    open.expired(&ids);
+                }
+                vec![refresh]
             }
             Event::RelayStatus {
                 relay, connected, ..
@@ -543,12 +664,7 @@ impl State {
             Response::Refreshed(Ok(overview)) => {
                 self.overview = overview;
                 self.problem = None;
-                if let Some(id) = self.open_id() {
-                    let header = self.header(id);
-                    if let Pane::Conversation(open) = &mut self.pane {
-                        open.set_header(header);
-                    }
-                }
+                self.fill();
                 if let Pane::LoopSettings(pane) = &mut self.pane
                     && let Some(found) = self.overview.loops.iter().find(|l| l.id == pane.id())
                 {
@@ -563,6 +679,7 @@ impl State {
                     && open.id == id
                 {
                     open.set_history(messages);
+                    return self.files();
                 }
             }
             Response::History(id, Err(error)) => {
@@ -679,6 +796,59 @@ impl State {
             Response::Exported(result) => {
                 if let Pane::Agenda(pane) = &mut self.pane {
                     pane.exported(result);
+                }
+            }
+            Response::FileSent(id, _, result) => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == id
+                {
+                    open.file_sent(result);
+                    let mut commands = self.files();
+                    commands.push(Command::Engine(Request::Refresh));
+                    commands.push(Command::Focus(conversation::COMPOSER));
+                    return commands;
+                }
+                return vec![Command::Engine(Request::Refresh)];
+            }
+            Response::Attachment(id, message, result) => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == id
+                {
+                    open.set_attachment(message, result.map(|a| *a));
+                }
+            }
+            Response::Saved(id, message, result) => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == id
+                {
+                    open.saved(message, result);
+                }
+            }
+            Response::AddedShared(id, message, result) => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == id
+                {
+                    open.added(message, result);
+                }
+                return vec![Command::Engine(Request::Refresh)];
+            }
+            Response::TimerSet(id, seconds, result) => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == id
+                {
+                    open.timer_set(seconds, result);
+                    return vec![
+                        Command::Engine(Request::History(id)),
+                        Command::Engine(Request::Refresh),
+                    ];
+                }
+            }
+            Response::Timer(id, result) => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == id
+                    && let Ok(seconds) = result
+                {
+                    open.set_timer(seconds);
                 }
             }
             Response::LoopChanged(id, change, result) => {

@@ -12,6 +12,8 @@ pub struct State {
     contact: ContactId,
     name: String,
     verified: bool,
+    /// Who shared them with us, for a contact made from a shared card.
+    introduced_by: Option<String>,
     groups: Vec<String>,
     qr: Option<qr_code::Data>,
     error: Option<String>,
@@ -36,6 +38,7 @@ impl State {
             contact: contact.id,
             name: contact.name.clone(),
             verified: contact.verified && !contact.identity_changed,
+            introduced_by: contact.introduced_by.clone(),
             groups: Vec::new(),
             qr: None,
             error: None,
@@ -108,6 +111,14 @@ impl State {
                 self.name
             ))
             .size(theme::BODY),
+            self.introduced_by.as_deref().filter(|_| !self.verified).map(|by| {
+                text(format!(
+                    "{by} introduced you: that says who they are to {by}, not to you. Compare the digits with {} yourself.",
+                    self.name
+                ))
+                .size(theme::SMALL)
+                .style(theme::muted_text)
+            }),
             row![container(digits).padding(16).style(theme::panel), qr]
                 .spacing(theme::PAD)
                 .align_y(iced::Alignment::Center),

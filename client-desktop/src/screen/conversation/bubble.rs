@@ -6,7 +6,7 @@ use boucle_client_core::{MessageBody, MessageView};
 use iced::widget::{button, column, container, row, space, text};
 use iced::{Alignment, Element, Fill, Padding};
 
-use super::{Message, REACTIONS, State, event, is_text, poll};
+use super::{Message, REACTIONS, State, attachment, event, is_text, poll, shared, timer};
 use crate::{format, theme};
 
 /// Where a message sits and what the view knows about now.
@@ -21,6 +21,9 @@ pub fn view<'a>(
     message: &'a MessageView,
     context: Context,
 ) -> Element<'a, Message> {
+    if let MessageBody::TimerChanged { seconds } = message.body {
+        return timer::line(state, message, seconds);
+    }
     let mine = message.from_me;
     let name = context.first_of_group.then(|| {
         text(if mine {
@@ -38,6 +41,30 @@ pub fn view<'a>(
         MessageBody::Event { title, .. } if !message.deleted => {
             event::view(state, message, title, footer(message, &context))
         }
+        MessageBody::Attachment {
+            name,
+            media_type,
+            size,
+        } if !message.deleted => attachment::view(
+            state,
+            message,
+            name,
+            media_type,
+            *size,
+            footer(message, &context),
+        ),
+        MessageBody::SharedContact {
+            name,
+            already_contact,
+            contact,
+            ..
+        } if !message.deleted => shared::view(
+            state,
+            message,
+            name,
+            contact.filter(|_| *already_contact),
+            footer(message, &context),
+        ),
         _ => bubble(state, message, &context),
     };
     let line = if mine {

@@ -34,7 +34,7 @@ fn view(admin: bool) -> LoopView {
         policy: Default::default(),
         timer: 0,
         may_post: true,
-        may_invite: true,
+        may_invite: admin,
     }
 }
 
@@ -230,4 +230,85 @@ fn back_goes_to_the_conversation() {
         ui.click("Back to the conversation").expect("back");
     });
     assert_eq!(changes(actions), vec![Action::Back]);
+}
+
+#[test]
+fn an_admin_sets_the_rules_with_toggles() {
+    let mut state = state(true);
+    assert!(shows(&state, "Only admins can post (announcement loop)"));
+    assert!(shows(&state, "Members can invite"));
+    let actions = user(&mut state, |ui| {
+        ui.click("Only admins can post (announcement loop)")
+            .expect("the posting toggle");
+    });
+    let announcement = LoopPolicy {
+        posting: Posting::Admins,
+        inviting: Inviting::Admins,
+    };
+    assert_eq!(
+        changes(actions),
+        vec![Action::Change(LoopChange::Policy(announcement))]
+    );
+    assert!(shows(&state, "Saving the rules…"));
+    state.finished(&LoopChange::Policy(announcement), Ok(()));
+    assert!(shows(
+        &state,
+        "Saved: Only admins post (an announcement loop); members react, vote and answer events. Only admins can invite people."
+    ));
+    let actions = user(&mut state, |ui| {
+        ui.click("Members can invite").expect("the inviting toggle");
+    });
+    assert_eq!(
+        changes(actions),
+        vec![Action::Change(LoopChange::Policy(LoopPolicy {
+            posting: Posting::Admins,
+            inviting: Inviting::Members,
+        }))]
+    );
+    state.finished(
+        &LoopChange::Policy(announcement),
+        Err("Only an admin of the loop can do this.".into()),
+    );
+    assert!(shows(
+        &state,
+        "The rules were not changed. Only an admin of the loop can do this."
+    ));
+}
+
+#[test]
+fn a_member_reads_the_rules_and_invites_when_they_allow_it() {
+    let mut state = state(false);
+    assert!(!shows(&state, "Only admins can post (announcement loop)"));
+    assert!(shows(&state, "Everyone can post."));
+    assert!(shows(&state, "Only admins can invite people."));
+    assert!(!shows(&state, "Invite to the loop"));
+
+    let members_invite = LoopView {
+        policy: LoopPolicy {
+            posting: Posting::Admins,
+            inviting: Inviting::Members,
+        },
+        may_post: false,
+        may_invite: true,
+        ..view(false)
+    };
+    state.refresh(
+        &members_invite,
+        &[contact(NADIA, "Nadia"), contact(OMAR, "Omar")],
+    );
+    assert!(shows(
+        &state,
+        "Only admins post (an announcement loop); members react, vote and answer events."
+    ));
+    assert!(shows(&state, "Members can invite their contacts."));
+    user(&mut state, |ui| {
+        ui.click("Omar").expect("a contact outside the loop");
+    });
+    let actions = user(&mut state, |ui| {
+        ui.click("Invite to the loop").expect("invite");
+    });
+    assert_eq!(
+        changes(actions),
+        vec![Action::Change(LoopChange::Add(vec![OMAR]))]
+    );
 }

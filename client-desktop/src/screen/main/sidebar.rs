@@ -157,7 +157,17 @@ fn entry<'a>(
     ]
     .spacing(6)
     .align_y(Alignment::Center);
-    button(column![top, bottom].spacing(3))
+    // A contact someone shared with us says who introduced them (until we verify them).
+    let introduced = match entry {
+        Entry::Contact(c) if !c.verified => c.introduced_by.as_deref().map(|by| {
+            text(format::shorten(&format!("introduced by {by}"), 40))
+                .size(12)
+                .style(theme::muted_text)
+                .wrapping(text::Wrapping::None)
+        }),
+        _ => None,
+    };
+    button(column![top, bottom, introduced].spacing(3))
         .width(Fill)
         .padding([8, 10])
         .style(if selected {

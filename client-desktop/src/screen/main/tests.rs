@@ -394,3 +394,4 @@ fn read_failures_are_said() {
 }
 
 mod organize;
+mod social;
