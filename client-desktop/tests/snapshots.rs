@@ -2,14 +2,15 @@
 //! byte for byte with `tests/snapshots/*.png` (delete a PNG to record it again).
 //!
 //! Times are shown relative to now ("just now", "5 min ago"), so the data is made
-//! relative to now too.
+//! relative to now too. Pictures are drawn here (the image crate), so nothing is read
+//! from disk.
 
 use boucle_client_core::{
-    Contact, ContactId, ConversationId, DeliveryState, EventDetails, EventView, LoopId, LoopView,
-    MemberView, MessageBody, MessageId, MessageView, Participant, PollOption, PollView, Reaction,
-    RsvpAnswer, RsvpCounts,
+    AttachmentView, Contact, ContactId, ConversationId, DeliveryState, EventDetails, EventView,
+    LoopId, LoopView, MemberView, MessageBody, MessageId, MessageView, Participant, PollOption,
+    PollView, Reaction, RsvpAnswer, RsvpCounts, TransferState,
 };
-use boucle_desktop::io::{Overview, Response, Safety};
+use boucle_desktop::io::{Attached, Overview, Response, Safety};
 use boucle_desktop::screen::{
     agenda, conversation, loop_settings, main, onboarding, unlock, verify,
 };
@@ -436,4 +437,173 @@ fn agenda_screen() {
         now,
     );
     check("agenda", state.view());
+}
+
+/// A picture for the previews: a sunset over rooftops, drawn here.
+fn sunset(width: u32, height: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(width, height, |x, y| {
+        let roofs = y > height * 2 / 3 + ((x / 40) % 3) * 12;
+        if roofs {
+            image::Rgb([38, 44, 62])
+        } else {
+            let t = y * 255 / height;
+            image::Rgb([235 - (t / 4) as u8, 140 + (t / 5) as u8, 80 + (t / 2) as u8])
+        }
+    });
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    picture
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .expect("a PNG");
+    bytes.into_inner()
+}
+
+fn attached(
+    n: u8,
+    name: &str,
+    media_type: &str,
+    size: u64,
+    state: TransferState,
+    bytes: Option<Vec<u8>>,
+) -> Result<Attached, String> {
+    Ok(Attached {
+        view: AttachmentView {
+            message: MessageId([n; 16]),
+            conversation: ConversationId::Loop(TENANTS),
+            from_me: false,
+            name: name.into(),
+            media_type: media_type.into(),
+            size,
+            state,
+        },
+        bytes,
+    })
+}
+
+fn file_entry(n: u8, name: &str, media_type: &str, size: u64, ago: u64) -> MessageView {
+    MessageView {
+        body: MessageBody::Attachment {
+            name: name.into(),
+            media_type: media_type.into(),
+            size,
+        },
+        ..message(n, false, "", ago)
+    }
+}
+
+#[test]
+fn attachment_card() {
+    let mut state = tenants_conversation(vec![
+        file_entry(5, "rooftops.png", "image/png", 182_000, 20 * MINUTE),
+        file_entry(6, "lease-clauses.pdf", "application/pdf", 2_400_000, MINUTE),
+    ]);
+    state.set_attachment(
+        MessageId([5; 16]),
+        attached(
+            5,
+            "rooftops.png",
+            "image/png",
+            182_000,
+            TransferState::Complete,
+            Some(sunset(480, 270)),
+        ),
+    );
+    state.set_attachment(
+        MessageId([6; 16]),
+        attached(
+            6,
+            "lease-clauses.pdf",
+            "application/pdf",
+            2_400_000,
+            TransferState::Downloading {
+                done: 1_500_000,
+                total: 2_400_000,
+            },
+            None,
+        ),
+    );
+    check("attachment-card", state.view(false));
+}
+
+#[test]
+fn shared_contact_card() {
+    let card = |name: &str, contact: Option<ContactId>| MessageBody::SharedContact {
+        name: name.into(),
+        safety_number: "0".repeat(60),
+        already_contact: contact.is_some(),
+        contact,
+        card: postcard::from_bytes(&[3, 1, 2, 3]).expect("a card"),
+    };
+    let mut state = tenants_conversation(vec![
+        message(
+            4,
+            false,
+            "Karim runs the food bank on Rue Haute.",
+            6 * MINUTE,
+        ),
+        MessageView {
+            body: card("Karim", None),
+            ..message(5, false, "", 5 * MINUTE)
+        },
+        MessageView {
+            body: card("Omar", Some(OMAR)),
+            ..message(6, false, "", 4 * MINUTE)
+        },
+    ]);
+    state.added(MessageId([6; 16]), Ok(OMAR));
+    check("shared-contact-card", state.view(false));
+}
+
+#[test]
+fn announcement_member() {
+    let mut state = tenants_conversation(vec![
+        message(
+            4,
+            false,
+            "Assembly on Thursday at 19:00, hall B.",
+            30 * MINUTE,
+        ),
+        MessageView {
+            reactions: vec![
+                Reaction {
+                    mine: true,
+                    emoji: "👍".into(),
+                },
+                Reaction {
+                    mine: false,
+                    emoji: "👍".into(),
+                },
+            ],
+            ..message(5, false, "Bring your rent receipts.", 10 * MINUTE)
+        },
+    ]);
+    state.set_rules(conversation::Rules {
+        may_post: false,
+        may_set_timer: false,
+    });
+    state.set_timer(604_800);
+    check("announcement-member", state.view(false));
+}
+
+#[test]
+fn timer_selector() {
+    let mut state = conversation::State::new(
+        ConversationId::Contact(NADIA),
+        conversation::Header {
+            title: "Nadia".into(),
+            contact: Some(NADIA),
+            verified: true,
+            identity_changed: false,
+        },
+    );
+    state.set_history(vec![
+        message(1, false, "Let's not keep the plans around.", 3 * MINUTE),
+        MessageView {
+            body: MessageBody::TimerChanged { seconds: 86_400 },
+            ..message(2, false, "", 2 * MINUTE)
+        },
+        message(3, true, "Good idea.", MINUTE),
+    ]);
+    state.set_timer(86_400);
+    state.update(conversation::Message::TimerMenu);
+    check("timer-selector", state.view(false));
 }
