@@ -1,7 +1,9 @@
 //! Two desktop app states against a real relay on 127.0.0.1: Alice invites Bob, Bob
 //! pastes the link, Alice types a message and Bob sees it; Bob answers, Alice reacts and
 //! edits, and Bob sees both. A poll asked in one window is voted on in the other, and
-//! both tallies follow. Then a later run of the app: the unlock screen.
+//! both tallies follow. A picture dropped on one window arrives complete in the other,
+//! with its preview, and saves the same bytes. Then a later run of the app: the unlock
+//! screen.
 //!
 //! What is exercised: every screen's view and update through `iced_test` (clicks and
 //! typing), the main window's commands, and the real engine and relay. What is not:
@@ -11,8 +13,8 @@
 
 use std::time::Duration;
 
-use boucle_client_core::Event;
 use boucle_client_core::store::KdfParams;
+use boucle_client_core::{Event, TransferState};
 use boucle_desktop::app::{self, Config};
 use boucle_desktop::io;
 use boucle_desktop::screen::main::{self, Command, Message};
@@ -415,4 +417,88 @@ async fn later_runs_unlock_and_a_wrong_passphrase_says_so() {
     let _ = app.update(app::Message::Opened(opened));
     assert!(matches!(app.screen(), app::Screen::Main { .. }));
     assert!(simulator(app.view()).find("Invite someone").is_ok());
+}
+
+/// The open conversation's file: its message id and how far it has got.
+fn open_file(window: &Window) -> Option<(boucle_client_core::MessageId, TransferState)> {
+    let main::Pane::Conversation(open) = window.state.pane() else {
+        return None;
+    };
+    let id = open
+        .messages()
+        .iter()
+        .find(|m| matches!(m.body, boucle_client_core::MessageBody::Attachment { .. }))?
+        .id;
+    Some((id, open.attachment(id)?.state.clone()))
+}
+
+fn has_preview(window: &Window, id: boucle_client_core::MessageId) -> bool {
+    matches!(window.state.pane(), main::Pane::Conversation(open) if open.has_preview(id))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_sent_from_one_window_arrives_complete_and_saves_the_same_bytes() {
+    let relay = RelayProcess::start(RelayOptions::default()).expect("relay");
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut alice = Window::onboard("Alice", &relay, dirs.0.path()).await;
+    let mut bob = Window::onboard("Bob", &relay, dirs.1.path()).await;
+    introduce(&mut alice, &mut bob).await;
+    alice
+        .user(|ui| drop(ui.click("Bob").expect("Bob in the list")))
+        .await;
+    bob.user(|ui| drop(ui.click("Alice").expect("Alice in the list")))
+        .await;
+
+    // A picture of about 200 KB (noise does not compress), several chunks.
+    let picture = image::RgbImage::from_fn(260, 260, |x, y| {
+        let n = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).wrapping_mul(97);
+        image::Rgb([(n >> 8) as u8, (n >> 16) as u8, (n >> 24) as u8])
+    });
+    let path = dirs.0.path().join("noise.png");
+    picture.save(&path).expect("picture written");
+    let original = std::fs::read(&path).expect("picture read");
+
+    // Alice drops it on the window and sends it.
+    alice
+        .user(|ui| drop(ui.click("Attach").expect("attach")))
+        .await;
+    let commands = alice
+        .state
+        .handle(Message::Conversation(conversation::Message::FileDropped(
+            path.clone(),
+        )));
+    alice.run(commands).await;
+    alice
+        .user(|ui| drop(ui.click("Send the file").expect("send")))
+        .await;
+    assert!(alice.pane_shows("noise.png"));
+    let (sent, _) = open_file(&alice).expect("Alice's card");
+    assert!(has_preview(&alice, sent), "her own picture shows at once");
+    alice
+        .until("the upload", |w| {
+            open_file(w).is_some_and(|(_, s)| s == TransferState::Complete)
+        })
+        .await;
+
+    // Bob receives it whole, with its preview, and saves it where he says.
+    bob.until("the file, complete", |w| {
+        open_file(w).is_some_and(|(_, s)| s == TransferState::Complete)
+    })
+    .await;
+    let (received, _) = open_file(&bob).expect("Bob's card");
+    bob.until("the preview", |w| has_preview(w, received)).await;
+    assert!(bob.pane_shows("noise.png"));
+    bob.user(|ui| drop(ui.click("Save…").expect("save"))).await;
+    let target = dirs.1.path().join("saved").join("noise.png");
+    let commands = bob
+        .state
+        .handle(Message::Conversation(conversation::Message::SavePath(
+            received,
+            target.display().to_string(),
+        )));
+    bob.run(commands).await;
+    bob.user(|ui| drop(ui.click("Save").expect("save button")))
+        .await;
+    assert!(bob.shows(&format!("Saved to {}.", target.display())));
+    assert_eq!(std::fs::read(&target).expect("saved file"), original);
 }
