@@ -11,6 +11,11 @@
 //! has all three, Nadia as a second admin, a past event, a cancelled one, the meeting
 //! with the landlord next week (planned in Europe/Paris, answers from everyone) and a
 //! poll everyone voted on.
+//!
+//! Then what Omar's window shows: Nadia meets Omar and Karim (who knows only her); in
+//! her conversation with Omar she sends a picture and a PDF, sets disappearing messages
+//! to a day and shares Karim's contact. Alice made the loop an announcement loop (only
+//! admins post) after the poll, which Omar sees as a member.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -18,7 +23,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use boucle_client_core::store::KdfParams;
 use boucle_client_core::{
-    ContactId, ConversationId, Engine, EngineOptions, EventDetails, MessageId, RsvpAnswer,
+    ContactId, ConversationId, Engine, EngineOptions, EventDetails, Inviting, LoopPolicy,
+    MessageId, Posting, RsvpAnswer, TransferState,
 };
 use boucle_desktop::when::{Civil, Zone};
 
@@ -166,6 +172,20 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
 
+    // The loop becomes an announcement loop: only admins post (now, so that the
+    // conversations below stay more recent than the loop).
+    alice.set_loop_policy(
+        tenants,
+        LoopPolicy {
+            posting: Posting::Admins,
+            inviting: Inviting::Admins,
+        },
+    )?;
+    until("Omar to see the loop's rules", &all, || {
+        Ok(omar.loops()?.iter().any(|l| !l.may_post))
+    })
+    .await?;
+
     // Omar plans the flyers with Alice; she is going.
     let flyers = omar.create_event(
         ConversationId::Contact(omar_alice),
@@ -216,14 +236,93 @@ async fn main() -> anyhow::Result<()> {
     alice.mark_verified(alice_nadia)?;
     settle(&all).await;
 
-    for engine in [alice, nadia, omar] {
+    // Omar's window: Nadia's files, her timer and a contact she shares.
+    let karim = create(dir, "karim", "Karim", &relay).await?;
+    let all = [&alice, &nadia, &omar, &karim];
+    let (nadia_omar, omar_nadia) = meet(&nadia, &omar, &all).await?;
+    let (nadia_karim, _) = meet(&nadia, &karim, &all).await?;
+    until("Karim's shareable card", &all, || {
+        Ok(nadia
+            .contacts()?
+            .iter()
+            .any(|c| c.id == nadia_karim && c.can_share))
+    })
+    .await?;
+    let to_omar = ConversationId::Contact(nadia_omar);
+    let from_nadia = ConversationId::Contact(omar_nadia);
+    let photo = nadia
+        .send_file(to_omar, "rue-verte.png", None, rooftops(720, 300)?)
+        .await?;
+    let pdf = nadia
+        .send_file(
+            to_omar,
+            "lease-clauses.pdf",
+            Some("application/pdf"),
+            fake_pdf(1_300_000),
+        )
+        .await?;
+    until("the files to reach Omar", &all, || {
+        let complete = |id| {
+            omar.attachment(from_nadia, id)
+                .is_ok_and(|a| a.state == TransferState::Complete)
+        };
+        Ok(complete(photo.id) && complete(pdf.id))
+    })
+    .await?;
+    nadia.set_timer(to_omar, 86_400)?;
+    settle(&all).await;
+    nadia.send_text(
+        to_omar,
+        "Karim runs the food bank: he can help with the flyers.",
+    )?;
+    nadia.share_contact(to_omar, nadia_karim)?;
+    received(&omar, from_nadia, "food bank", &all).await?;
+    until("the shared contact to reach Omar", &all, || {
+        Ok(omar.history(from_nadia, None, 50)?.iter().any(|m| {
+            matches!(
+                m.body,
+                boucle_client_core::MessageBody::SharedContact { .. }
+            )
+        }))
+    })
+    .await?;
+
+    for engine in [alice, nadia, omar, karim] {
         engine.lock().await;
     }
     println!(
-        "profiles alice, nadia and omar are ready in {}",
+        "profiles alice, nadia, omar and karim are ready in {}",
         dir.display()
     );
     Ok(())
+}
+
+/// A picture of rooftops at sunset, as PNG.
+fn rooftops(width: u32, height: u32) -> anyhow::Result<Vec<u8>> {
+    let picture = image::RgbImage::from_fn(width, height, |x, y| {
+        let roof = height * 3 / 5 + ((x / 60) % 3) * 25 + if (x / 30) % 2 == 0 { 0 } else { 10 };
+        if y > roof {
+            let window = (x % 60 > 20 && x % 60 < 34) && (y % 50 > 15 && y % 50 < 32);
+            if window {
+                image::Rgb([250, 205, 110])
+            } else {
+                image::Rgb([38, 44, 62])
+            }
+        } else {
+            let t = y * 255 / height;
+            image::Rgb([235 - (t / 5) as u8, 130 + (t / 4) as u8, 90 + (t / 2) as u8])
+        }
+    });
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut bytes, image::ImageFormat::Png)?;
+    Ok(bytes.into_inner())
+}
+
+/// Bytes that start like a PDF (the app does not open it: only its size matters).
+fn fake_pdf(size: usize) -> Vec<u8> {
+    let mut bytes = b"%PDF-1.4\n% lease clauses\n".to_vec();
+    bytes.extend((0..size).map(|i| (i * 7 % 251) as u8));
+    bytes
 }
 
 async fn create(dir: &Path, folder: &str, name: &str, relay: &str) -> anyhow::Result<Engine> {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Takes the screenshots in this folder from the real window under Xvfb: a relay on
-# 127.0.0.1, three demo profiles (examples/demo.rs), then the app on Alice's profile,
-# driven with xdotool. Look at every PNG afterwards: window screenshots are for people,
+# 127.0.0.1, four demo profiles (examples/demo.rs), then the app on Alice's profile and
+# last on Omar's, driven with xdotool. Look at every PNG afterwards: window screenshots are for people,
 # not byte comparisons.
 #
 #   apt-get install -y xvfb xdotool x11-utils imagemagick libxkbcommon-x11-0 \
@@ -170,3 +170,48 @@ sleep 4
 write "Can someone bring the keys?"
 xdotool key Return
 shot queued 3
+
+# The relay comes back (same address); Alice's window closes and Omar's opens: a
+# member of the loop, which Alice made an announcement loop, and a contact of Nadia.
+"$bin/boucle-relay" --data-dir "$work/relay" serve --listen "127.0.0.1:$port" \
+    >"$work/relay2.out" 2>"$work/relay2.err" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^relay address: ' "$work/relay2.out" && break; sleep 0.1; done
+stop
+mkdir -p "$work/omar-home/Downloads"
+start "$work/omar" HOME="$work/omar-home"
+write "demo passphrase"
+xdotool key Return
+sleep 3
+
+# Nadia's conversation (first in his list): a contact she shares, at the bottom.
+xdotool key ctrl+Down
+xdotool mousemove 150 650
+shot shared-contact 2
+
+# Her timer: the header's tag and button, its choices, the line in the history.
+click 877 35
+xdotool mousemove 150 650
+shot disappearing
+
+# Up in the history: her picture (a preview) and a PDF, saved to ~/Downloads.
+xdotool key Escape
+sleep 0.5
+xdotool mousemove 700 300
+for _ in 1 2 3 4 5 6; do xdotool click 4; sleep 0.1; done
+click 362 524
+sleep 0.5
+click 745 524
+xdotool mousemove 150 650
+shot file 2
+test -s "$work/omar-home/Downloads/lease-clauses.pdf"
+
+# The loop (two down): Omar may not post, and still votes.
+xdotool key ctrl+Down
+sleep 1
+xdotool key ctrl+Down
+sleep 1
+xdotool mousemove 700 300
+for _ in $(seq 30); do xdotool click 5; done
+xdotool mousemove 150 650
+shot announcement 2
