@@ -27,11 +27,29 @@ use anyhow::Context;
 use boucle_client_core::store::KdfParams;
 use boucle_client_core::{ContactId, ConversationId, Engine, EngineOptions, Event};
 use boucle_test_support::{RelayOptions, RelayProcess};
+use clap::Parser;
 use tokio::sync::broadcast::error::RecvError;
 
 const PASSPHRASE: &str = "correct horse battery staple";
 
+/// Client engine figures on loopback: send-to-receive latency, cold unlock, store size,
+/// file transfer to a loop of three.
+#[derive(Parser, Debug)]
+#[command(name = "client-bench")]
+struct Args {
+    /// Messages sent one at a time for the latency figures.
+    #[arg(long, default_value_t = 1_000)]
+    latency: usize,
+    /// Messages received before the cold-unlock and store-size figures.
+    #[arg(long, default_value_t = 10_000)]
+    fill: usize,
+    /// Size in MiB of the file sent to a loop of three.
+    #[arg(long, default_value_t = 10)]
+    file_mib: usize,
+}
+
 fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
     if std::env::var_os("BOUCLE_RELAY_BIN").is_none() {
         // RelayProcess looks next to test executables (target/<profile>/deps/..), not next
         // to binaries; setting the variable in this process would need `unsafe`, so run
@@ -49,24 +67,11 @@ fn main() -> anyhow::Result<()> {
             .status()?;
         std::process::exit(status.code().unwrap_or(1));
     }
-    let mut latency_n = 1_000usize;
-    let mut fill_n = 10_000usize;
-    let mut file_mib = 10usize;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let value = args.next().context("an option needs a value")?.parse()?;
-        match arg.as_str() {
-            "--latency" => latency_n = value,
-            "--fill" => fill_n = value,
-            "--file-mib" => file_mib = value,
-            other => anyhow::bail!("unknown option {other}"),
-        }
-    }
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
         .build()?
-        .block_on(run(latency_n, fill_n, file_mib))
+        .block_on(run(args.latency, args.fill, args.file_mib))
 }
 
 fn options(kdf: KdfParams) -> EngineOptions {
