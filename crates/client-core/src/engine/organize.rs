@@ -82,13 +82,7 @@ impl Sender {
 /// receipt alike. Votes, closes, edits, cancellations and answers are never subject to
 /// it.
 pub(crate) fn may_create(core: &Core, conversation: ConversationId, sender: &Sender) -> bool {
-    match conversation {
-        ConversationId::Loop(id) => core
-            .loops
-            .get(&id)
-            .is_some_and(|session| session.state().may_post(&sender.key.0)),
-        ConversationId::Contact(_) => true,
-    }
+    super::roles::may_post(core, conversation, &sender.key.0)
 }
 
 /// A poll as stored.

@@ -50,20 +50,33 @@ pub(crate) fn is_post(content: &Content) -> bool {
     )
 }
 
+/// Whether `who` (an Ed25519 identity) may post in a conversation: the one rule every
+/// sender and receiver applies. Anyone may post in a 1:1 conversation; in a loop, a
+/// member, and only an admin in an announcement loop. A loop we do not hold says no.
+pub(crate) fn may_post(core: &Core, conversation: ConversationId, who: &[u8; 32]) -> bool {
+    match conversation {
+        ConversationId::Contact(_) => true,
+        ConversationId::Loop(id) => core
+            .loops
+            .get(&id)
+            .is_some_and(|session| session.state().may_post(who)),
+    }
+}
+
 /// Refuses, before anything is written or sent, a post we may not make.
 pub(crate) fn check_may_post(
     core: &Core,
     conversation: ConversationId,
     content: &Content,
 ) -> Result<(), EngineError> {
-    let ConversationId::Loop(id) = conversation else {
+    if let ConversationId::Loop(id) = conversation
+        && !core.loops.contains_key(&id)
+    {
+        // Not (or no longer) a member: the send path says so in its own words.
         return Ok(());
-    };
-    let Some(session) = core.loops.get(&id) else {
-        return Ok(());
-    };
+    }
     let me = core.account.identity_keys().ed25519;
-    if is_post(content) && !session.state().may_post(&me) {
+    if is_post(content) && !may_post(core, conversation, &me) {
         return Err(EngineError::NotAllowedToPost);
     }
     Ok(())
@@ -72,10 +85,8 @@ pub(crate) fn check_may_post(
 /// Whether a loop message from `sender` is accepted under the loop's policy as this
 /// member knows it now.
 pub(crate) fn accepts(core: &Core, id: LoopId, sender: &[u8; 32], content: &Content) -> bool {
-    match core.loops.get(&id) {
-        Some(session) => !is_post(content) || session.state().may_post(sender),
-        None => false,
-    }
+    core.loops.contains_key(&id)
+        && (!is_post(content) || may_post(core, ConversationId::Loop(id), sender))
 }
 
 #[cfg(test)]

@@ -28,9 +28,11 @@ pub(super) fn check_can_send(
     match conversation {
         ConversationId::Contact(contact) => core.contact_record(&contact).map(|_| ()),
         ConversationId::Loop(id) => {
+            if !core.loops.contains_key(&id) {
+                return Err(EngineError::NotInLoop);
+            }
             let me = core.account.identity_keys().ed25519;
-            let session = core.loops.get(&id).ok_or(EngineError::NotInLoop)?;
-            if session.state().may_post(&me) {
+            if crate::engine::roles::may_post(&core, conversation, &me) {
                 Ok(())
             } else {
                 Err(EngineError::NotAllowedToPost)
