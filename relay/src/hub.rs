@@ -7,9 +7,14 @@
 //! envelopes are announced in seq order. The writer then persists it and only after the
 //! fsync answers the sender and signals [`ConnEvent::Committed`]. Delivery therefore never
 //! waits for a disk flush; acknowledgement always does.
+//!
+//! Early pushes are bounded per connection ([`PUSH_BUDGET`] bytes of bodies waiting in
+//! its queue). A subscriber whose connection does not keep up stops getting them: it
+//! *lags*, and reads from the store after each commit until it has caught up again, so a
+//! client that stops reading costs the relay bounded memory however much is sent to it.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use boucle_wire::{
@@ -23,6 +28,14 @@ use crate::config::Limits;
 
 /// Sends events to one connection task.
 pub(crate) type ConnSender = mpsc::UnboundedSender<ConnEvent>;
+
+/// Most bytes of pushed envelopes ([`ConnEvent::Stored`]) waiting in one connection's
+/// queue. Past it, a subscription lags (see the module docs).
+pub(crate) const PUSH_BUDGET: usize = 4 << 20;
+
+/// Bytes of pushed envelopes in a connection's queue: the hub adds, the connection
+/// subtracts as it takes them.
+pub(crate) type PushQueue = Arc<AtomicUsize>;
 
 /// What a connection task receives from the rest of the relay.
 #[derive(Debug)]
@@ -63,6 +76,10 @@ pub(crate) struct Fill {
 struct Subscriber {
     connection: u64,
     events: ConnSender,
+    queued: PushQueue,
+    /// A push was skipped for lack of budget: none is sent until the connection has
+    /// caught up from the store (see [`Hub::caught_up`]), or it could pass the skipped one.
+    lagging: bool,
 }
 
 #[derive(Default)]
@@ -241,11 +258,21 @@ impl Hub {
 
     /// Makes `connection` the subscriber of a mailbox; a previous subscriber on another
     /// connection is told its subscription ended.
-    pub fn subscribe(&self, receive_id: ReceiveId, connection: u64, events: ConnSender) {
-        let previous = self
-            .lock()
-            .subscribers
-            .insert(receive_id, Subscriber { connection, events });
+    pub fn subscribe(
+        &self,
+        receive_id: ReceiveId,
+        connection: u64,
+        events: ConnSender,
+        queued: PushQueue,
+    ) {
+        let subscriber = Subscriber {
+            connection,
+            events,
+            queued,
+            // Its cursor starts on the store path.
+            lagging: true,
+        };
+        let previous = self.lock().subscribers.insert(receive_id, subscriber);
         if let Some(previous) = previous
             && previous.connection != connection
         {
@@ -326,6 +353,24 @@ impl Hub {
             index.remove(receive_id);
         }
         taken
+    }
+
+    /// `connection` has delivered everything committed of a mailbox (its cursor is off the
+    /// store path): pushes resume, unless an envelope admitted meanwhile is still
+    /// uncommitted. One that was admitted and committed meanwhile is safe: its
+    /// [`ConnEvent::Committed`] is already queued ahead of any new push.
+    pub fn caught_up(&self, receive_id: &ReceiveId, connection: u64) {
+        let mut shared = self.lock();
+        let settled = shared
+            .mailboxes
+            .get(receive_id)
+            .is_some_and(|fill| fill.uncommitted.is_empty());
+        if let Some(subscriber) = shared.subscribers.get_mut(receive_id)
+            && subscriber.connection == connection
+            && settled
+        {
+            subscriber.lagging = false;
+        }
     }
 
     /// Up to `limit` committed envelopes of a mailbox after `after` that may be delivered
@@ -442,13 +487,21 @@ fn admit_locked(
     fill.bytes += len;
     fill.uncommitted.insert(seq.0);
     shared.next_seq += 1;
-    if let Some(subscriber) = shared.subscribers.get(&receive_id) {
-        let _ = subscriber.events.send(ConnEvent::Stored {
-            receive_id,
-            seq,
-            header: header.clone(),
-            body: body.clone(),
-        });
+    if let Some(subscriber) = shared.subscribers.get_mut(&receive_id) {
+        let size = len as usize;
+        let queued = subscriber.queued.load(Ordering::Relaxed);
+        if !subscriber.lagging && queued.saturating_add(size) <= PUSH_BUDGET {
+            subscriber.queued.fetch_add(size, Ordering::Relaxed);
+            let _ = subscriber.events.send(ConnEvent::Stored {
+                receive_id,
+                seq,
+                header: header.clone(),
+                body: body.clone(),
+            });
+        } else {
+            // Delivered from the store after its commit, and nothing pushed before then.
+            subscriber.lagging = true;
+        }
     }
     Ok((receive_id, seq))
 }
@@ -472,4 +525,92 @@ fn verify_sender(
         &signature,
     )
     .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use boucle_wire::Body;
+
+    fn hub_with_mailbox() -> (Hub, ReceiveId, SendId) {
+        let hub = Hub::new(Limits::default());
+        let (receive_id, send_id) = (ReceiveId::from_bytes([1; 16]), SendId::from_bytes([2; 16]));
+        hub.mailbox_created(receive_id, send_id);
+        (hub, receive_id, send_id)
+    }
+
+    fn body(len: usize) -> Arc<Body> {
+        Arc::new(Body::new(vec![7; len]).expect("small body"))
+    }
+
+    fn pushed(events: &mut mpsc::UnboundedReceiver<ConnEvent>) -> Vec<u64> {
+        let mut seqs = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            if let ConnEvent::Stored { seq, .. } = event {
+                seqs.push(seq.0);
+            }
+        }
+        seqs
+    }
+
+    #[test]
+    fn pushes_stop_at_the_budget_and_resume_only_once_everything_is_committed() {
+        let (hub, receive_id, send_id) = hub_with_mailbox();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let queued: PushQueue = Arc::default();
+        hub.subscribe(receive_id, 1, tx, queued.clone());
+        // A new subscriber reads its backlog from the store first.
+        let header = Header::default();
+        let (first, _) = hub.admit(&send_id, &header, &body(100), None).unwrap();
+        assert_eq!(first, receive_id);
+        assert!(pushed(&mut rx).is_empty());
+        hub.committed(&[(receive_id, Seq(0))], &[], &[]);
+        hub.caught_up(&receive_id, 1);
+
+        // Caught up: pushed, until the queue holds PUSH_BUDGET bytes.
+        let big = 60_000;
+        let fits = PUSH_BUDGET / big;
+        let mut admitted = Vec::new();
+        for _ in 0..fits + 3 {
+            admitted.push(hub.admit(&send_id, &header, &body(big), None).unwrap().1);
+        }
+        let seqs = pushed(&mut rx);
+        assert_eq!(seqs.len(), fits);
+        assert_eq!(queued.load(Ordering::Relaxed), fits * big);
+
+        // The connection takes them all: room again, but the subscription lags.
+        queued.store(0, Ordering::Relaxed);
+        hub.admit(&send_id, &header, &body(10), None).unwrap();
+        assert!(
+            pushed(&mut rx).is_empty(),
+            "nothing may pass the skipped ones"
+        );
+
+        // Caught up while some are uncommitted: still lagging.
+        hub.caught_up(&receive_id, 1);
+        hub.admit(&send_id, &header, &body(10), None).unwrap();
+        assert!(pushed(&mut rx).is_empty());
+
+        // Everything committed, caught up: pushes resume.
+        let all: Vec<_> = (1..hub.next_seq()).map(|s| (receive_id, Seq(s))).collect();
+        hub.committed(&all, &[], &[]);
+        hub.caught_up(&receive_id, 1);
+        let (_, next) = hub.admit(&send_id, &header, &body(10), None).unwrap();
+        assert_eq!(pushed(&mut rx), vec![next.0]);
+    }
+
+    #[test]
+    fn caught_up_from_another_connection_changes_nothing() {
+        let (hub, receive_id, send_id) = hub_with_mailbox();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        hub.subscribe(receive_id, 1, tx, Arc::default());
+        hub.caught_up(&receive_id, 2);
+        hub.admit(&send_id, &Header::default(), &body(10), None)
+            .unwrap();
+        assert!(pushed(&mut rx).is_empty());
+        hub.caught_up(&receive_id, 1);
+        hub.admit(&send_id, &Header::default(), &body(10), None)
+            .unwrap();
+        assert!(pushed(&mut rx).is_empty(), "the first is still uncommitted");
+    }
 }

@@ -179,3 +179,127 @@ async fn a_flood_against_one_mailbox_hits_its_quota_and_memory_stays_bounded() -
     assert_eq!(drain(&victim_owner, &boxes[1], WAIT).await?.len(), 1);
     Ok(())
 }
+
+/// The owner of a mailbox subscribes and then stops reading, while others fill the mailbox
+/// to its quota with large envelopes. The relay must not buffer them for that connection
+/// (they are on disk already): its memory stays bounded, it drops the stuck connection
+/// after the idle timeout, and a new subscription then gets every envelope exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_stops_reading_costs_bounded_memory_and_loses_nothing()
+-> anyhow::Result<()> {
+    const COUNT: u32 = 2_000;
+    const SIZE: usize = 60_000;
+    let relay = RelayProcess::start(RelayOptions {
+        limits: vec![("mailbox_max_envelopes", 2_000), ("idle_timeout_secs", 4)],
+        ..RelayOptions::default()
+    })?;
+    let pid = relay.pid().expect("running");
+    let owner = connect(relay.address()).await?;
+    let boxes = mailboxes(&owner, 1).await?;
+    let mailbox = &boxes[0];
+
+    let mut stuck = StuckSubscriber::subscribe(&relay, mailbox).await?;
+    let rss_before = rss_bytes(pid).unwrap_or(0);
+
+    let mut senders = JoinSet::new();
+    for s in 0..4u32 {
+        let client = connect(relay.address()).await?;
+        let target = mailbox.ids.send_id;
+        senders.spawn(async move {
+            let mut in_flight = JoinSet::new();
+            for n in (s..COUNT).step_by(4) {
+                if in_flight.len() >= 32 {
+                    in_flight.join_next().await.expect("not empty")??;
+                }
+                let client = client.clone();
+                in_flight.spawn(async move { client.send(target, numbered(0, n, SIZE)).await });
+            }
+            while let Some(sent) = in_flight.join_next().await {
+                sent??;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = senders.join_next().await {
+        done??;
+    }
+    let rss_after = rss_bytes(pid).unwrap_or(0);
+    let grown = rss_after.saturating_sub(rss_before);
+    let sent_mb = (u64::from(COUNT) * SIZE as u64) >> 20;
+    eprintln!(
+        "relay RSS grew by {} MiB for {sent_mb} MiB sent",
+        grown >> 20
+    );
+    assert!(
+        grown < 80 << 20,
+        "relay RSS grew by {} MiB while {sent_mb} MiB went to a subscriber that reads nothing",
+        grown >> 20
+    );
+
+    // The stuck connection is dropped once its writes have stalled for the idle timeout.
+    stuck.wait_closed(Duration::from_secs(30)).await?;
+
+    // A fresh subscription gets every envelope, once, in full.
+    let owner = connect(relay.address()).await?;
+    let delivered = drain(&owner, mailbox, WAIT).await?;
+    let mut seen = vec![false; COUNT as usize];
+    for delivery in &delivered {
+        let body = delivery.envelope.body.as_bytes();
+        assert_eq!(body.len(), SIZE);
+        let n = u32::from_be_bytes(body[4..8].try_into()?) as usize;
+        assert!(!seen[n], "envelope {n} delivered twice");
+        seen[n] = true;
+    }
+    assert_eq!(delivered.len(), COUNT as usize, "every envelope arrives");
+    Ok(())
+}
+
+/// A raw connection that subscribes to a mailbox and then never reads again.
+struct StuckSubscriber {
+    stream: boucle_relay_client::RawStream,
+}
+
+impl StuckSubscriber {
+    async fn subscribe(
+        relay: &RelayProcess,
+        mailbox: &boucle_e2e::Mailbox,
+    ) -> anyhow::Result<StuckSubscriber> {
+        use boucle_proto::{ClientConnection, ClientEvent};
+        let mut stream = boucle_relay_client::RawStream::open(
+            relay.address(),
+            &boucle_relay_client::ClientOptions::default(),
+        )
+        .await?;
+        let mut protocol = ClientConnection::new();
+        let mut subscribed = false;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !subscribed {
+            stream.send.write_all(&protocol.take_transmit()).await?;
+            let chunk = tokio::time::timeout_at(deadline, stream.recv.read_chunk(65_536, true))
+                .await??
+                .ok_or_else(|| anyhow::anyhow!("the relay closed the stream"))?;
+            protocol.handle_bytes(&chunk.bytes)?;
+            while let Some(event) = protocol.poll_event() {
+                match event {
+                    ClientEvent::Ready { .. } => {
+                        protocol.subscribe(mailbox.ids.receive_id, &mailbox.owner)?;
+                    }
+                    ClientEvent::Reply { result, .. } => {
+                        result.map_err(|code| anyhow::anyhow!("subscribe refused: {code:?}"))?;
+                        subscribed = true;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(StuckSubscriber { stream })
+    }
+
+    /// Waits for the relay to close the connection.
+    async fn wait_closed(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        tokio::time::timeout(timeout, self.stream.connection.closed())
+            .await
+            .map_err(|_| anyhow::anyhow!("the relay kept a connection that reads nothing"))?;
+        Ok(())
+    }
+}

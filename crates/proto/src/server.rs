@@ -509,6 +509,12 @@ impl ServerConnection {
         !self.out.is_empty()
     }
 
+    /// How many bytes wait to be written. A driver stops delivering while this is large,
+    /// so a client that reads slowly (or not at all) costs the relay bounded memory.
+    pub fn transmit_len(&self) -> usize {
+        self.out.len()
+    }
+
     fn push_reply(&mut self, request: RequestId, result: Result<Reply, ErrorCode>) {
         self.push(&ServerFrame::Reply { request, result });
     }

@@ -6,10 +6,15 @@
 //! pushed as soon as the writer has applied it ([`ConnEvent::Stored`]), before its
 //! commit lands. Otherwise (backlog, full window) it is left for the post-commit
 //! [`ConnEvent::Committed`] signal, which sends the cursor back to the store's index.
+//!
+//! Memory per connection is bounded whatever the client does: deliveries stop while more
+//! than [`OUTPUT_BUDGET`] bytes wait to be written, pushes are bounded by the hub's
+//! [`PUSH_BUDGET`](crate::hub::PUSH_BUDGET), and a client that stops reading altogether is
+//! dropped once a write has made no progress for the idle timeout.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use boucle_proto::{Request, ServerConnection, ServerSettings};
@@ -17,8 +22,11 @@ use boucle_wire::{Challenge, ErrorCode, ReceiveId, RelayLimits, Reply, RequestId
 use tokio::sync::{mpsc, watch};
 
 use super::Context;
-use crate::hub::ConnEvent;
+use crate::hub::{ConnEvent, PushQueue};
 use crate::store::writer::{OpKind, ReplyTo, WriteOp, unix_ms};
+
+/// Deliveries stop while this many bytes wait to be written to the client.
+const OUTPUT_BUDGET: usize = 1 << 20;
 
 /// Delivery state of one subscription on this connection.
 struct Cursor {
@@ -40,7 +48,12 @@ struct Connection {
     id: u64,
     protocol: ServerConnection,
     events: mpsc::UnboundedSender<ConnEvent>,
+    /// Bytes of pushed envelopes waiting in `events` (shared with the hub).
+    queued: PushQueue,
     cursors: HashMap<ReceiveId, Cursor>,
+    /// The last [`Connection::fill`] stopped for lack of output room, not for lack of
+    /// envelopes: fill again once the output is written.
+    more_to_fill: bool,
 }
 
 /// Serves one incoming connection until it closes or the relay shuts down.
@@ -85,8 +98,11 @@ pub(crate) async fn run(
         context: context.clone(),
         id,
         events,
+        queued: Arc::new(AtomicUsize::new(0)),
         cursors: HashMap::new(),
+        more_to_fill: false,
     };
+    let write_timeout = Duration::from_secs(context.config.limits.idle_timeout_secs);
     let mut stream_open = true;
     let mut stopping = false;
     loop {
@@ -110,6 +126,7 @@ pub(crate) async fn run(
                     Ok(None) | Err(_) => stream_open = false,
                 }
             }
+            () = std::future::ready(()), if connection.more_to_fill && !stopping => {}
         }
         if !stopping {
             connection.fill();
@@ -117,13 +134,17 @@ pub(crate) async fn run(
         if stopping && connection.protocol.in_flight() == 0 {
             connection.protocol.shut_down();
         }
-        if connection.protocol.has_transmit()
-            && send
-                .write_all(&connection.protocol.take_transmit())
-                .await
-                .is_err()
-        {
-            break;
+        if connection.protocol.has_transmit() {
+            let bytes = connection.protocol.take_transmit();
+            match tokio::time::timeout(write_timeout, send.write_all(&bytes)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break,
+                Err(_) => {
+                    // The client stopped reading: flow control holds the write back.
+                    tracing::debug!(connection = id, "client stopped reading; closing");
+                    break;
+                }
+            }
         }
         let idle = !stream_open && connection.protocol.in_flight() == 0;
         if connection.protocol.is_finished() || idle {
@@ -333,9 +354,12 @@ impl Connection {
         };
         self.protocol.verify_claim(claim, &owner_key)?;
         // Register before reading the backlog, so nothing committed in between is missed.
-        self.context
-            .hub
-            .subscribe(receive_id, self.id, self.events.clone());
+        self.context.hub.subscribe(
+            receive_id,
+            self.id,
+            self.events.clone(),
+            self.queued.clone(),
+        );
         let stored = self.context.hub.stored_count(&receive_id);
         let stored = u32::try_from(stored).unwrap_or(u32::MAX);
         self.cursors.insert(
@@ -358,6 +382,8 @@ impl Connection {
                 header,
                 body,
             } => {
+                self.queued
+                    .fetch_sub(header.len() + body.len(), Ordering::Relaxed);
                 let Some(cursor) = self.cursors.get_mut(&receive_id) else {
                     return;
                 };
@@ -366,13 +392,14 @@ impl Connection {
                     .window(&receive_id)
                     .map(|w| w.room)
                     .unwrap_or(0);
+                let output_room = self.protocol.transmit_len() < OUTPUT_BUDGET;
                 // Caught up: nothing committed is waiting before this one.
-                if !cursor.backlog && cursor.is_before(seq) && room > 0 {
+                if !cursor.backlog && cursor.is_before(seq) && room > 0 && output_room {
                     self.protocol.deliver(receive_id, seq, &header, &body);
                     cursor.last = Some(seq.0);
                 } else if cursor.is_before(seq) {
-                    // Not delivered now (full window): it comes from the store after its
-                    // commit, and nothing after it may be pushed before it.
+                    // Not delivered now (full window or output): it comes from the store
+                    // after its commit, and nothing after it may be pushed before it.
                     cursor.backlog = true;
                 }
             }
@@ -391,8 +418,11 @@ impl Connection {
         }
     }
 
-    /// Reads backlogged envelopes from the store into the delivery windows.
+    /// Reads backlogged envelopes from the store into the delivery windows, until the
+    /// windows are full, the backlog is delivered, or [`OUTPUT_BUDGET`] bytes wait to be
+    /// written (then `more_to_fill` asks for another pass once they are).
     fn fill(&mut self) {
+        self.more_to_fill = false;
         let expiry_ms = self
             .context
             .config
@@ -404,6 +434,10 @@ impl Connection {
         for (receive_id, cursor) in self.cursors.iter_mut() {
             if !cursor.backlog {
                 continue;
+            }
+            if self.protocol.transmit_len() >= OUTPUT_BUDGET {
+                self.more_to_fill = true;
+                return;
             }
             let room = self
                 .protocol
@@ -417,6 +451,7 @@ impl Connection {
                 .context
                 .hub
                 .deliverable_after(receive_id, cursor.last, room);
+            let mut taken = 0;
             if !seqs.is_empty() {
                 if reader.is_none() {
                     match self.context.store.reader() {
@@ -432,20 +467,31 @@ impl Connection {
                 let read =
                     reader.for_each_envelope(receive_id, &seqs, not_before, |seq, header, body| {
                         protocol.deliver_parts(*receive_id, seq, header, body);
+                        protocol.transmit_len() < OUTPUT_BUDGET
                     });
-                if let Err(error) = read {
-                    tracing::warn!(%error, "cannot read envelopes to deliver");
-                    continue;
+                match read {
+                    Ok(n) => taken = n,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot read envelopes to deliver");
+                        continue;
+                    }
                 }
             }
-            let caught_up = seqs.len() < room;
-            if let Some(&last) = seqs.last() {
+            if let Some(&last) = seqs[..taken].last() {
                 cursor.last = Some(last);
             }
-            if caught_up {
-                // Stopped by an uncommitted envelope: stay on the store path until it
-                // commits, so nothing is pushed ahead of it.
+            if taken < seqs.len() {
+                // Stopped by the output budget.
+                self.more_to_fill = true;
+                return;
+            }
+            if seqs.len() < room {
+                // Caught up, or stopped by an uncommitted envelope: then stay on the store
+                // path until it commits, so nothing is pushed ahead of it.
                 cursor.backlog = blocked;
+                if !blocked {
+                    self.context.hub.caught_up(receive_id, self.id);
+                }
                 if !cursor.drained_sent {
                     cursor.drained_sent = true;
                     self.protocol.drained(*receive_id);

@@ -197,15 +197,16 @@ pub(crate) struct Reader {
 impl Reader {
     /// Hands the envelopes `seqs` of a mailbox to `deliver` as borrowed header and body
     /// bytes, skipping those stored before `not_before_ms` (expired) and those gone or not
-    /// of this mailbox.
+    /// of this mailbox. `deliver` returns whether to go on. Returns how many of `seqs`
+    /// were dealt with (delivered or skipped).
     pub(crate) fn for_each_envelope(
         &self,
         receive_id: &ReceiveId,
         seqs: &[u64],
         not_before_ms: u64,
-        mut deliver: impl FnMut(Seq, &[u8], &[u8]),
-    ) -> Result<(), RelayError> {
-        for &seq in seqs {
+        mut deliver: impl FnMut(Seq, &[u8], &[u8]) -> bool,
+    ) -> Result<usize, RelayError> {
+        for (done, &seq) in seqs.iter().enumerate() {
             let Some(value) = self.envelopes.get(seq)? else {
                 continue;
             };
@@ -213,16 +214,19 @@ impl Reader {
             if record.receive_id != *receive_id || record.stored_at_ms < not_before_ms {
                 continue;
             }
-            match record.body {
+            let go_on = match record.body {
                 BodyRef::Inline(body) => deliver(Seq(seq), record.header, body),
                 BodyRef::Shared(id) => {
                     let shared = self.bodies.get(id)?.ok_or_else(corrupt)?;
                     let (_, body) = decode_shared_body(shared.value()).ok_or_else(corrupt)?;
-                    deliver(Seq(seq), record.header, body);
+                    deliver(Seq(seq), record.header, body)
                 }
+            };
+            if !go_on {
+                return Ok(done + 1);
             }
         }
-        Ok(())
+        Ok(seqs.len())
     }
 }
 
