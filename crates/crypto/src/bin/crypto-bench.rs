@@ -7,7 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+/// The bench's errors: whatever a step reports, printed by `main`.
+type Result<T = (), E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 use boucle_crypto::*;
 
 fn cpu_now() -> Option<Duration> {
