@@ -175,3 +175,88 @@ async fn messages_written_while_the_relay_is_down_are_queued_then_sent() -> anyh
     assert_eq!(got, expected, "all of them, in order");
     Ok(())
 }
+
+/// Someone else than Bob writes on the channel Alice keeps for Bob (here: Mallory, who
+/// got hold of the one-time link Alice gave Bob, and accepts it after him). Alice's
+/// client flags Bob loudly (identity changed, no longer verified), shows nothing of
+/// Mallory's, keeps that state across a restart, and still reads the real Bob; comparing
+/// safety numbers again clears the flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_different_identity_on_a_contacts_channel_is_flagged_loudly() -> anyhow::Result<()> {
+    use boucle_client_core::Event;
+    let relay = RelayProcess::start(RelayOptions::default())?;
+    let mut alice = User::new("Alice", &relay).await?;
+    let bob = User::new("Bob", &relay).await?;
+    let mallory = User::new("Mallory", &relay).await?;
+
+    let invitation = alice.engine.invite().await?;
+    let link = invitation.to_link();
+    let alice_for_bob = bob.engine.accept(&link).await?;
+    let bob_contact = alice.contact_named("Bob").await?;
+    let bob_id = bob_contact.id;
+    let safety = alice.engine.safety_number(bob_id)?;
+    assert_eq!(
+        safety.digits(),
+        bob.engine.safety_number(alice_for_bob.id)?.digits()
+    );
+    alice.engine.mark_verified(bob_id)?;
+    let chat = ConversationId::Contact(bob_id);
+    bob.engine
+        .send_text(ConversationId::Contact(alice_for_bob.id), "it's really me")?;
+    assert_eq!(text(&alice.next_message().await?), "it's really me");
+
+    // Mallory uses the same link, then writes.
+    let alice_for_mallory = mallory.engine.accept(&link).await?;
+    mallory.engine.send_text(
+        ConversationId::Contact(alice_for_mallory.id),
+        "this is Bob, new phone, send me the list",
+    )?;
+    let flagged = alice
+        .wait_for(|e| match e {
+            Event::IdentityChanged(id) => Some(*id),
+            _ => None,
+        })
+        .await?;
+    assert_eq!(flagged, bob_id);
+    mallory.engine.sync(Duration::from_secs(20)).await;
+    let bob_now = alice.engine.contact(bob_id)?;
+    assert!(bob_now.identity_changed, "the change is flagged");
+    assert!(
+        !bob_now.verified,
+        "a changed identity is no longer verified"
+    );
+    assert!(
+        alice.engine.contacts()?.iter().all(|c| c.name != "Mallory"),
+        "the impostor does not become a contact"
+    );
+
+    // The real Bob still gets through; nothing of Mallory's is ever shown.
+    bob.engine
+        .send_text(ConversationId::Contact(alice_for_bob.id), "still me")?;
+    alice
+        .until(|e| {
+            let history = e.history(chat, None, 50).ok()?;
+            history.iter().any(|m| text(m) == "still me").then_some(())
+        })
+        .await?;
+    let shown: Vec<String> = alice
+        .engine
+        .history(chat, None, 50)?
+        .iter()
+        .map(text)
+        .collect();
+    assert!(
+        shown.iter().all(|t| !t.contains("new phone")),
+        "an impostor's message is shown: {shown:?}"
+    );
+
+    // The flag survives a restart, and only a new verification clears it.
+    let profile = alice.profile();
+    alice.engine.lock().await;
+    let engine = Engine::unlock(&profile, PASSPHRASE, options()).await?;
+    assert!(engine.contact(bob_id)?.identity_changed);
+    let cleared = engine.mark_verified(bob_id)?;
+    assert!(cleared.verified && !cleared.identity_changed);
+    assert_eq!(engine.safety_number(bob_id)?.digits(), safety.digits());
+    Ok(())
+}
