@@ -149,3 +149,57 @@ async fn three_users_on_two_relays_form_a_loop_and_a_removed_member_reads_nothin
     assert!(bob.engine.send_text(conversation, "gone").is_err());
     Ok(())
 }
+
+/// Bob and Carol meet in Alice's loop without being contacts: Bob sees Carol as a short
+/// member id, and her edits apply (authorship is her key, not her label). Once they
+/// become contacts, what she wrote before is shown under her name, and her later edits
+/// of it still apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_becomes_a_contact_is_named_in_what_they_wrote_before() -> anyhow::Result<()> {
+    let relay = RelayProcess::start(RelayOptions::default())?;
+    let mut alice = User::new("Alice", &relay).await?;
+    let mut bob = User::new("Bob", &relay).await?;
+    let mut carol = User::new("Carol", &relay).await?;
+    let (bob_for_alice, _) = introduce(&mut alice, &mut bob).await?;
+    let (carol_for_alice, _) = introduce(&mut alice, &mut carol).await?;
+    let id = alice
+        .engine
+        .create_loop("Tenants' union", &[bob_for_alice, carol_for_alice])
+        .await?;
+    for user in [&mut alice, &mut bob, &mut carol] {
+        user.until(|e| (member_count(e, id)? == 3).then_some(()))
+            .await?;
+    }
+    let conversation = ConversationId::Loop(id);
+    let sent = carol.engine.send_text(conversation, "meeting at 7")?;
+    carol.engine.edit(conversation, sent.id, "meeting at 8")?;
+    let seen = |text_now: &'static str| {
+        move |e: &Engine| {
+            loop_texts(e, id)
+                .into_iter()
+                .find(|(_, t)| t == text_now)
+                .map(|(sender, _)| sender.unwrap_or_default())
+        }
+    };
+    let before = bob.until(seen("meeting at 8")).await?;
+    assert!(before.starts_with("member "), "not a contact yet: {before}");
+
+    introduce(&mut carol, &mut bob).await?;
+    let named = bob.until(seen("meeting at 8")).await?;
+    assert_eq!(named, "Carol", "named as a contact now");
+
+    carol
+        .engine
+        .edit(conversation, sent.id, "meeting at 8, room 2")?;
+    let after = bob.until(seen("meeting at 8, room 2")).await?;
+    assert_eq!(after, "Carol");
+    assert_eq!(
+        loop_texts(&alice.engine, id)
+            .into_iter()
+            .filter(|(_, t)| t.starts_with("meeting"))
+            .count(),
+        1,
+        "one message, edited in place"
+    );
+    Ok(())
+}

@@ -20,6 +20,10 @@ pub(crate) const LOOPS: Table = Table::new("loops");
 pub(crate) const MEMBER_SESSIONS: Table = Table::new("member_sessions");
 pub(crate) const POLLS: Table = Table::new("polls");
 pub(crate) const EVENTS: Table = Table::new("events");
+/// Loop messages from others: message id → the sender's Ed25519 identity key. The
+/// sender is named as we know them when the message is read, and only they may edit or
+/// delete it.
+pub(crate) const MESSAGE_SENDERS: Table = Table::new("message_senders");
 
 pub(crate) const PROFILE_KEY: &[u8] = b"profile";
 pub(crate) const ACCOUNT_KEY: &[u8] = b"account";

@@ -562,3 +562,30 @@ fn a_file_left_by_a_crash_is_recovered_and_still_checks_the_passphrase() {
     let recovered = ProfileStore::unlock(&copy, PASS).unwrap();
     assert_eq!(recovered.get(NOTES, b"k").unwrap(), Some(b"kept".to_vec()));
 }
+
+#[test]
+fn a_tables_generation_moves_with_each_committed_write_to_it_only() {
+    let (_tmp, _dir, store) = new_profile();
+    assert_eq!(store.generation(CONTACTS), 0);
+    store
+        .write(|batch| batch.put(CONTACTS, b"a", b"Nadia"))
+        .unwrap();
+    assert_eq!(store.generation(CONTACTS), 1);
+    assert_eq!(store.generation(NOTES), 0, "another table is untouched");
+    // Several writes in one batch are one change; a delete is a change.
+    store
+        .write(|batch| {
+            batch.put(CONTACTS, b"b", b"Omar")?;
+            batch.delete(CONTACTS, b"a").map(|_| ())
+        })
+        .unwrap();
+    assert_eq!(store.generation(CONTACTS), 2);
+    // A batch that fails commits nothing and changes nothing.
+    let failed = store.write(|batch| {
+        batch.put(CONTACTS, b"c", b"Karim")?;
+        Err(StoreError::Corrupt("on purpose".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(store.generation(CONTACTS), 2);
+    assert_eq!(store.get(CONTACTS, b"c").unwrap(), None);
+}

@@ -12,7 +12,9 @@ use super::inbound::{Followup, mark_seen};
 use super::loops::{
     self, commit_loop, decode_history, loop_record, queue, save_loop, sender_label,
 };
-use super::messages::{apply_change, find_view, new_message, put_view, seal_for};
+use super::messages::{
+    apply_change, find_view, new_message, put_sender, put_view, seal_for, sender_of,
+};
 use super::{Core, Engine, Event, Inner};
 use crate::error::EngineError;
 use crate::ids::ContactId;
@@ -196,8 +198,8 @@ fn loop_message(
         && let Some(mut view) = find_view(core, to)?
         && view.conversation == conversation
     {
-        // Only a message's author may edit or delete it.
-        let authored = view.sender.as_deref() == Some(label.as_str()) && !view.from_me;
+        // Only a message's author may edit or delete it (by key: names can repeat).
+        let authored = !view.from_me && sender_of(core, to)? == Some(sender.ed25519);
         if matches!(message.content, Content::Reaction { .. }) || authored {
             apply_change(&mut view, &message.content, false);
             views.push(view);
@@ -219,10 +221,14 @@ fn loop_message(
     };
     save_loop(core, id, &mut record)?;
     let counters = core.counters;
+    let first_arrival = new || organized.visible;
     core.store.write(|batch| {
         files.write(batch)?;
         for view in &views {
             put_view(batch, view)?;
+        }
+        if first_arrival {
+            put_sender(batch, &message.id, &sender.ed25519)?;
         }
         organized.write(batch)?;
         batch.put_value(LOOPS, &id.0, &record)?;

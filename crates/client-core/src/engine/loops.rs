@@ -10,6 +10,7 @@
 //! sent after its removal.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use boucle_crypto::{
     ContactCard, Content, ControlBody, ControlOp, LoopId, LoopSession,
@@ -502,10 +503,24 @@ pub(crate) fn decode_history(history: &[Vec<u8>]) -> Result<Vec<SignedControl>, 
         .map_err(|_| StoreError::Corrupt("a loop's history is unreadable".into()).into())
 }
 
+/// Contact names and verification, by Ed25519 identity key.
+pub(crate) type ByIdentity = BTreeMap<[u8; 32], (String, bool)>;
+
+/// [`contacts_by_identity`], kept between calls until the contacts table changes: every
+/// loop message names its sender through it.
+#[derive(Default)]
+pub(crate) struct NameCache(std::sync::Mutex<Option<(u64, Arc<ByIdentity>)>>);
+
 /// Contact names and verification, by identity key.
-pub(crate) fn contacts_by_identity(
-    core: &Core,
-) -> Result<BTreeMap<[u8; 32], (String, bool)>, EngineError> {
+pub(crate) fn contacts_by_identity(core: &Core) -> Result<Arc<ByIdentity>, EngineError> {
+    // Read before the table, so a change in between makes the next call rebuild.
+    let generation = core.store.generation(crate::model::CONTACTS);
+    let mut cached = core.names.0.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((built, names)) = &*cached
+        && *built == generation
+    {
+        return Ok(names.clone());
+    }
     let mut out = BTreeMap::new();
     for (_, bytes) in core.store.scan(crate::model::CONTACTS, b"")? {
         let Ok(record) = postcard::from_bytes::<crate::model::ContactRecord>(&bytes) else {
@@ -515,15 +530,25 @@ pub(crate) fn contacts_by_identity(
             out.insert(card.identity().ed25519, (record.name, record.verified));
         }
     }
-    Ok(out)
+    let names = Arc::new(out);
+    *cached = Some((generation, names.clone()));
+    Ok(names)
+}
+
+/// How a loop member is shown: their name if they are a contact, else a short id.
+pub(crate) fn member_label(names: &ByIdentity, ed25519: &[u8; 32]) -> String {
+    names
+        .get(ed25519)
+        .map(|(name, _)| name.clone())
+        .unwrap_or_else(|| format!("member {}", hex(&ed25519[..4])))
 }
 
 /// How a loop message's sender is shown.
 pub(crate) fn sender_label(core: &Core, ed25519: &[u8; 32]) -> String {
-    contacts_by_identity(core)
-        .ok()
-        .and_then(|c| c.get(ed25519).map(|(name, _)| name.clone()))
-        .unwrap_or_else(|| format!("member {}", hex(&ed25519[..4])))
+    match contacts_by_identity(core) {
+        Ok(names) => member_label(&names, ed25519),
+        Err(_) => member_label(&ByIdentity::new(), ed25519),
+    }
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -8,8 +8,8 @@ use super::{Core, Engine, Event, loops};
 use crate::error::EngineError;
 use crate::ids::{ContactId, ConversationId};
 use crate::model::{
-    CONTACTS, DeliveryState, LOOPS, MESSAGE_INDEX, MESSAGES, MessageBody, MessageLocation,
-    MessageView, OutboxRecord, Reaction, SESSIONS, message_key,
+    CONTACTS, DeliveryState, LOOPS, MESSAGE_INDEX, MESSAGE_SENDERS, MESSAGES, MessageBody,
+    MessageLocation, MessageView, OutboxRecord, Reaction, SESSIONS, message_key,
 };
 use crate::store::{StoreError, WriteBatch};
 
@@ -101,6 +101,7 @@ impl Engine {
             out.push(decode_view(&bytes)?);
         }
         out.reverse();
+        relabel(&core, &mut out)?;
         Ok(out)
     }
 
@@ -387,9 +388,52 @@ pub(crate) fn find_view(core: &Core, id: &MessageId) -> Result<Option<MessageVie
     };
     let key = message_key(&location.conversation, location.position);
     match core.store.get(MESSAGES, &key)? {
-        Some(bytes) => Ok(Some(decode_view(&bytes)?)),
+        Some(bytes) => {
+            let mut view = [decode_view(&bytes)?];
+            relabel(core, &mut view)?;
+            let [view] = view;
+            Ok(Some(view))
+        }
         None => Ok(None),
     }
+}
+
+/// Records who sent a loop message (once, when it first arrives).
+pub(crate) fn put_sender(
+    batch: &mut WriteBatch<'_>,
+    id: &MessageId,
+    sender: &[u8; 32],
+) -> Result<(), StoreError> {
+    batch.put(MESSAGE_SENDERS, &id.0, sender)
+}
+
+/// Who sent a loop message, if recorded.
+pub(crate) fn sender_of(core: &Core, id: &MessageId) -> Result<Option<[u8; 32]>, EngineError> {
+    Ok(core
+        .store
+        .get(MESSAGE_SENDERS, &id.0)?
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok()))
+}
+
+/// Names the senders of loop messages as we know them now: a member who became a
+/// contact after writing is shown by name in what they wrote before.
+pub(crate) fn relabel(core: &Core, views: &mut [MessageView]) -> Result<(), EngineError> {
+    let mut names = None;
+    for view in views
+        .iter_mut()
+        .filter(|v| v.sender.is_some() && !v.from_me)
+    {
+        let Some(sender) = sender_of(core, &view.id)? else {
+            continue;
+        };
+        if names.is_none() {
+            names = Some(loops::contacts_by_identity(core)?);
+        }
+        if let Some(names) = &names {
+            view.sender = Some(loops::member_label(names, &sender));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn decode_view(bytes: &[u8]) -> Result<MessageView, EngineError> {

@@ -133,6 +133,8 @@ pub(crate) struct Core {
     /// Pairwise sessions with loop members, by Ed25519 identity key.
     pub member_sessions: HashMap<[u8; 32], PairwiseSession>,
     pub clock: crate::Clock,
+    /// Contact names by identity key (see [`loops::contacts_by_identity`]).
+    pub names: loops::NameCache,
 }
 
 pub(crate) struct Inner {
@@ -473,6 +475,7 @@ fn load_core(store: ProfileStore, clock: crate::Clock) -> Result<Core, EngineErr
         loops,
         member_sessions,
         clock,
+        names: loops::NameCache::default(),
     })
 }
 

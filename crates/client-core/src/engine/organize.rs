@@ -6,8 +6,6 @@
 //! Our own messages go through the same rules as everyone's, before they are sent, so
 //! what we show is what every member computes.
 
-use std::collections::BTreeMap;
-
 use boucle_crypto::{Content, Message, MessageId};
 use serde::{Deserialize, Serialize};
 
@@ -443,7 +441,7 @@ fn event_body(state: &EventState) -> MessageBody {
 pub(crate) struct Names {
     me: [u8; 32],
     my_name: String,
-    contacts: BTreeMap<[u8; 32], (String, bool)>,
+    contacts: std::sync::Arc<super::loops::ByIdentity>,
 }
 
 impl Names {

@@ -392,6 +392,7 @@ pub(crate) fn delete_message_data(
     batch.delete(crate::model::EVENTS, &key)?;
     // A file goes with its message: chunks, upload state, everything but a tombstone.
     super::files::delete_attachment_data(batch, &message)?;
+    batch.delete(crate::model::MESSAGE_SENDERS, &message.0)?;
     Ok(())
 }
 

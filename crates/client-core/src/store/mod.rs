@@ -59,6 +59,9 @@ pub struct ProfileStore {
     data_key: DataKey,
     record_key: RecordKey,
     dir: PathBuf,
+    /// Committed write batches that touched each table, for callers that cache what they
+    /// derive from a table ([`ProfileStore::generation`]).
+    generations: std::sync::Mutex<std::collections::HashMap<&'static str, u64>>,
 }
 
 impl ProfileStore {
@@ -142,6 +145,7 @@ impl ProfileStore {
             data_key,
             record_key,
             dir: dir.to_path_buf(),
+            generations: std::sync::Mutex::default(),
         })
     }
 }

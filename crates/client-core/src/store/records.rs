@@ -115,14 +115,32 @@ impl ProfileStore {
         let mut batch = WriteBatch {
             txn: &txn,
             record_key: &self.record_key,
+            touched: Vec::new(),
         };
         match f(&mut batch) {
-            Ok(()) => txn.commit().map_err(db_err),
+            Ok(()) => {
+                let touched = std::mem::take(&mut batch.touched);
+                let committed = txn.commit().map_err(db_err);
+                // Counted even if the commit failed: a cache may be rebuilt for nothing,
+                // never kept stale.
+                let mut generations = self.generations.lock().unwrap_or_else(|e| e.into_inner());
+                for table in touched {
+                    *generations.entry(table).or_default() += 1;
+                }
+                committed
+            }
             Err(e) => {
                 txn.abort().map_err(db_err)?;
                 Err(e)
             }
         }
+    }
+
+    /// How many write batches that wrote to `table` have committed since the store was
+    /// opened: what was derived from the table is stale once this changes.
+    pub fn generation(&self, table: Table) -> u64 {
+        let generations = self.generations.lock().unwrap_or_else(|e| e.into_inner());
+        generations.get(table.name()).copied().unwrap_or(0)
     }
 
     /// Runs `f` on the table in a read transaction; `None` if the table does not exist.
@@ -157,12 +175,14 @@ impl ProfileStore {
 pub struct WriteBatch<'a> {
     txn: &'a redb::WriteTransaction,
     record_key: &'a RecordKey,
+    touched: Vec<&'static str>,
 }
 
 impl WriteBatch<'_> {
     /// Seals `value` and stores it under `key`, replacing any previous value.
     pub fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         let sealed = sealed::seal(self.record_key, table, key, value)?;
+        self.touch(table);
         let name = table.redb_name();
         let mut t = self.txn.open_table(Def::new(&name)).map_err(db_err)?;
         t.insert(key, sealed.as_slice()).map_err(db_err)?;
@@ -184,10 +204,17 @@ impl WriteBatch<'_> {
 
     /// Removes the record under `key`; whether there was one.
     pub fn delete(&mut self, table: Table, key: &[u8]) -> Result<bool, StoreError> {
+        self.touch(table);
         let name = table.redb_name();
         let mut t = self.txn.open_table(Def::new(&name)).map_err(db_err)?;
         let removed = t.remove(key).map_err(db_err)?.is_some();
         Ok(removed)
+    }
+
+    fn touch(&mut self, table: Table) {
+        if !self.touched.contains(&table.name()) {
+            self.touched.push(table.name());
+        }
     }
 
     /// The record under `key` as this batch has left it so far.

@@ -42,6 +42,7 @@ fn core(dir: &std::path::Path) -> Core {
         loops: HashMap::new(),
         member_sessions: HashMap::new(),
         clock: crate::Clock::manual(1_000),
+        names: Default::default(),
     }
 }
 
