@@ -355,6 +355,18 @@ impl Hub {
         taken
     }
 
+    /// Sends every subscription back to the store: after the store was reopened, a read
+    /// that failed meanwhile is retried.
+    pub fn wake_all(&self) {
+        let shared = self.lock();
+        for (receive_id, subscriber) in &shared.subscribers {
+            let _ = subscriber.events.send(ConnEvent::Committed {
+                receive_id: *receive_id,
+                seq: Seq(u64::MAX),
+            });
+        }
+    }
+
     /// `connection` has delivered everything committed of a mailbox (its cursor is off the
     /// store path): pushes resume, unless an envelope admitted meanwhile is still
     /// uncommitted. One that was admitted and committed meanwhile is safe: its

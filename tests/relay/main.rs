@@ -2,6 +2,7 @@
 
 mod access;
 mod basics;
+mod disk;
 mod durability;
 mod limits;
 mod malformed;

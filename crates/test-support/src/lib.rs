@@ -43,6 +43,9 @@ pub struct RelayOptions {
     pub limits: Vec<(&'static str, i64)>,
     /// Top-level config keys to set (string values), e.g. `("durability", "os-buffered")`.
     pub settings: Vec<(&'static str, String)>,
+    /// Where to create the data directory (default: the system's temporary directory),
+    /// e.g. on a small file system to fill. The relay's log is then kept elsewhere.
+    pub data_dir_in: Option<PathBuf>,
 }
 
 impl Default for RelayOptions {
@@ -51,6 +54,7 @@ impl Default for RelayOptions {
             open: true,
             limits: Vec::new(),
             settings: Vec::new(),
+            data_dir_in: None,
         }
     }
 }
@@ -65,6 +69,7 @@ pub struct RelayProcess {
     /// The access token printed by `init` (when the relay is not open).
     pub token: Option<AccessToken>,
     stderr_log: PathBuf,
+    _log_dir: Option<tempfile::TempDir>,
 }
 
 impl RelayProcess {
@@ -77,9 +82,16 @@ impl RelayProcess {
                 binary.display()
             );
         }
-        let data_dir = tempfile::Builder::new()
-            .prefix("boucle-relay-test")
-            .tempdir()?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("boucle-relay-test");
+        let data_dir = match &options.data_dir_in {
+            Some(parent) => builder.tempdir_in(parent)?,
+            None => builder.tempdir()?,
+        };
+        let log_dir = match options.data_dir_in {
+            Some(_) => Some(builder.tempdir()?),
+            None => None,
+        };
         let mut init = Command::new(&binary);
         init.arg("--data-dir")
             .arg(data_dir.path())
@@ -97,7 +109,10 @@ impl RelayProcess {
             .find_map(|l| l.strip_prefix("access token: "))
             .and_then(parse_token);
         edit_config(&data_dir.path().join("config.toml"), &options)?;
-        let stderr_log = data_dir.path().join("relay-stderr.log");
+        let stderr_log = log_dir
+            .as_ref()
+            .map_or(data_dir.path(), |d| d.path())
+            .join("relay-stderr.log");
         let mut relay = RelayProcess {
             child: None,
             address: RelayAddress::new(
@@ -109,6 +124,7 @@ impl RelayProcess {
             token,
             data_dir,
             stderr_log,
+            _log_dir: log_dir,
         };
         relay.spawn("127.0.0.1:0")?;
         Ok(relay)

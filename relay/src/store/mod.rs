@@ -10,7 +10,8 @@ pub(crate) mod writer;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use boucle_wire::{PublicKey, ReceiveId, Seq};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -51,9 +52,15 @@ pub struct StoreStats {
 }
 
 /// The open store.
+///
+/// After a write fails with an I/O error (a full disk, most often) redb refuses every
+/// later operation on that handle, reads included. The writer then reopens the file
+/// ([`Store::reopen`]): the last commit is intact, so the relay goes on delivering what
+/// it holds, answers new writes with `StorageFailure` while the disk stays full, and
+/// accepts them again once there is room, without a restart.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    db: Arc<RwLock<Option<Arc<Database>>>>,
     path: PathBuf,
 }
 
@@ -79,9 +86,7 @@ pub(crate) struct State {
 impl Store {
     /// Opens (or creates) the store file.
     pub fn open(path: &Path) -> Result<Store, RelayError> {
-        let db = redb::Builder::new()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)?;
+        let db = open_file(path)?;
         let txn = db.begin_write()?;
         txn.open_table(MAILBOXES)?;
         txn.open_table(SEND_INDEX)?;
@@ -90,18 +95,57 @@ impl Store {
         txn.open_table(META)?;
         txn.commit()?;
         Ok(Store {
-            db: Arc::new(db),
+            db: Arc::new(RwLock::new(Some(Arc::new(db)))),
             path: path.to_owned(),
         })
     }
 
-    pub(crate) fn database(&self) -> &Database {
-        &self.db
+    /// The database, unless it is closed for reopening.
+    pub(crate) fn database(&self) -> Result<Arc<Database>, RelayError> {
+        self.db
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| {
+                RelayError::Store("the store is being reopened after a write failed".into())
+            })
+    }
+
+    /// Closes the database and opens the file again, after an I/O error left the handle
+    /// unusable. Waits (briefly) for readers to let go of the old handle; on failure the
+    /// store stays closed (reads and writes fail with a clear error) until a later call
+    /// succeeds.
+    pub(crate) fn reopen(&self) -> Result<(), RelayError> {
+        let old = self.db.write().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(mut old) = old {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                match Arc::try_unwrap(old) {
+                    Ok(db) => {
+                        drop(db);
+                        break;
+                    }
+                    Err(shared) if Instant::now() < deadline => {
+                        old = shared;
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(shared) => {
+                        *self.db.write().unwrap_or_else(|e| e.into_inner()) = Some(shared);
+                        return Err(RelayError::Store(
+                            "cannot reopen the store: it is still in use".into(),
+                        ));
+                    }
+                }
+            }
+        }
+        let db = open_file(&self.path)?;
+        *self.db.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(db));
+        Ok(())
     }
 
     /// The owner key of a mailbox, if it exists.
     pub fn owner_key(&self, receive_id: &ReceiveId) -> Result<Option<PublicKey>, RelayError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.database()?.begin_read()?;
         let table = txn.open_table(MAILBOXES)?;
         let Some(value) = table.get(receive_id.as_bytes())? else {
             return Ok(None);
@@ -112,7 +156,7 @@ impl Store {
 
     /// A snapshot to read envelopes from (one read transaction for many reads).
     pub(crate) fn reader(&self) -> Result<Reader, RelayError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.database()?.begin_read()?;
         Ok(Reader {
             envelopes: txn.open_table(ENVELOPES)?,
             bodies: txn.open_table(BODIES)?,
@@ -121,7 +165,7 @@ impl Store {
 
     /// Rebuilds the writer's in-memory state from disk.
     pub(crate) fn load_state(&self) -> Result<State, RelayError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.database()?.begin_read()?;
         let mut state = State::default();
         for entry in txn.open_table(MAILBOXES)?.iter()? {
             let (key, value) = entry?;
@@ -186,6 +230,12 @@ impl Store {
         stats.file_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         Ok(stats)
     }
+}
+
+fn open_file(path: &Path) -> Result<Database, RelayError> {
+    Ok(redb::Builder::new()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)?)
 }
 
 /// Reads envelopes from one consistent snapshot of the store.

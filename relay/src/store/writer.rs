@@ -115,6 +115,7 @@ impl Writer {
             acked: Vec::new(),
             acked_since: None,
             early_acks: HashMap::new(),
+            last_reopen: None,
         };
         let thread = std::thread::Builder::new()
             .name("relay-writer".into())
@@ -155,7 +156,12 @@ struct WriterThread {
     /// caught-up subscriber gets an envelope before its `Store` is queued here, so under
     /// load its ack can overtake it. Kept a short while, and bounded.
     early_acks: HashMap<(ReceiveId, u64), Instant>,
+    /// When the store was last reopened after a failed commit.
+    last_reopen: Option<Instant>,
 }
+
+/// Least time between two reopenings of the store after failed commits.
+const REOPEN_PAUSE: Duration = Duration::from_millis(200);
 
 /// Effects held back until the commit succeeds.
 #[derive(Default)]
@@ -173,6 +179,10 @@ struct Pending {
     /// Envelopes stored by this batch and already acknowledged: they join the deletion
     /// group instead of the index once the commit succeeds.
     acked_on_arrival: HashSet<(ReceiveId, u64)>,
+    /// Every envelope the hub admitted for this batch: released if the commit fails.
+    admitted: Vec<(ReceiveId, Seq, u64)>,
+    /// Acknowledged envelopes this batch deletes: waiting again if the commit fails.
+    flushed_acks: Vec<(Option<ReceiveId>, u64)>,
 }
 
 type Outcome = Option<Result<Reply, ErrorCode>>;
@@ -236,8 +246,24 @@ impl WriterThread {
             }
             Err(error) => {
                 tracing::warn!(%error, "a commit failed; the batch was refused and nothing of it was stored");
-                let released: Vec<(ReceiveId, Seq, u64)> = pending.added.clone();
+                // Everything admitted for the batch is taken back, once: what was refused
+                // already (mailbox gone) is released above.
+                let refused: HashSet<(ReceiveId, u64)> = pending
+                    .refused
+                    .iter()
+                    .map(|(id, seq, _)| (*id, seq.0))
+                    .collect();
+                let released: Vec<(ReceiveId, Seq, u64)> = pending
+                    .admitted
+                    .iter()
+                    .filter(|(id, seq, _)| !refused.contains(&(*id, seq.0)))
+                    .copied()
+                    .collect();
                 self.hub.release(&released);
+                if !pending.flushed_acks.is_empty() {
+                    self.acked.append(&mut pending.flushed_acks);
+                    self.acked_since.get_or_insert_with(Instant::now);
+                }
                 for (to, result) in pending.replies {
                     let result = result.and(Err(ErrorCode::StorageFailure));
                     let _ = to.events.send(ConnEvent::Reply {
@@ -245,6 +271,22 @@ impl WriterThread {
                         result,
                     });
                 }
+                // An I/O error leaves the database handle refusing everything, reads
+                // included: open the file again (its last commit is intact) and let
+                // subscribers retry what they could not read. While the disk stays full
+                // every batch fails: pausing between reopenings throttles them.
+                if let Some(wait) = self
+                    .last_reopen
+                    .and_then(|at| REOPEN_PAUSE.checked_sub(at.elapsed()))
+                {
+                    std::thread::sleep(wait);
+                }
+                self.last_reopen = Some(Instant::now());
+                match self.store.reopen() {
+                    Ok(()) => tracing::info!("reopened the store after a failed commit"),
+                    Err(error) => tracing::error!(%error, "cannot reopen the store; will retry"),
+                }
+                self.hub.wake_all();
                 // Mailbox records changed in the failed batch are read back from disk.
                 match self.store.load_state() {
                     Ok(state) => {
@@ -271,9 +313,27 @@ impl WriterThread {
         let mut others = Vec::with_capacity(batch.len());
         let mut acks = Vec::new();
         for op in batch.drain(..) {
-            match op.kind {
-                OpKind::Ack { receive_id, seq } => acks.push((receive_id, seq.0)),
+            match &op.kind {
+                OpKind::Ack { receive_id, seq } => acks.push((*receive_id, seq.0)),
                 OpKind::Tick => {}
+                OpKind::Store {
+                    receive_id,
+                    seq,
+                    header,
+                    body,
+                } => {
+                    let len = (header.len() + body.len()) as u64;
+                    pending.admitted.push((*receive_id, *seq, len));
+                    others.push(op);
+                }
+                OpKind::StoreBatch { body, admitted, .. } => {
+                    pending.admitted.extend(
+                        admitted
+                            .iter()
+                            .map(|a| (a.receive_id, a.seq, (a.header.len() + body.len()) as u64)),
+                    );
+                    others.push(op);
+                }
                 _ => others.push(op),
             }
         }
@@ -287,17 +347,33 @@ impl WriterThread {
         if others.is_empty() && !flush {
             return Ok(());
         }
-        let mut txn = self.store.database().begin_write()?;
         let durable = match self.durability {
             config::Durability::Fsync => true,
             config::Durability::OsBuffered => self.last_sync.elapsed() >= OS_BUFFERED_SYNC,
         };
-        txn.set_durability(if durable {
-            Durability::Immediate
-        } else {
-            Durability::None
-        })
-        .map_err(|e| RelayError::Store(e.to_string()))?;
+        let began = self.store.database().and_then(|db| {
+            let mut txn = db.begin_write()?;
+            txn.set_durability(if durable {
+                Durability::Immediate
+            } else {
+                Durability::None
+            })
+            .map_err(|e| RelayError::Store(e.to_string()))?;
+            Ok(txn)
+        });
+        let mut txn = match began {
+            Ok(txn) => txn,
+            Err(error) => {
+                // Every request of the batch is answered: nothing was stored.
+                for op in others {
+                    if let Some(to) = op.reply {
+                        pending.replies.push((to, Err(ErrorCode::StorageFailure)));
+                    }
+                }
+                self.take_acks(&acks, pending);
+                return Err(error);
+            }
+        };
         let now_ms = unix_ms();
         let mut result = Ok(());
         for op in others {
@@ -320,7 +396,9 @@ impl WriterThread {
             let mut acked = std::mem::take(&mut self.acked);
             self.acked_since = None;
             acked.sort_unstable_by_key(|(_, seq)| *seq);
-            self.remove(&mut txn, &acked, pending)?;
+            let removed = self.remove(&mut txn, &acked, pending);
+            pending.flushed_acks = acked;
+            removed?;
         }
         {
             let mut meta = txn.open_table(META)?;

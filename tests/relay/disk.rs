@@ -1,0 +1,171 @@
+//! The relay's disk fills up, on a small file system of its own (a tmpfs, which needs
+//! root; the test says it is skipped where it cannot mount one).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use boucle_e2e::{connect, drain, mailboxes, numbered};
+use boucle_test_support::{RelayOptions, RelayProcess};
+use boucle_wire::ErrorCode;
+use tokio::task::JoinSet;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A tmpfs of a fixed size, unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// `None` where this machine does not let the test mount one.
+    fn mount(bytes: u64) -> anyhow::Result<Option<SmallDisk>> {
+        let dir = tempfile::Builder::new().prefix("boucle-disk").tempdir()?;
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}")])
+            .arg("tmpfs")
+            .arg(dir.path())
+            .output();
+        match mounted {
+            Ok(output) if output.status.success() => Ok(Some(SmallDisk { dir })),
+            _ => Ok(None),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Fills the relay's disk with envelopes to one mailbox while another holds one stored
+/// before. Sends that do not fit get `StorageFailure` (a sentence, not a hang or a
+/// crash); the relay keeps delivering what it holds; once the operator frees space it
+/// stores again without a restart; and exactly the envelopes it acknowledged are
+/// delivered, once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_clearly_keeps_delivering_and_recovers() -> anyhow::Result<()> {
+    let Some(disk) = SmallDisk::mount(8 << 20)? else {
+        eprintln!(
+            "SKIPPED: cannot mount a tmpfs here (needs root): the full-disk test did not run"
+        );
+        return Ok(());
+    };
+    // Room the operator can give back later.
+    let ballast: PathBuf = disk.path().join("ballast");
+    std::fs::write(&ballast, vec![0u8; 2 << 20])?;
+    let mut relay = RelayProcess::start(RelayOptions {
+        data_dir_in: Some(disk.path().to_owned()),
+        ..RelayOptions::default()
+    })?;
+    let client = connect(relay.address()).await?;
+    let boxes = mailboxes(&client, 2).await?;
+    let (full, other) = (&boxes[0], &boxes[1]);
+    client
+        .send(other.ids.send_id, numbered(1, 0, 1_000))
+        .await?;
+
+    // Flood until the disk is full: about 8 MiB of room, 13 MiB sent.
+    let mut stored = BTreeSet::new();
+    let mut refused = 0u32;
+    let mut in_flight = JoinSet::new();
+    for n in 0..400u32 {
+        if in_flight.len() >= 8
+            && let Some(done) = in_flight.join_next().await
+        {
+            let (n, result): (u32, Result<(), boucle_relay_client::ClientError>) = done?;
+            match result {
+                Ok(()) => {
+                    stored.insert(n);
+                }
+                Err(error) => {
+                    assert_eq!(error.code(), Some(ErrorCode::StorageFailure), "{error}");
+                    assert!(error.to_string().contains("could not store"), "{error}");
+                    refused += 1;
+                }
+            }
+        }
+        let sender = client.clone();
+        let send_id = full.ids.send_id;
+        in_flight.spawn(async move { (n, sender.send(send_id, numbered(0, n, 32_000)).await) });
+    }
+    while let Some(done) = in_flight.join_next().await {
+        let (n, result) = done?;
+        match result {
+            Ok(()) => {
+                stored.insert(n);
+            }
+            Err(error) => {
+                assert_eq!(error.code(), Some(ErrorCode::StorageFailure), "{error}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused > 0,
+        "the disk never filled ({} stored)",
+        stored.len()
+    );
+    assert!(
+        !stored.is_empty(),
+        "nothing was stored before the disk filled"
+    );
+    assert!(relay.pid().is_some(), "the relay is still running");
+
+    // What the relay holds is still delivered while the disk is full.
+    let reader = connect(relay.address()).await?;
+    let waiting = drain(&reader, other, WAIT).await?;
+    assert_eq!(
+        waiting.len(),
+        1,
+        "the envelope stored before the disk filled"
+    );
+
+    // The operator frees space: sends are stored again, without a restart.
+    std::fs::remove_file(&ballast)?;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match client.send(other.ids.send_id, numbered(1, 1, 1_000)).await {
+            Ok(()) => break,
+            Err(error) => {
+                assert_eq!(error.code(), Some(ErrorCode::StorageFailure), "{error}");
+                anyhow::ensure!(
+                    tokio::time::Instant::now() < deadline,
+                    "the relay never stored again after space was freed"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+
+    // Exactly the acknowledged envelopes arrive, once each, intact.
+    let delivered = drain(&reader, full, WAIT).await?;
+    let mut got = BTreeSet::new();
+    for delivery in &delivered {
+        let body = delivery.envelope.body.as_bytes();
+        assert_eq!(body.len(), 32_000);
+        let n = u32::from_be_bytes(body[4..8].try_into()?);
+        assert!(got.insert(n), "envelope {n} delivered twice");
+    }
+    assert_eq!(got, stored, "delivered = acknowledged");
+
+    // And after a graceful restart, nothing acknowledged is lost.
+    let status = relay.terminate()?;
+    assert!(status.success(), "the relay stopped cleanly: {status}");
+    relay.restart()?;
+    let reader = connect(relay.address()).await?;
+    let after = drain(&reader, other, WAIT).await?;
+    assert_eq!(after.len(), 1, "the envelope stored after space was freed");
+    drop(relay);
+    drop(disk);
+    Ok(())
+}
