@@ -27,6 +27,16 @@ pub enum StoreError {
     /// The file in the profile directory is not a Boucle profile at all.
     #[error("{0} is not a Boucle profile file: it was left as it is")]
     NotAProfile(PathBuf),
+    /// The disk holding the profile is full. The write was not made; what was stored
+    /// before is intact.
+    #[error(
+        "the disk is full: nothing was written and nothing stored before was lost; free some space, then try again"
+    )]
+    DiskFull,
+    /// An earlier write failed (see the error it gave) and the profile is being opened
+    /// again; what was stored before is intact.
+    #[error("an earlier write to the profile failed; nothing stored was lost: try again")]
+    Interrupted,
     /// The operating system refused a read or a write.
     #[error("could not read or write the profile: {0}")]
     Io(#[from] std::io::Error),
@@ -39,16 +49,30 @@ pub enum StoreError {
 }
 
 /// Maps any redb error to the store's error: a lock conflict is [`StoreError::InUse`],
-/// an I/O failure is [`StoreError::Io`], anything else means the file is not what redb
-/// (and so this store) wrote.
+/// an I/O failure is [`StoreError::Io`] (or [`StoreError::DiskFull`]), a handle left
+/// unusable by one is [`StoreError::Interrupted`], anything else means the file is not
+/// what redb (and so this store) wrote.
 pub(crate) fn db_err(err: impl Into<redb::Error>) -> StoreError {
     match err.into() {
         redb::Error::DatabaseAlreadyOpen => StoreError::InUse,
+        redb::Error::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => StoreError::DiskFull,
         redb::Error::Io(e) => StoreError::Io(e),
+        redb::Error::PreviousIo => StoreError::Interrupted,
         redb::Error::Corrupted(msg) => StoreError::Corrupt(msg),
         redb::Error::ValueTooLarge(n) => {
             StoreError::Encode(format!("a value of {n} bytes is too large to store"))
         }
         other => StoreError::Corrupt(other.to_string()),
+    }
+}
+
+impl StoreError {
+    /// Whether the error came from the disk: redb then refuses every later operation on
+    /// the same handle, and the store opens its file again.
+    pub(crate) fn is_io(&self) -> bool {
+        matches!(
+            self,
+            StoreError::DiskFull | StoreError::Interrupted | StoreError::Io(_)
+        )
     }
 }

@@ -55,7 +55,8 @@ pub const PROFILE_FILE: &str = "profile.redb";
 /// process or another) fails with [`StoreError::InUse`] until it is dropped. Dropping
 /// it locks the profile again (the keys are wiped).
 pub struct ProfileStore {
-    db: Database,
+    /// `None` only while it is being opened again after an I/O error ([`Self::with_db`]).
+    db: std::sync::RwLock<Option<Database>>,
     data_key: DataKey,
     record_key: RecordKey,
     dir: PathBuf,
@@ -107,7 +108,7 @@ impl ProfileStore {
         new: &str,
         params: KdfParams,
     ) -> Result<(), StoreError> {
-        let current = open::read_meta(&self.db, &self.dir)?;
+        let current = self.with_db(|db| open::read_meta(db, &self.dir))?;
         let old_key =
             Kek::derive(old, &current.salt, current.params)?.unwrap_key(&current.wrapped)?;
         if !old_key.same_as(&self.data_key) {
@@ -122,9 +123,44 @@ impl ProfileStore {
             params,
             wrapped: kek.wrap(&self.data_key)?,
         };
-        let txn = self.db.begin_write().map_err(db_err)?;
-        meta.write(&txn)?;
-        txn.commit().map_err(db_err)
+        self.with_db(|db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            meta.write(&txn)?;
+            txn.commit().map_err(db_err)
+        })
+    }
+
+    /// Runs `f` on the open database. An I/O error (a full disk, most often) leaves a
+    /// redb handle refusing everything, reads included; the file is then opened again, so
+    /// that what is stored stays readable and later writes can succeed once there is
+    /// room. The error is still returned: the operation did not happen.
+    pub(crate) fn with_db<R>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let result = {
+            let guard = self.db.read().unwrap_or_else(|e| e.into_inner());
+            match guard.as_ref() {
+                Some(db) => f(db),
+                None => Err(StoreError::Interrupted),
+            }
+        };
+        if let Err(error) = &result
+            && error.is_io()
+        {
+            self.reopen();
+        }
+        result
+    }
+
+    fn reopen(&self) {
+        let mut guard = self.db.write().unwrap_or_else(|e| e.into_inner());
+        // The old handle must be gone before the file can be opened again.
+        drop(guard.take());
+        match redb::Builder::new().open(self.dir.join(PROFILE_FILE)) {
+            Ok(db) => *guard = Some(db),
+            Err(error) => tracing::warn!(%error, "cannot open the profile again; will retry"),
+        }
     }
 
     /// The profile directory.
@@ -141,7 +177,7 @@ impl ProfileStore {
     fn from_parts(db: Database, data_key: DataKey, dir: &Path) -> Result<ProfileStore, StoreError> {
         let record_key = data_key.record_key();
         Ok(ProfileStore {
-            db,
+            db: std::sync::RwLock::new(Some(db)),
             data_key,
             record_key,
             dir: dir.to_path_buf(),

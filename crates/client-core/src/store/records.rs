@@ -111,7 +111,15 @@ impl ProfileStore {
         &self,
         f: impl FnOnce(&mut WriteBatch) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
+        self.with_db(|db| self.write_in(db, f))
+    }
+
+    fn write_in(
+        &self,
+        db: &redb::Database,
+        f: impl FnOnce(&mut WriteBatch) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let txn = db.begin_write().map_err(db_err)?;
         let mut batch = WriteBatch {
             txn: &txn,
             record_key: &self.record_key,
@@ -150,7 +158,7 @@ impl ProfileStore {
         f: impl FnOnce(&redb::ReadOnlyTable<&'static [u8], &'static [u8]>) -> Result<R, StoreError>,
     ) -> Result<Option<R>, StoreError> {
         let name = table.redb_name();
-        let txn = self.db.begin_read().map_err(db_err)?;
+        let txn = self.with_db(|db| db.begin_read().map_err(db_err))?;
         match txn.open_table(Def::new(&name)) {
             Ok(t) => f(&t).map(Some),
             Err(TableError::TableDoesNotExist(_)) => Ok(None),
