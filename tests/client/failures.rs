@@ -3,9 +3,12 @@ use std::time::Duration;
 use boucle_client_core::store::StoreError;
 use boucle_client_core::{ConversationId, DeliveryState, Engine, EngineError, InvitationError};
 use boucle_relay_client::ClientError;
-use boucle_test_support::{RelayOptions, RelayProcess};
+use boucle_test_support::{RelayOptions, RelayProcess, SmallDisk};
 
-use crate::support::{PASSPHRASE, User, introduce, message, options, text};
+use crate::support::{
+    PASSPHRASE, User, assert_exactly_once_in_order, introduce, message, options, received_count,
+    text,
+};
 
 fn hash_dir(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -258,5 +261,48 @@ async fn a_different_identity_on_a_contacts_channel_is_flagged_loudly() -> anyho
     let cleared = engine.mark_verified(bob_id)?;
     assert!(cleared.verified && !cleared.identity_changed);
     assert_eq!(engine.safety_number(bob_id)?.digits(), safety.digits());
+    Ok(())
+}
+
+/// Bob's disk fills up while Alice writes to him: what he cannot store is not
+/// acknowledged, nothing he had is lost or reported as damage, and once he frees space
+/// every message arrives, in order, once, without restarting anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_delays_incoming_messages_and_loses_none() -> anyhow::Result<()> {
+    let Some(disk) = SmallDisk::mount(6 << 20) else {
+        eprintln!(
+            "SKIPPED: cannot mount a tmpfs here (needs root): the full-disk test did not run"
+        );
+        return Ok(());
+    };
+    let relay = RelayProcess::start(RelayOptions::default())?;
+    let mut alice = User::new("Alice", &relay).await?;
+    let mut bob = User::with_profile_in("Bob", &relay, disk.path()).await?;
+    let (bob_for_alice, alice_for_bob) = introduce(&mut alice, &mut bob).await?;
+    disk.fill_leaving(96 << 10, 32 << 10)?;
+
+    const N: usize = 60;
+    let prefix = format!("{}-", "x".repeat(3_000));
+    for i in 0..N {
+        alice.engine.send_text(
+            ConversationId::Contact(bob_for_alice),
+            &format!("{prefix}{i:05}"),
+        )?;
+    }
+    alice.engine.sync(Duration::from_secs(30)).await;
+    let from_alice = ConversationId::Contact(alice_for_bob);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = received_count(&bob.engine, from_alice);
+    assert!(
+        before < N,
+        "the disk never filled: {before} messages stored"
+    );
+
+    disk.free_ballast()?;
+    bob.until(|e| (received_count(e, from_alice) == N).then_some(()))
+        .await?;
+    assert_exactly_once_in_order(&bob.engine, from_alice, &prefix, N)?;
+    drop(bob);
+    drop(disk);
     Ok(())
 }

@@ -35,13 +35,35 @@ impl User {
         relay: &RelayProcess,
         options: EngineOptions,
     ) -> anyhow::Result<User> {
+        User::create(name, relay, options, None).await
+    }
+
+    /// A user whose profile directory is made inside `parent` (e.g. a small disk).
+    pub async fn with_profile_in(
+        name: &str,
+        relay: &RelayProcess,
+        parent: &std::path::Path,
+    ) -> anyhow::Result<User> {
+        User::create(name, relay, options(), Some(parent)).await
+    }
+
+    async fn create(
+        name: &str,
+        relay: &RelayProcess,
+        options: EngineOptions,
+        parent: Option<&std::path::Path>,
+    ) -> anyhow::Result<User> {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
             .try_init();
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("boucle-{name}"))
-            .tempdir()?;
+        let prefix = format!("boucle-{name}");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        let dir = match parent {
+            Some(parent) => builder.tempdir_in(parent)?,
+            None => builder.tempdir()?,
+        };
         let engine = Engine::create(
             &dir.path().join("profile"),
             PASSPHRASE,

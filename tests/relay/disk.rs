@@ -2,50 +2,14 @@
 //! root; the test says it is skipped where it cannot mount one).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use boucle_e2e::{connect, drain, mailboxes, numbered};
-use boucle_test_support::{RelayOptions, RelayProcess};
+use boucle_test_support::{RelayOptions, RelayProcess, SmallDisk};
 use boucle_wire::ErrorCode;
 use tokio::task::JoinSet;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// A tmpfs of a fixed size, unmounted when dropped.
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    /// `None` where this machine does not let the test mount one.
-    fn mount(bytes: u64) -> anyhow::Result<Option<SmallDisk>> {
-        let dir = tempfile::Builder::new().prefix("boucle-disk").tempdir()?;
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={bytes}")])
-            .arg("tmpfs")
-            .arg(dir.path())
-            .output();
-        match mounted {
-            Ok(output) if output.status.success() => Ok(Some(SmallDisk { dir })),
-            _ => Ok(None),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
-}
 
 /// Fills the relay's disk with envelopes to one mailbox while another holds one stored
 /// before. Sends that do not fit get `StorageFailure` (a sentence, not a hang or a
@@ -54,14 +18,14 @@ impl Drop for SmallDisk {
 /// delivered, once each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_clearly_keeps_delivering_and_recovers() -> anyhow::Result<()> {
-    let Some(disk) = SmallDisk::mount(8 << 20)? else {
+    let Some(disk) = SmallDisk::mount(8 << 20) else {
         eprintln!(
             "SKIPPED: cannot mount a tmpfs here (needs root): the full-disk test did not run"
         );
         return Ok(());
     };
     // Room the operator can give back later.
-    let ballast: PathBuf = disk.path().join("ballast");
+    let ballast = disk.path().join("ballast");
     std::fs::write(&ballast, vec![0u8; 2 << 20])?;
     let mut relay = RelayProcess::start(RelayOptions {
         data_dir_in: Some(disk.path().to_owned()),

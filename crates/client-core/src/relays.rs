@@ -30,6 +30,9 @@ pub(crate) enum Inbound {
     },
     /// Everything stored for the mailbox at subscription time has been handed over.
     Drained { receive_id: ReceiveId },
+    /// The mailbox is being subscribed afresh ([`RelayPool::redeliver_later`]): nothing of
+    /// its previous subscription follows, and what it had not acknowledged comes again.
+    Resubscribed { receive_id: ReceiveId },
     /// A relay's connection came up or went down.
     Status {
         relay: String,
@@ -42,9 +45,17 @@ struct Slot {
     address: RelayAddress,
     client: watch::Sender<Option<RelayClient>>,
     wanted: Mutex<HashMap<ReceiveId, SigningKey>>,
+    /// Mailboxes to subscribe afresh (see [`RelayPool::redeliver_later`]), and those
+    /// waiting for their turn.
+    redo: Mutex<HashSet<ReceiveId>>,
+    redo_scheduled: Mutex<HashSet<ReceiveId>>,
     wake: Notify,
     task: Mutex<Option<JoinHandle<()>>>,
 }
+
+/// How long after a failure to store an incoming envelope its mailbox is subscribed
+/// afresh, so that the relay delivers it again.
+const REDELIVER_AFTER: Duration = Duration::from_secs(2);
 
 /// All relay connections of a profile.
 pub(crate) struct RelayPool {
@@ -76,6 +87,8 @@ impl RelayPool {
             address: address.clone(),
             client,
             wanted: Mutex::new(HashMap::new()),
+            redo: Mutex::new(HashSet::new()),
+            redo_scheduled: Mutex::new(HashSet::new()),
             wake: Notify::new(),
             task: Mutex::new(None),
         });
@@ -143,6 +156,34 @@ impl RelayPool {
         }
     }
 
+    /// An envelope of this mailbox could not be stored (a full disk, say) and was not
+    /// acknowledged. Within one subscription the relay never delivers an envelope twice,
+    /// so a little later the mailbox is unsubscribed and subscribed again: everything not
+    /// acknowledged comes again (the engine drops what it already has).
+    pub(crate) fn redeliver_later(&self, address: &RelayAddress, receive_id: ReceiveId) {
+        let slot = self.slot(address);
+        let newly = slot
+            .redo_scheduled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(receive_id);
+        if !newly {
+            return;
+        }
+        tokio::spawn(async move {
+            tokio::time::sleep(REDELIVER_AFTER).await;
+            slot.redo_scheduled
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&receive_id);
+            slot.redo
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(receive_id);
+            slot.wake.notify_one();
+        });
+    }
+
     /// Stops every connection.
     pub(crate) fn shutdown(&self) {
         let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
@@ -187,8 +228,26 @@ async fn supervise(
             error: None,
         });
         let mut active: HashSet<ReceiveId> = HashSet::new();
-        let mut forwarders: Vec<JoinHandle<()>> = Vec::new();
+        let mut forwarders: HashMap<ReceiveId, JoinHandle<()>> = HashMap::new();
         loop {
+            let redo: Vec<ReceiveId> = slot
+                .redo
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .drain()
+                .collect();
+            for receive_id in redo {
+                if active.remove(&receive_id) {
+                    let _ = client.unsubscribe(receive_id).await;
+                }
+                // Nothing of the old subscription may follow the marker (after a
+                // reconnection there is none left: the mailbox is subscribed below).
+                if let Some(forwarder) = forwarders.remove(&receive_id) {
+                    forwarder.abort();
+                    let _ = forwarder.await;
+                }
+                let _ = inbound.send(Inbound::Resubscribed { receive_id });
+            }
             let wanted: Vec<(ReceiveId, SigningKey)> = slot
                 .wanted
                 .lock()
@@ -202,11 +261,10 @@ async fn supervise(
                 match client.subscribe(receive_id, &owner).await {
                     Ok(subscription) => {
                         active.insert(receive_id);
-                        forwarders.push(tokio::spawn(forward(
-                            subscription,
-                            relay.clone(),
-                            inbound.clone(),
-                        )));
+                        forwarders.insert(
+                            receive_id,
+                            tokio::spawn(forward(subscription, relay.clone(), inbound.clone())),
+                        );
                     }
                     Err(error) if error.code().is_some() => {
                         // Refused (mailbox gone, key mismatch): do not retry it endlessly.
@@ -227,7 +285,7 @@ async fn supervise(
                 _ = slot.wake.notified() => {}
             }
         }
-        for forwarder in forwarders {
+        for forwarder in forwarders.into_values() {
             forwarder.abort();
         }
         slot.client.send_replace(None);

@@ -590,44 +590,20 @@ fn a_tables_generation_moves_with_each_committed_write_to_it_only() {
     assert_eq!(store.get(CONTACTS, b"c").unwrap(), None);
 }
 
-/// A tmpfs of a fixed size, unmounted when dropped (needs root).
-struct SmallDisk(tempfile::TempDir);
-
-impl SmallDisk {
-    fn mount(bytes: u64) -> Option<SmallDisk> {
-        let dir = tempfile::tempdir().ok()?;
-        let status = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .ok()?;
-        status.status.success().then_some(SmallDisk(dir))
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(self.0.path())
-            .status();
-    }
-}
-
 /// The disk under the profile fills up: the failing write says so in a sentence and
 /// changes nothing, what was stored stays readable without reopening the profile, writes
 /// succeed again once there is room, and everything written is there after an unlock.
 #[test]
 fn a_full_disk_says_so_keeps_everything_and_recovers() {
-    let Some(disk) = SmallDisk::mount(4 << 20) else {
+    let Some(disk) = boucle_test_support::SmallDisk::mount(4 << 20) else {
         eprintln!(
             "SKIPPED: cannot mount a tmpfs here (needs root): the full-disk test did not run"
         );
         return;
     };
-    let dir = disk.0.path().join("profile");
+    let dir = disk.path().join("profile");
     let store = ProfileStore::create(&dir, PASS, KdfParams::for_tests()).unwrap();
-    let ballast = disk.0.path().join("ballast");
+    let ballast = disk.path().join("ballast");
     fs::write(&ballast, vec![0u8; 1 << 20]).unwrap();
 
     // 16 KiB notes until the disk is full (4 MiB: bounded by 400 writes).

@@ -284,3 +284,75 @@ fn edit_config(path: &Path, options: &RelayOptions) -> anyhow::Result<()> {
     std::fs::write(path, toml::to_string(&table)?)?;
     Ok(())
 }
+
+/// A small file system of its own (a tmpfs of a fixed size), to fill up. Mounting needs
+/// root; where it is refused, [`SmallDisk::mount`] gives `None` and the test says it was
+/// skipped. Unmounted when dropped.
+pub struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// A tmpfs of `bytes` bytes, or `None` where this machine does not allow it.
+    pub fn mount(bytes: u64) -> Option<SmallDisk> {
+        let dir = tempfile::Builder::new()
+            .prefix("boucle-disk")
+            .tempdir()
+            .ok()?;
+        let output = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .ok()?;
+        output.status.success().then_some(SmallDisk { dir })
+    }
+
+    /// Where it is mounted.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Fills it with files of `chunk` bytes under `ballast/` until it is full, then frees
+    /// `keep` bytes of them: what is left is about `keep` bytes of room.
+    pub fn fill_leaving(&self, keep: u64, chunk: usize) -> std::io::Result<()> {
+        let ballast = self.dir.path().join("ballast");
+        std::fs::create_dir_all(&ballast)?;
+        let mut files = Vec::new();
+        for n in 0.. {
+            let path = ballast.join(n.to_string());
+            match std::fs::write(&path, vec![0u8; chunk]) {
+                Ok(()) => files.push(path),
+                Err(error) if error.kind() == std::io::ErrorKind::StorageFull => {
+                    let _ = std::fs::remove_file(&path);
+                    break;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let mut freed = 0u64;
+        while freed < keep {
+            let Some(path) = files.pop() else { break };
+            std::fs::remove_file(path)?;
+            freed += chunk as u64;
+        }
+        Ok(())
+    }
+
+    /// Frees what [`SmallDisk::fill_leaving`] took.
+    pub fn free_ballast(&self) -> std::io::Result<()> {
+        let ballast = self.dir.path().join("ballast");
+        match std::fs::remove_dir_all(ballast) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}

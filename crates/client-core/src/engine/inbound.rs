@@ -5,6 +5,7 @@
 //! to be unusable (undecryptable, forged, a duplicate). If storing fails, it is not
 //! acknowledged, and the relay delivers it again later.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use boucle_crypto::{ContactCard, Content, Message, PairwiseSession, open};
@@ -23,9 +24,17 @@ use crate::model::{
 use crate::relays::Inbound;
 
 pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<Inbound>) {
+    // Mailboxes with an envelope that could not be stored: what follows it is left
+    // unacknowledged too, until the fresh subscription delivers it again, so that
+    // messages keep their order.
+    let mut held: HashSet<ReceiveId> = HashSet::new();
     while let Some(item) = inbound.recv().await {
         inner.on_relay_event(&item);
         match item {
+            Inbound::Envelope { receive_id, .. } if held.contains(&receive_id) => {}
+            Inbound::Resubscribed { receive_id } => {
+                held.remove(&receive_id);
+            }
             Inbound::Envelope {
                 relay,
                 receive_id,
@@ -59,8 +68,20 @@ pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<
                         }
                     }
                     Err(error) => {
-                        // Not acknowledged: the relay will deliver it again.
+                        // Not acknowledged: the relay delivers it again on a fresh
+                        // subscription, shortly.
                         tracing::warn!(%error, "an incoming message could not be stored; it will be retried");
+                        // Decrypting it advanced a session in memory only: go back to the
+                        // stored state, from which the next delivery decrypts.
+                        if let Ok(mut core) = inner.core()
+                            && let Err(error) = core.reload()
+                        {
+                            tracing::error!(%error, "cannot reload the profile's state");
+                        }
+                        if let Ok(address) = relay.parse::<RelayAddress>() {
+                            held.insert(receive_id);
+                            inner.pool.redeliver_later(&address, receive_id);
+                        }
                     }
                 }
             }

@@ -399,11 +399,6 @@ impl Core {
 }
 
 fn load_core(store: ProfileStore, clock: crate::Clock) -> Result<Core, EngineError> {
-    let damaged = |what: &str| {
-        EngineError::Store(StoreError::Corrupt(format!(
-            "the {what} record is missing or unreadable"
-        )))
-    };
     let pickle_key = store.pickle_key();
     let profile: ProfileRecord = store
         .get_value(META, PROFILE_KEY)?
@@ -412,6 +407,58 @@ fn load_core(store: ProfileStore, clock: crate::Clock) -> Result<Core, EngineErr
         .home_relay
         .parse()
         .map_err(|_| damaged("home relay"))?;
+    let state = load_state(&store, &pickle_key)?;
+    Ok(Core {
+        store,
+        pickle_key,
+        account: state.account,
+        profile,
+        home,
+        counters: state.counters,
+        sessions: state.sessions,
+        mailboxes: state.mailboxes,
+        loops: state.loops,
+        member_sessions: state.member_sessions,
+        clock,
+        names: loops::NameCache::default(),
+    })
+}
+
+fn damaged(what: &str) -> EngineError {
+    EngineError::Store(StoreError::Corrupt(format!(
+        "the {what} record is missing or unreadable"
+    )))
+}
+
+/// The part of [`Core`] that handling a message changes in memory before it is written.
+struct LoadedState {
+    account: Account,
+    counters: Counters,
+    sessions: HashMap<ContactId, PairwiseSession>,
+    mailboxes: HashMap<[u8; 16], Mailbox>,
+    loops: HashMap<LoopId, LoopSession>,
+    member_sessions: HashMap<[u8; 32], PairwiseSession>,
+}
+
+impl Core {
+    /// Puts the in-memory state back to what the store holds (what a restart would load).
+    /// Called when writing the effects of an incoming envelope failed: decrypting it
+    /// already advanced a session in memory, and the relay will deliver it again, to be
+    /// decrypted from the stored session.
+    pub(crate) fn reload(&mut self) -> Result<(), EngineError> {
+        let state = load_state(&self.store, &self.pickle_key)?;
+        self.account = state.account;
+        self.counters = state.counters;
+        self.sessions = state.sessions;
+        self.mailboxes = state.mailboxes;
+        self.loops = state.loops;
+        self.member_sessions = state.member_sessions;
+        Ok(())
+    }
+}
+
+fn load_state(store: &ProfileStore, pickle_key: &PickleKey) -> Result<LoadedState, EngineError> {
+    let pickle_key = pickle_key.clone();
     let account_bytes = store
         .get(META, ACCOUNT_KEY)?
         .ok_or_else(|| damaged("identity"))?;
@@ -463,19 +510,13 @@ fn load_core(store: ProfileStore, clock: crate::Clock) -> Result<Core, EngineErr
             .map_err(|_| damaged("member session"))?;
         member_sessions.insert(key, session);
     }
-    Ok(Core {
-        store,
-        pickle_key,
+    Ok(LoadedState {
         account,
-        profile,
-        home,
         counters,
         sessions,
         mailboxes,
         loops,
         member_sessions,
-        clock,
-        names: loops::NameCache::default(),
     })
 }
 
