@@ -78,7 +78,11 @@ pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<
                         {
                             tracing::error!(%error, "cannot reload the profile's state");
                         }
-                        if let Ok(address) = relay.parse::<RelayAddress>() {
+                        // The disk refused it: once it has room, the same envelope will
+                        // be stored. (Another failure is left for the next connection,
+                        // and must not hold the mailbox back.)
+                        let disk = matches!(&error, EngineError::Store(e) if e.is_io());
+                        if disk && let Ok(address) = relay.parse::<RelayAddress>() {
                             held.insert(receive_id);
                             inner.pool.redeliver_later(&address, receive_id);
                         }
