@@ -246,3 +246,49 @@ async fn in_a_chat_the_latest_timer_change_wins_on_both_sides() -> anyhow::Resul
     assert_eq!(bob.engine.expires_at(after.id)?, None);
     Ok(())
 }
+
+/// A message written under a timer while the relay is down, and whose time runs out
+/// before the relay is back, disappears from the outbox too: it never leaves the device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_expires_in_the_outbox_is_never_sent() -> anyhow::Result<()> {
+    let mut relay = RelayProcess::start(RelayOptions::default())?;
+    let clock = Clock::manual(1_750_000_000_000);
+    let with_clock = || EngineOptions {
+        clock: clock.clone(),
+        ..options()
+    };
+    let mut alice = User::with_options("Alice", &relay, with_clock()).await?;
+    let mut bob = User::with_options("Bob", &relay, with_clock()).await?;
+    let (bob_for_alice, alice_for_bob) = introduce(&mut alice, &mut bob).await?;
+    let to_bob = ConversationId::Contact(bob_for_alice);
+    let from_alice = ConversationId::Contact(alice_for_bob);
+    alice.engine.set_timer(to_bob, HOUR)?;
+    bob.until(|e| (e.timer(from_alice).ok()? == HOUR).then_some(()))
+        .await?;
+
+    relay.terminate()?;
+    let stranded = alice
+        .engine
+        .send_text(to_bob, "the address of the safe house")?;
+    assert_eq!(alice.engine.outbox_len()?, 1);
+    clock.advance(Duration::from_secs(u64::from(HOUR) + 1));
+    alice.engine.sweep_expired()?;
+    assert!(!has(&alice.engine, to_bob, stranded.id), "gone here");
+
+    relay.restart()?;
+    let later = alice.engine.send_text(to_bob, "see you tomorrow")?;
+    bob.until(|e| has(e, from_alice, later.id).then_some(()))
+        .await?;
+    alice
+        .until(|e| (e.outbox_len().ok()? == 0).then_some(()))
+        .await?;
+    let shown: Vec<String> = bob
+        .engine
+        .history(from_alice, None, 100)?
+        .iter()
+        .filter(|m| matches!(m.body, MessageBody::Text(_)))
+        .map(text)
+        .collect();
+    assert_eq!(shown, ["see you tomorrow"], "the expired one never arrived");
+    Ok(())
+}

@@ -33,10 +33,13 @@ pub(crate) async fn run(inner: Arc<Inner>) {
 async fn send_all(inner: &Inner) {
     let items: Vec<(Vec<u8>, OutboxRecord)> = match inner.core() {
         Ok(core) => match core.store.scan(OUTBOX, b"") {
-            Ok(items) => items
-                .into_iter()
-                .filter_map(|(key, bytes)| Some((key, postcard::from_bytes(&bytes).ok()?)))
-                .collect(),
+            Ok(items) => {
+                let items = items
+                    .into_iter()
+                    .filter_map(|(key, bytes)| Some((key, postcard::from_bytes(&bytes).ok()?)))
+                    .collect();
+                drop_orphans(&core, items)
+            }
             Err(error) => {
                 tracing::warn!(%error, "cannot read the outbox");
                 return;
@@ -99,6 +102,41 @@ async fn send_all(inner: &Inner) {
             },
         }
     }
+}
+
+/// Removes the items whose message is gone before it could leave (it disappeared when
+/// its timer ran out, say): a message that expired on this device is never sent. Returns
+/// the others.
+fn drop_orphans(
+    core: &super::Core,
+    items: Vec<(Vec<u8>, OutboxRecord)>,
+) -> Vec<(Vec<u8>, OutboxRecord)> {
+    let gone = |item: &OutboxRecord| {
+        item.message.is_some_and(|(conversation, position)| {
+            matches!(
+                core.store
+                    .get(MESSAGES, &message_key(&conversation, position)),
+                Ok(None)
+            )
+        })
+    };
+    let (orphans, items): (Vec<_>, Vec<_>) = items.into_iter().partition(|(_, item)| gone(item));
+    if !orphans.is_empty() {
+        let removed = core.store.write(|batch| {
+            for (key, _) in &orphans {
+                batch.delete(OUTBOX, key)?;
+            }
+            Ok(())
+        });
+        match removed {
+            Ok(()) => tracing::debug!(
+                items = orphans.len(),
+                "dropped unsent items of deleted messages"
+            ),
+            Err(error) => tracing::warn!(%error, "cannot update the outbox"),
+        }
+    }
+    items
 }
 
 /// The relay, body and recipients of an item, or why it can never be sent.
