@@ -316,24 +316,10 @@ impl Connection {
         if let Err(refused) = self.context.writer.send(op).await {
             // The writer is gone (shutting down): take back what the hub admitted.
             let WriteOp { kind, reply } = refused.0;
-            match kind {
-                OpKind::Store {
-                    receive_id,
-                    seq,
-                    header,
-                    body,
-                } => {
-                    let len = (header.len() + body.len()) as u64;
-                    self.context.hub.release(&[(receive_id, seq, len)]);
-                }
-                OpKind::StoreBatch { body, admitted, .. } => {
-                    let released: Vec<_> = admitted
-                        .iter()
-                        .map(|a| (a.receive_id, a.seq, (a.header.len() + body.len()) as u64))
-                        .collect();
-                    self.context.hub.release(&released);
-                }
-                _ => {}
+            let mut released = Vec::new();
+            kind.admitted_into(&mut released);
+            if !released.is_empty() {
+                self.context.hub.release(&released);
             }
             if let Some(to) = reply {
                 self.protocol

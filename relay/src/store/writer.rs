@@ -84,6 +84,27 @@ pub(crate) enum OpKind {
     Tick,
 }
 
+impl OpKind {
+    /// Appends the envelopes the hub admitted for this operation (mailbox, seq, size):
+    /// what must be taken back if it is not stored.
+    pub(crate) fn admitted_into(&self, out: &mut Vec<(ReceiveId, Seq, u64)>) {
+        match self {
+            OpKind::Store {
+                receive_id,
+                seq,
+                header,
+                body,
+            } => out.push((*receive_id, *seq, (header.len() + body.len()) as u64)),
+            OpKind::StoreBatch { body, admitted, .. } => out.extend(
+                admitted
+                    .iter()
+                    .map(|a| (a.receive_id, a.seq, (a.header.len() + body.len()) as u64)),
+            ),
+            _ => {}
+        }
+    }
+}
+
 /// Handle to the writer thread. Dropping every sender stops it after its last commit.
 pub(crate) struct Writer {
     pub sender: mpsc::Sender<WriteOp>,
@@ -316,25 +337,10 @@ impl WriterThread {
             match &op.kind {
                 OpKind::Ack { receive_id, seq } => acks.push((*receive_id, seq.0)),
                 OpKind::Tick => {}
-                OpKind::Store {
-                    receive_id,
-                    seq,
-                    header,
-                    body,
-                } => {
-                    let len = (header.len() + body.len()) as u64;
-                    pending.admitted.push((*receive_id, *seq, len));
+                kind => {
+                    kind.admitted_into(&mut pending.admitted);
                     others.push(op);
                 }
-                OpKind::StoreBatch { body, admitted, .. } => {
-                    pending.admitted.extend(
-                        admitted
-                            .iter()
-                            .map(|a| (a.receive_id, a.seq, (a.header.len() + body.len()) as u64)),
-                    );
-                    others.push(op);
-                }
-                _ => others.push(op),
             }
         }
         if others.is_empty() {
