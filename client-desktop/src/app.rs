@@ -174,6 +174,11 @@ fn run(engine: &Engine, commands: Vec<main::Command>) -> Task<Message> {
         main::Command::Copy(text) => iced::clipboard::write(text),
         main::Command::Focus(id) => iced::widget::operation::focus(id),
         main::Command::FocusInput(id) => iced::widget::operation::focus(id),
+        // The list is anchored to the bottom, where offsets count from the end: the
+        // latest message is at offset 0.
+        main::Command::ShowLatest(id) => {
+            iced::widget::operation::snap_to(id, iced::widget::scrollable::RelativeOffset::START)
+        }
         main::Command::After(at, request) => {
             let engine = engine.clone();
             Task::perform(

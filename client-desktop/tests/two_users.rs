@@ -87,7 +87,7 @@ impl Window {
                     commands.extend(self.state.handle(Message::Response(response)));
                 }
                 Command::Copy(text) => self.copied.push(text),
-                Command::Focus(_) | Command::FocusInput(_) => {}
+                Command::Focus(_) | Command::FocusInput(_) | Command::ShowLatest(_) => {}
                 // A poll's closing timer: none of the polls here close by themselves.
                 Command::After(..) => {}
             }

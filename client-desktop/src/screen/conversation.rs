@@ -39,6 +39,8 @@ use crate::when::Zone;
 
 /// Id of the composer (for focus and tests).
 pub const COMPOSER: &str = "composer";
+/// Id of the message list (scrolled to the latest message when a conversation opens).
+pub const MESSAGES: &str = "messages";
 
 /// Id of the attach pane's path field.
 pub const ATTACH_PATH: &str = "attach-path";
@@ -1010,6 +1012,7 @@ impl State {
             ));
         }
         scrollable(list)
+            .id(MESSAGES)
             .anchor_bottom()
             .height(Fill)
             .width(Fill)

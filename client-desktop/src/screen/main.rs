@@ -105,6 +105,9 @@ pub enum Command {
     FocusInput(String),
     /// Run this request at this time (unix ms), or at once if it is past.
     After(u64, Request),
+    /// Scroll a message list to its latest message (a conversation just opened: it must
+    /// not keep the place the previous one was scrolled to).
+    ShowLatest(&'static str),
 }
 
 impl State {
@@ -496,6 +499,7 @@ impl State {
             Command::Engine(Request::Polls(id)),
             Command::Engine(Request::Agenda(Some(id))),
             Command::Engine(Request::MarkRead(id)),
+            Command::ShowLatest(conversation::MESSAGES),
             Command::Focus(conversation::COMPOSER),
         ];
         if let ConversationId::Loop(loop_id) = id {

@@ -185,6 +185,12 @@ fn clicking_an_entry_opens_it_and_marks_it_read() {
             .iter()
             .any(|c| matches!(c, Command::Focus(conversation::COMPOSER)))
     );
+    assert!(
+        commands
+            .iter()
+            .any(|c| matches!(c, Command::ShowLatest(conversation::MESSAGES))),
+        "a conversation opens on its latest message"
+    );
     assert!(shows(&state, "Members and settings"));
     assert!(shows(&state, "No messages yet. Say hello!"));
 }
