@@ -6,7 +6,6 @@
 //! the file when it changes, so `token create` and `token revoke` take effect at once.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::SystemTime;
 
 use base64::Engine;
@@ -32,7 +31,6 @@ pub struct TokenRecord {
 #[derive(Debug)]
 pub struct TokenFile {
     path: PathBuf,
-    cache: Mutex<(Option<SystemTime>, Vec<TokenRecord>)>,
 }
 
 /// Text form of a token: base64url, no padding.
@@ -51,7 +49,6 @@ impl TokenFile {
     pub fn new(dir: &Path) -> TokenFile {
         TokenFile {
             path: dir.join("tokens"),
-            cache: Mutex::new((None, Vec::new())),
         }
     }
 
@@ -93,20 +90,16 @@ impl TokenFile {
         Ok(true)
     }
 
-    /// Whether `token` is currently valid. Re-reads the file if it changed.
+    /// Whether `token` is currently valid. The file is read every time (it is small, and
+    /// only mailbox creation asks): a token revoked a moment ago is refused at once. A
+    /// cache keyed on the file's modification time missed a revocation made within one
+    /// tick of the kernel's coarse clock after a creation.
     pub fn check(&self, token: &AccessToken) -> bool {
         let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let modified = std::fs::metadata(&self.path)
-            .and_then(|m| m.modified())
-            .ok();
-        let Ok(mut cache) = self.cache.lock() else {
-            return false;
-        };
-        if cache.0 != modified || modified.is_none() {
-            cache.1 = read_records(&self.path).unwrap_or_default();
-            cache.0 = modified;
-        }
-        cache.1.iter().any(|r| r.hash == hash)
+        read_records(&self.path)
+            .unwrap_or_default()
+            .iter()
+            .any(|r| r.hash == hash)
     }
 }
 
@@ -165,6 +158,22 @@ fn write_records(path: &Path, records: &[TokenRecord]) -> Result<(), RelayError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_revocation_right_after_a_creation_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = TokenFile::new(dir.path());
+        // Many rounds, each within one tick of the coarse clock that stamps files.
+        for _ in 0..200 {
+            let (record, token) = tokens.create("quick").unwrap();
+            assert!(tokens.check(&token));
+            assert!(tokens.revoke(&record.id).unwrap());
+            assert!(
+                !tokens.check(&token),
+                "a revoked token must be refused at once"
+            );
+        }
+    }
 
     #[test]
     fn create_check_revoke() {
