@@ -63,6 +63,11 @@ async fn send_all(inner: &Inner) {
             held_back.insert(item.relay.clone());
             continue;
         };
+        // Waiting for the connection took time: the item's message may have expired (or
+        // the upload been withdrawn) meanwhile.
+        if !super::files::still_queued(inner, &key) || withdrawn_if_orphan(inner, &key, &item) {
+            continue;
+        }
         let sent = match <[BatchRecipient; 1]>::try_from(recipients) {
             Ok([one]) => {
                 let envelope = Envelope {
@@ -111,16 +116,9 @@ fn drop_orphans(
     core: &super::Core,
     items: Vec<(Vec<u8>, OutboxRecord)>,
 ) -> Vec<(Vec<u8>, OutboxRecord)> {
-    let gone = |item: &OutboxRecord| {
-        item.message.is_some_and(|(conversation, position)| {
-            matches!(
-                core.store
-                    .get(MESSAGES, &message_key(&conversation, position)),
-                Ok(None)
-            )
-        })
-    };
-    let (orphans, items): (Vec<_>, Vec<_>) = items.into_iter().partition(|(_, item)| gone(item));
+    let (orphans, items): (Vec<_>, Vec<_>) = items
+        .into_iter()
+        .partition(|(_, item)| message_gone(core, item));
     if !orphans.is_empty() {
         let removed = core.store.write(|batch| {
             for (key, _) in &orphans {
@@ -137,6 +135,33 @@ fn drop_orphans(
         }
     }
     items
+}
+
+/// Whether the item carries a message that is no longer in the history.
+fn message_gone(core: &super::Core, item: &OutboxRecord) -> bool {
+    item.message.is_some_and(|(conversation, position)| {
+        matches!(
+            core.store
+                .get(MESSAGES, &message_key(&conversation, position)),
+            Ok(None)
+        )
+    })
+}
+
+/// Removes one item if its message is gone (see [`drop_orphans`]); whether it did.
+fn withdrawn_if_orphan(inner: &Inner, key: &[u8], item: &OutboxRecord) -> bool {
+    let Ok(core) = inner.core() else {
+        return false;
+    };
+    let gone = message_gone(&core, item);
+    if gone
+        && let Err(error) = core
+            .store
+            .write(|batch| batch.delete(OUTBOX, key).map(|_| ()))
+    {
+        tracing::warn!(%error, "cannot update the outbox");
+    }
+    gone
 }
 
 /// The relay, body and recipients of an item, or why it can never be sent.
