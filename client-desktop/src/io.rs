@@ -85,6 +85,8 @@ pub enum Request {
     AddShared(ConversationId, MessageId),
     /// Sets the disappearing-messages timer (seconds, 0: off).
     SetTimer(ConversationId, u32),
+    /// Block (`true`) or unblock a contact.
+    SetBlocked(ContactId, bool),
     /// Reads the disappearing-messages timer.
     Timer(ConversationId),
 }
@@ -168,6 +170,7 @@ pub enum Response {
     /// The contact that a shared-contact message was added as.
     AddedShared(ConversationId, MessageId, Result<ContactId, String>),
     TimerSet(ConversationId, u32, Result<(), String>),
+    BlockedSet(ContactId, bool, Result<(), String>),
     Timer(ConversationId, Result<u32, String>),
 }
 
@@ -360,6 +363,14 @@ pub async fn perform(engine: Engine, request: Request) -> Response {
             seconds,
             engine.set_timer(conversation, seconds).map_err(text),
         ),
+        Request::SetBlocked(contact, blocked) => {
+            let done = if blocked {
+                engine.block(contact)
+            } else {
+                engine.unblock(contact)
+            };
+            Response::BlockedSet(contact, blocked, done.map(|_| ()).map_err(text))
+        }
         Request::Timer(conversation) => {
             Response::Timer(conversation, engine.timer(conversation).map_err(text))
         }

@@ -69,6 +69,7 @@ fn contact(id: ContactId, name: &str, verified: bool, unread: u32, ago: u64) -> 
         last_activity: format::now_ms() - ago,
         introduced_by: None,
         can_share: false,
+        blocked: false,
     }
 }
 
@@ -183,6 +184,7 @@ fn conversation() {
             contact: Some(NADIA),
             verified: true,
             identity_changed: false,
+            blocked: false,
         },
     );
     state.set_history(vec![
@@ -336,6 +338,7 @@ fn tenants_conversation(history: Vec<MessageView>) -> conversation::State {
             contact: None,
             verified: false,
             identity_changed: false,
+            blocked: false,
         },
     );
     state.set_history(
@@ -593,6 +596,7 @@ fn timer_selector() {
             contact: Some(NADIA),
             verified: true,
             identity_changed: false,
+            blocked: false,
         },
     );
     state.set_history(vec![

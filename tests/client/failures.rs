@@ -306,3 +306,59 @@ async fn a_full_disk_delays_incoming_messages_and_loses_none() -> anyhow::Result
     drop(disk);
     Ok(())
 }
+
+/// Alice blocks Bob: what he sends while blocked is never shown or kept, she cannot write
+/// to him, and he is not told. Once she unblocks him, his next messages arrive again,
+/// over the same session (no new invitation).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_contact_is_not_heard_until_unblocked() -> anyhow::Result<()> {
+    let relay = RelayProcess::start(RelayOptions::default())?;
+    let mut alice = User::new("Alice", &relay).await?;
+    let mut bob = User::new("Bob", &relay).await?;
+    let (bob_for_alice, alice_for_bob) = introduce(&mut alice, &mut bob).await?;
+    let to_bob = ConversationId::Contact(bob_for_alice);
+    let to_alice = ConversationId::Contact(alice_for_bob);
+    bob.engine.send_text(to_alice, "before")?;
+    alice
+        .until(|e| (received_count(e, to_bob) == 1).then_some(()))
+        .await?;
+
+    assert!(alice.engine.block(bob_for_alice)?.blocked);
+    let refused = alice
+        .engine
+        .send_text(to_bob, "you are blocked")
+        .unwrap_err();
+    assert!(matches!(refused, EngineError::Blocked), "{refused}");
+    assert!(refused.to_string().contains("unblock"), "{refused}");
+    for n in 0..5 {
+        bob.engine
+            .send_text(to_alice, &format!("while blocked {n}"))?;
+    }
+    bob.engine.sync(Duration::from_secs(20)).await;
+    alice.engine.sync(Duration::from_secs(20)).await;
+    assert_eq!(
+        received_count(&alice.engine, to_bob),
+        1,
+        "nothing while blocked"
+    );
+
+    assert!(!alice.engine.unblock(bob_for_alice)?.blocked);
+    bob.engine.send_text(to_alice, "after")?;
+    let texts: Vec<String> = alice
+        .until(|e| {
+            let history = e.history(to_bob, None, 100).ok()?;
+            (history.len() == 2).then(|| history.iter().map(text).collect())
+        })
+        .await?;
+    assert_eq!(texts, ["before", "after"]);
+    alice.engine.send_text(to_bob, "welcome back")?;
+    bob.until(|e| {
+        e.history(to_alice, None, 100)
+            .ok()?
+            .iter()
+            .any(|m| text(m) == "welcome back")
+            .then_some(())
+    })
+    .await?;
+    Ok(())
+}

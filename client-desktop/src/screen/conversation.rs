@@ -59,6 +59,8 @@ pub struct State {
     selected: Option<MessageId>,
     /// The message waiting for "Delete it" to be confirmed.
     confirm_delete: Option<MessageId>,
+    /// "Block" was pressed: the confirmation shows instead of the composer.
+    confirm_block: bool,
     /// What is being done right now, in words ("Saving your edit…").
     pending: Option<&'static str>,
     error: Option<String>,
@@ -175,6 +177,11 @@ pub enum Message {
     /// The header's timer button: opens (or closes) the selector; a choice sets it.
     TimerMenu,
     SetTimer(u32),
+    /// The header's "Block", its confirmation, "Keep", and "Unblock".
+    AskBlock,
+    ConfirmBlock,
+    KeepContact,
+    Unblock,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -208,6 +215,8 @@ pub enum Action {
     AddContact(MessageId),
     OpenContact(ContactId),
     SetTimer(u32),
+    /// Block (`true`) or unblock this contact.
+    SetBlocked(ContactId, bool),
 }
 
 /// Who the conversation is with, as the list knows it.
@@ -217,6 +226,8 @@ pub struct Header {
     pub contact: Option<ContactId>,
     pub verified: bool,
     pub identity_changed: bool,
+    /// We blocked them: nothing they send is shown, and we cannot write.
+    pub blocked: bool,
 }
 
 impl State {
@@ -230,6 +241,7 @@ impl State {
             mode: Mode::Write,
             selected: None,
             confirm_delete: None,
+            confirm_block: false,
             pending: None,
             error: None,
             polls: HashMap::new(),
@@ -384,6 +396,21 @@ impl State {
     }
 
     /// The engine set (or refused) the timer.
+    /// The answer to "Block" or "Unblock" (the header follows the refreshed contact).
+    pub fn blocked_set(&mut self, blocked: bool, result: Result<(), String>) {
+        self.pending = None;
+        match result {
+            Ok(()) => {
+                self.error = None;
+                self.header.blocked = blocked;
+            }
+            Err(error) => {
+                let what = if blocked { "blocked" } else { "unblocked" };
+                self.error = Some(format!("{} was not {what}. {error}", self.header.title));
+            }
+        }
+    }
+
     pub fn timer_set(&mut self, seconds: u32, result: Result<(), String>) {
         self.pending = None;
         match result {
@@ -633,6 +660,29 @@ impl State {
                 Some(contact) => Action::Verify(contact),
                 None => Action::None,
             },
+            Message::AskBlock => {
+                self.confirm_block = self.header.contact.is_some() && !self.header.blocked;
+                Action::None
+            }
+            Message::KeepContact => {
+                self.confirm_block = false;
+                Action::None
+            }
+            Message::ConfirmBlock | Message::Unblock => {
+                let block = matches!(message, Message::ConfirmBlock);
+                self.confirm_block = false;
+                match self.header.contact {
+                    Some(contact) => {
+                        self.pending = Some(if block {
+                            "Blocking…"
+                        } else {
+                            "Unblocking…"
+                        });
+                        Action::SetBlocked(contact, block)
+                    }
+                    None => Action::None,
+                }
+            }
             Message::Members => match self.id {
                 ConversationId::Loop(id) => Action::Members(id),
                 _ => Action::None,
@@ -900,6 +950,7 @@ impl State {
 
     fn header(&self) -> Element<'_, Message> {
         let subtitle = match self.header.contact {
+            Some(_) if self.header.blocked => "blocked".to_owned(),
             Some(_) if self.header.identity_changed => "security key changed".to_owned(),
             Some(_) if self.header.verified => "verified".to_owned(),
             Some(_) => "not verified yet".to_owned(),
@@ -923,6 +974,17 @@ impl State {
         let agenda = button(text("Agenda").size(theme::SMALL))
             .style(button::secondary)
             .on_press(Message::Agenda);
+        let block = self.header.contact.map(|_| {
+            if self.header.blocked {
+                button(text("Unblock").size(theme::SMALL))
+                    .style(button::secondary)
+                    .on_press(Message::Unblock)
+            } else {
+                button(text("Block").size(theme::SMALL))
+                    .style(button::secondary)
+                    .on_press(Message::AskBlock)
+            }
+        });
         let tag = (self.timer > 0).then(|| {
             theme::label(
                 format!("disappearing: {}", format::timer(self.timer)),
@@ -940,10 +1002,68 @@ impl State {
             .width(Fill),
             timer::button(self.timer, self.rules.may_set_timer, self.timer_open),
             agenda,
+            block,
             action,
         ]
         .spacing(theme::GAP)
         .align_y(Alignment::Center)
+        .padding([12.0, theme::PAD])
+        .into()
+    }
+
+    /// In place of the composer: the confirmation of "Block", or what blocking means and
+    /// "Unblock".
+    fn block_panel(&self) -> Element<'_, Message> {
+        let name = &self.header.title;
+        let (sentence, buttons) = if self.header.blocked {
+            (
+                format!(
+                    "You blocked {name}. Nothing they send is shown or kept, and they are not told."
+                ),
+                row![
+                    button(text("Unblock").size(theme::SMALL))
+                        .style(button::secondary)
+                        .on_press(Message::Unblock)
+                ],
+            )
+        } else {
+            (
+                format!(
+                    "Block {name}? Nothing they send will be shown or kept, and you will not be able to write to them. They are not told."
+                ),
+                row![
+                    button(text("Block").size(theme::SMALL))
+                        .style(button::danger)
+                        .on_press(Message::ConfirmBlock),
+                    button(text("Keep").size(theme::SMALL))
+                        .style(button::secondary)
+                        .on_press(Message::KeepContact),
+                ]
+                .spacing(theme::GAP),
+            )
+        };
+        let status = self
+            .error
+            .as_deref()
+            .map(|error| text(error).size(theme::SMALL).style(theme::error_text));
+        column![
+            status,
+            container(
+                row![
+                    text(sentence)
+                        .size(theme::BODY)
+                        .style(theme::muted_text)
+                        .width(Fill),
+                    buttons,
+                ]
+                .spacing(theme::GAP)
+                .align_y(Alignment::Center)
+            )
+            .padding([12, 14])
+            .width(Fill)
+            .style(theme::panel),
+        ]
+        .spacing(6)
         .padding([12.0, theme::PAD])
         .into()
     }
@@ -1020,6 +1140,9 @@ impl State {
     }
 
     fn composer(&self) -> Element<'_, Message> {
+        if self.confirm_block || self.header.blocked {
+            return self.block_panel();
+        }
         if !self.rules.may_post {
             let status = self
                 .error

@@ -364,6 +364,9 @@ impl State {
             conversation::Action::SetTimer(seconds) => {
                 vec![Command::Engine(Request::SetTimer(conversation, seconds))]
             }
+            conversation::Action::SetBlocked(contact, blocked) => {
+                vec![Command::Engine(Request::SetBlocked(contact, blocked))]
+            }
         }
     }
 
@@ -530,6 +533,7 @@ impl State {
             contact: None,
             verified: false,
             identity_changed: false,
+            blocked: false,
         };
         match id {
             ConversationId::Contact(contact) => {
@@ -538,6 +542,7 @@ impl State {
                     header.title = found.name.clone();
                     header.verified = found.verified;
                     header.identity_changed = found.identity_changed;
+                    header.blocked = found.blocked;
                 }
             }
             ConversationId::Loop(loop_id) => {
@@ -833,6 +838,14 @@ impl State {
                     && open.id == id
                 {
                     open.added(message, result);
+                }
+                return vec![Command::Engine(Request::Refresh)];
+            }
+            Response::BlockedSet(contact, blocked, result) => {
+                if let Pane::Conversation(open) = &mut self.pane
+                    && open.id == ConversationId::Contact(contact)
+                {
+                    open.blocked_set(blocked, result);
                 }
                 return vec![Command::Engine(Request::Refresh)];
             }

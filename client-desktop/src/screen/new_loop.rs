@@ -141,6 +141,7 @@ mod tests {
             last_activity: 0,
             introduced_by: None,
             can_share: false,
+            blocked: false,
         }];
         let mut state = State::new(&contacts);
         let mut ui = simulator(state.view());

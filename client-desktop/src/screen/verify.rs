@@ -161,6 +161,7 @@ mod tests {
             last_activity: 0,
             introduced_by: None,
             can_share: false,
+            blocked: false,
         }
     }
 

@@ -58,6 +58,10 @@ enum Command {
     Sync(cmd::sync::Args),
     /// Show the safety number to compare with a contact; `--confirm` marks them verified.
     Verify(cmd::verify::Args),
+    /// Block a contact: nothing they send is shown or kept, nothing can be sent to them.
+    Block(cmd::block::Args),
+    /// Unblock a contact.
+    Unblock(cmd::block::Args),
     /// Change the profile's passphrase.
     Passwd,
     /// Group conversations: create, add, remove, promote, rename, policy, leave, members,
@@ -106,6 +110,8 @@ async fn main() -> ExitCode {
         Command::Watch => cmd::watch::run(&globals).await,
         Command::Sync(args) => cmd::sync::run(&globals, args).await,
         Command::Verify(args) => cmd::verify::run(&globals, args).await,
+        Command::Block(args) => cmd::block::run(&globals, args, true).await,
+        Command::Unblock(args) => cmd::block::run(&globals, args, false).await,
         Command::Passwd => cmd::passwd::run(&globals).await,
         Command::Loop(command) => cmd::loops::run(&globals, command).await,
         Command::Poll(command) => cmd::poll::run(&globals, command).await,

@@ -29,6 +29,8 @@ pub struct ContactJson {
     pub introduced_by: Option<String>,
     /// Whether they can be shared with others yet.
     pub can_share: bool,
+    /// Blocked: nothing they send is shown, nothing can be sent to them.
+    pub blocked: bool,
 }
 
 impl From<&Contact> for ContactJson {
@@ -43,6 +45,7 @@ impl From<&Contact> for ContactJson {
             last_activity: contact.last_activity,
             introduced_by: contact.introduced_by.clone(),
             can_share: contact.can_share,
+            blocked: contact.blocked,
         }
     }
 }
@@ -55,6 +58,9 @@ pub fn contact_line(contact: &Contact) -> String {
     }
     if contact.verified {
         line.push_str("  verified");
+    }
+    if contact.blocked {
+        line.push_str("  blocked");
     }
     if contact.identity_changed {
         line.push_str("  WARNING: their identity key changed; run `boucle verify` again");

@@ -59,6 +59,9 @@ pub enum EngineError {
     /// Only the author can edit or delete a message.
     #[error("only its author can edit or delete a message")]
     NotYours,
+    /// The contact is blocked.
+    #[error("you blocked this contact: unblock them to write to them")]
+    Blocked,
     /// The message is too long to send in one envelope.
     #[error("the message is too long ({0} bytes); the limit is about 60,000 bytes")]
     MessageTooLong(usize),

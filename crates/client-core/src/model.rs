@@ -24,6 +24,8 @@ pub(crate) const EVENTS: Table = Table::new("events");
 /// sender is named as we know them when the message is read, and only they may edit or
 /// delete it.
 pub(crate) const MESSAGE_SENDERS: Table = Table::new("message_senders");
+/// Blocked contacts: contact id → nothing.
+pub(crate) const BLOCKED: Table = Table::new("blocked");
 
 pub(crate) const PROFILE_KEY: &[u8] = b"profile";
 pub(crate) const ACCOUNT_KEY: &[u8] = b"account";
@@ -237,6 +239,9 @@ pub struct Contact {
     /// Whether we hold their shareable card, so that they can be shared with others
     /// ([`crate::Engine::share_contact`]); it arrives shortly after meeting them.
     pub can_share: bool,
+    /// Blocked ([`crate::Engine::block`]): nothing they send is shown or kept, and
+    /// nothing can be sent to them.
+    pub blocked: bool,
 }
 
 /// One recipient of an outbox item: its send id and its own header.

@@ -17,6 +17,7 @@ fn state() -> State {
             contact: None,
             verified: false,
             identity_changed: false,
+            blocked: false,
         },
     );
     state.set_history(vec![

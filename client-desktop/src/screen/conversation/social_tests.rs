@@ -23,6 +23,7 @@ fn state() -> State {
             contact: None,
             verified: false,
             identity_changed: false,
+            blocked: false,
         },
     );
     state.set_history(vec![entry(
@@ -44,6 +45,7 @@ fn contact(id: ContactId, name: &str, can_share: bool) -> Contact {
         last_activity: 0,
         introduced_by: None,
         can_share,
+        blocked: false,
     }
 }
 

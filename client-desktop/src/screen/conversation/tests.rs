@@ -35,6 +35,7 @@ fn state(identity_changed: bool) -> State {
             contact: Some(NADIA),
             verified: !identity_changed,
             identity_changed,
+            blocked: false,
         },
     );
     state.set_history(vec![
@@ -378,6 +379,7 @@ fn a_changed_key_shows_a_warning_until_verified() {
         contact: Some(NADIA),
         verified: true,
         identity_changed: false,
+        blocked: false,
     });
     assert!(!shows(
         &state,
@@ -396,6 +398,7 @@ fn a_loop_header_lists_members_and_opens_settings() {
             contact: None,
             verified: false,
             identity_changed: false,
+            blocked: false,
         },
     );
     state.set_members(vec![
@@ -419,4 +422,45 @@ fn a_loop_header_lists_members_and_opens_settings() {
         ui.click("Members and settings").expect("button");
     });
     assert_eq!(actions, vec![Action::Members(id)]);
+}
+
+#[test]
+fn blocking_asks_first_then_replaces_the_composer_until_unblocked() {
+    let mut state = state(false);
+    assert!(shows(&state, "Block"));
+    assert_eq!(state.update(Message::AskBlock), Action::None);
+    assert!(shows(
+        &state,
+        "Block Nadia? Nothing they send will be shown or kept, and you will not be able to write to them. They are not told."
+    ));
+    // "Keep" changes nothing.
+    assert_eq!(state.update(Message::KeepContact), Action::None);
+    assert!(!shows(
+        &state,
+        "Block Nadia? Nothing they send will be shown or kept, and you will not be able to write to them. They are not told."
+    ));
+
+    state.update(Message::AskBlock);
+    assert_eq!(
+        state.update(Message::ConfirmBlock),
+        Action::SetBlocked(NADIA, true)
+    );
+    state.blocked_set(true, Ok(()));
+    assert!(shows(
+        &state,
+        "You blocked Nadia. Nothing they send is shown or kept, and they are not told."
+    ));
+    assert!(shows(&state, "blocked"));
+    assert!(!shows(&state, "Send"), "no composer while blocked");
+    assert_eq!(
+        state.update(Message::Unblock),
+        Action::SetBlocked(NADIA, false)
+    );
+    state.blocked_set(false, Err("the profile is locked.".into()));
+    assert!(shows(
+        &state,
+        "Nadia was not unblocked. the profile is locked."
+    ));
+    state.blocked_set(false, Ok(()));
+    assert!(shows(&state, "Send"));
 }

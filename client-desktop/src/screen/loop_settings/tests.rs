@@ -19,6 +19,7 @@ fn contact(id: ContactId, name: &str) -> Contact {
         last_activity: 0,
         introduced_by: None,
         can_share: false,
+        blocked: false,
     }
 }
 

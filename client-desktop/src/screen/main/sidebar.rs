@@ -88,7 +88,9 @@ fn entry<'a>(
         Entry::Contact(c) => (
             c.name.as_str(),
             c.unread,
-            if c.identity_changed {
+            if c.blocked {
+                Some(theme::label("blocked", theme::Tag::Neutral))
+            } else if c.identity_changed {
                 Some(theme::label("key changed", theme::Tag::Warning))
             } else if c.verified {
                 Some(theme::label("verified", theme::Tag::Good))

@@ -20,6 +20,7 @@ fn contact(id: ContactId, name: &str, unread: u32, last_activity: u64) -> Contac
         last_activity,
         introduced_by: None,
         can_share: false,
+        blocked: false,
     }
 }
 

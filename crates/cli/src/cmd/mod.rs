@@ -1,6 +1,7 @@
 //! One module per command. Each has `Args` (if it takes any) and `run`.
 
 pub mod accept;
+pub mod block;
 pub mod contacts;
 pub mod event;
 pub mod files;

@@ -276,6 +276,7 @@ pub(crate) fn view(id: ContactId, record: &ContactRecord) -> Contact {
         last_activity: record.last_activity,
         introduced_by: None,
         can_share: false,
+        blocked: false,
     }
 }
 

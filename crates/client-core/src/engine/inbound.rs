@@ -280,6 +280,18 @@ pub(crate) fn from_contact(
             return Ok((Vec::new(), None));
         }
     };
+    if super::blocking::is_blocked(core, &contact) {
+        // Read (so that the session moves on) and dropped: nothing of it is kept.
+        drop(message);
+        let session = core.session_pickle(&contact).unwrap_or_default();
+        let account = core.account_pickle();
+        core.store.write(|batch| {
+            batch.put(SESSIONS, &contact.0, &session)?;
+            batch.put(META, ACCOUNT_KEY, &account)?;
+            batch.put(SEEN, seen_key, &[])
+        })?;
+        return Ok((Vec::new(), None));
+    }
     match &message.content {
         Content::LoopInvitation { history } => {
             return super::loop_inbound::on_invitation(core, contact, history.clone(), seen_key);

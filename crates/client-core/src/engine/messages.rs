@@ -297,6 +297,9 @@ pub(crate) fn seal_for(
     visible: Option<([u8; 16], u64)>,
 ) -> Result<OutboxRecord, EngineError> {
     let record = core.contact_record(&contact)?;
+    if super::blocking::is_blocked(core, &contact) {
+        return Err(EngineError::Blocked);
+    }
     let card = ContactCard::from_bytes(&record.card)
         .map_err(|_| StoreError::Corrupt("a contact card is unreadable".into()))?;
     let address: MailboxAddress = postcard::from_bytes(&card.mailbox().0)

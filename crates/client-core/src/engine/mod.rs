@@ -2,6 +2,7 @@
 //! outbox sent. Front ends call its methods and listen to its [`Event`]s.
 
 mod agenda;
+mod blocking;
 mod contacts;
 pub(crate) mod files;
 mod inbound;

@@ -409,6 +409,7 @@ pub(crate) fn annotate(core: &Core, contact: &mut Contact) {
         .ok()
         .flatten()
         .is_some();
+    contact.blocked = super::blocking::is_blocked(core, &contact.id);
 }
 
 /// The offer to make after a new contact arrived (if one did).

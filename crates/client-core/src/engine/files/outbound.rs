@@ -26,7 +26,13 @@ pub(super) fn check_can_send(
 ) -> Result<(), EngineError> {
     let core = inner.core()?;
     match conversation {
-        ConversationId::Contact(contact) => core.contact_record(&contact).map(|_| ()),
+        ConversationId::Contact(contact) => {
+            core.contact_record(&contact)?;
+            if crate::engine::blocking::is_blocked(&core, &contact) {
+                return Err(EngineError::Blocked);
+            }
+            Ok(())
+        }
         ConversationId::Loop(id) => {
             if !core.loops.contains_key(&id) {
                 return Err(EngineError::NotInLoop);
