@@ -203,3 +203,61 @@ async fn a_member_who_becomes_a_contact_is_named_in_what_they_wrote_before() -> 
     );
     Ok(())
 }
+
+/// Alice blocked Bob; they are both in Carol's loop. Bob stays a member, but what he posts
+/// there is not kept on Alice's side; Carol still sees it, and Alice still reads Carol.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_contact_is_not_heard_in_a_shared_loop_either() -> anyhow::Result<()> {
+    let relay = RelayProcess::start(RelayOptions::default())?;
+    let mut alice = User::new("Alice", &relay).await?;
+    let mut bob = User::new("Bob", &relay).await?;
+    let mut carol = User::new("Carol", &relay).await?;
+    let (bob_for_alice, _) = introduce(&mut alice, &mut bob).await?;
+    let (alice_for_carol, _) = introduce(&mut carol, &mut alice).await?;
+    let (bob_for_carol, _) = introduce(&mut carol, &mut bob).await?;
+    let id = carol
+        .engine
+        .create_loop("Street medics", &[alice_for_carol, bob_for_carol])
+        .await?;
+    for user in [&mut alice, &mut bob, &mut carol] {
+        user.until(|e| (member_count(e, id)? == 3).then_some(()))
+            .await?;
+    }
+    alice.engine.block(bob_for_alice)?;
+    let conversation = ConversationId::Loop(id);
+    bob.engine.send_text(conversation, "from Bob")?;
+    bob.engine.sync(std::time::Duration::from_secs(20)).await;
+    carol
+        .until(|e| {
+            loop_texts(e, id)
+                .iter()
+                .any(|(_, t)| t == "from Bob")
+                .then_some(())
+        })
+        .await?;
+    carol.engine.send_text(conversation, "from Carol")?;
+    alice
+        .until(|e| {
+            loop_texts(e, id)
+                .iter()
+                .any(|(_, t)| t == "from Carol")
+                .then_some(())
+        })
+        .await?;
+    let seen: Vec<String> = loop_texts(&alice.engine, id)
+        .into_iter()
+        .map(|(_, t)| t)
+        .filter(|t| t.starts_with("from "))
+        .collect();
+    assert_eq!(
+        seen,
+        ["from Carol"],
+        "Bob's post is not kept on Alice's side"
+    );
+    assert_eq!(
+        member_count(&alice.engine, id),
+        Some(3),
+        "Bob is still a member"
+    );
+    Ok(())
+}

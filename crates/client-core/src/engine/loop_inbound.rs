@@ -145,7 +145,10 @@ fn loop_message(
     let conversation = loops::conversation(id);
     let label = sender_label(core, &sender.ed25519);
     // A post from a member who may not post here (announcement loop) is dropped.
-    let allowed = super::roles::accepts(core, id, &sender.ed25519, &message.content);
+    // A member we blocked as a contact: their posts and reactions are not kept here
+    // (votes and answers still count, so that tallies agree with the other members').
+    let blocked = super::blocking::blocks_identity(core, &sender.ed25519);
+    let allowed = super::roles::accepts(core, id, &sender.ed25519, &message.content) && !blocked;
     if !allowed {
         tracing::debug!("ignored a post from a member who may not post in this loop");
     }
@@ -207,7 +210,11 @@ fn loop_message(
     }
     // Polls and agenda events: their own tables; a new one is also a history entry.
     let member = super::organize::Sender::member(core, id, &sender.ed25519, label);
-    let organized = super::organize::receive(core, conversation, &member, &message)?;
+    let organized = if blocked && super::roles::is_post(&message.content) {
+        Default::default()
+    } else {
+        super::organize::receive(core, conversation, &member, &message)?
+    };
     if organized.visible {
         record.unread += 1;
         record.last_activity = now;
