@@ -7,23 +7,16 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use boucle_client_core::{
-    ConversationId, Engine, EngineError, Event, LoopId, MAX_FILE_SIZE, MessageBody, MessageId,
+    ConversationId, Engine, EngineError, Event, MAX_FILE_SIZE, MessageBody, MessageId,
     TransferState,
 };
 use boucle_test_support::{RelayOptions, RelayProcess};
 
-use crate::support::{PASSPHRASE, User, eventually, introduce, options, relay_envelopes};
+use crate::support::{
+    PASSPHRASE, User, eventually, introduce, options, relay_envelopes, until_members,
+};
 
 const MIB: usize = 1024 * 1024;
-
-fn member_count(engine: &Engine, id: LoopId) -> Option<usize> {
-    engine
-        .loops()
-        .ok()?
-        .into_iter()
-        .find(|l| l.id == id && l.member)
-        .map(|l| l.members)
-}
 
 fn complete(engine: &Engine, conversation: ConversationId, id: MessageId) -> Option<()> {
     match engine.attachment(conversation, id).ok()?.state {
@@ -106,10 +99,7 @@ async fn a_10_mib_file_reaches_a_loop_of_three_byte_identical_and_no_relay_sees_
         .engine
         .create_loop("Atelier affiches", &[bob_for_alice, carol_for_alice])
         .await?;
-    for user in [&mut alice, &mut bob, &mut carol] {
-        user.until(|e| (member_count(e, id) == Some(3)).then_some(()))
-            .await?;
-    }
+    until_members([&mut alice, &mut bob, &mut carol], id, 3).await?;
     let conversation = ConversationId::Loop(id);
     anyhow::ensure!(carol.engine.sync(Duration::from_secs(20)).await);
 

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use boucle_client_core::{ConversationId, Engine, LoopId};
 use boucle_test_support::{RelayOptions, RelayProcess};
 
-use crate::support::{User, introduce, text};
+use crate::support::{User, introduce, member_count, text, until_members};
 
 /// Texts of a loop conversation, with their senders.
 fn loop_texts(engine: &Engine, id: LoopId) -> Vec<(Option<String>, String)> {
@@ -13,15 +13,6 @@ fn loop_texts(engine: &Engine, id: LoopId) -> Vec<(Option<String>, String)> {
         .iter()
         .map(|v| (v.sender.clone(), text(v)))
         .collect()
-}
-
-fn member_count(engine: &Engine, id: LoopId) -> Option<usize> {
-    engine
-        .loops()
-        .ok()?
-        .into_iter()
-        .find(|l| l.id == id && l.member)
-        .map(|l| l.members)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,10 +33,7 @@ async fn three_users_on_two_relays_form_a_loop_and_a_removed_member_reads_nothin
         .engine
         .create_loop("Assemblée du quartier", &[bob_for_alice, carol_for_alice])
         .await?;
-    for user in [&mut alice, &mut bob, &mut carol] {
-        user.until(|e| (member_count(e, id) == Some(3)).then_some(()))
-            .await?;
-    }
+    until_members([&mut alice, &mut bob, &mut carol], id, 3).await?;
     assert!(
         carol.engine.contacts()?.len() == 1,
         "no contact without consent"
@@ -166,10 +154,7 @@ async fn a_member_who_becomes_a_contact_is_named_in_what_they_wrote_before() -> 
         .engine
         .create_loop("Tenants' union", &[bob_for_alice, carol_for_alice])
         .await?;
-    for user in [&mut alice, &mut bob, &mut carol] {
-        user.until(|e| (member_count(e, id)? == 3).then_some(()))
-            .await?;
-    }
+    until_members([&mut alice, &mut bob, &mut carol], id, 3).await?;
     let conversation = ConversationId::Loop(id);
     let sent = carol.engine.send_text(conversation, "meeting at 7")?;
     carol.engine.edit(conversation, sent.id, "meeting at 8")?;
@@ -219,10 +204,7 @@ async fn a_blocked_contact_is_not_heard_in_a_shared_loop_either() -> anyhow::Res
         .engine
         .create_loop("Street medics", &[alice_for_carol, bob_for_carol])
         .await?;
-    for user in [&mut alice, &mut bob, &mut carol] {
-        user.until(|e| (member_count(e, id)? == 3).then_some(()))
-            .await?;
-    }
+    until_members([&mut alice, &mut bob, &mut carol], id, 3).await?;
     alice.engine.block(bob_for_alice)?;
     let conversation = ConversationId::Loop(id);
     bob.engine.send_text(conversation, "from Bob")?;

@@ -2,7 +2,8 @@ use std::time::Duration;
 
 use boucle_client_core::store::KdfParams;
 use boucle_client_core::{
-    Contact, ContactId, ConversationId, Engine, EngineOptions, Event, MessageId, MessageView,
+    Contact, ContactId, ConversationId, Engine, EngineOptions, Event, LoopId, MessageId,
+    MessageView,
 };
 use boucle_test_support::RelayProcess;
 use tokio::sync::broadcast;
@@ -249,6 +250,25 @@ pub fn assert_exactly_once_in_order(
             texts.get(first_wrong),
             expected.get(first_wrong)
         );
+    }
+    Ok(())
+}
+
+/// The number of members of a loop as `engine` knows it, while it is a member.
+pub fn member_count(engine: &Engine, id: LoopId) -> Option<usize> {
+    engine
+        .loops()
+        .ok()?
+        .into_iter()
+        .find(|l| l.id == id && l.member)
+        .map(|l| l.members)
+}
+
+/// Waits until each of `users` counts `n` members in the loop.
+pub async fn until_members(users: [&mut User; 3], id: LoopId, n: usize) -> anyhow::Result<()> {
+    for user in users {
+        user.until(|e| (member_count(e, id) == Some(n)).then_some(()))
+            .await?;
     }
     Ok(())
 }
