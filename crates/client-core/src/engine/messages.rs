@@ -392,9 +392,8 @@ pub(crate) fn find_view(core: &Core, id: &MessageId) -> Result<Option<MessageVie
     let key = message_key(&location.conversation, location.position);
     match core.store.get(MESSAGES, &key)? {
         Some(bytes) => {
-            let mut view = [decode_view(&bytes)?];
-            relabel(core, &mut view)?;
-            let [view] = view;
+            let mut view = decode_view(&bytes)?;
+            relabel(core, std::slice::from_mut(&mut view))?;
             Ok(Some(view))
         }
         None => Ok(None),
