@@ -6,8 +6,8 @@ use boucle_relay_client::ClientError;
 use boucle_test_support::{RelayOptions, RelayProcess, SmallDisk};
 
 use crate::support::{
-    PASSPHRASE, User, assert_exactly_once_in_order, introduce, message, options, received_count,
-    text,
+    PASSPHRASE, User, assert_exactly_once_in_order, eventually, introduce, message, options,
+    received_count, relay_envelopes, text,
 };
 
 fn hash_dir(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
@@ -335,7 +335,13 @@ async fn a_blocked_contact_is_not_heard_until_unblocked() -> anyhow::Result<()> 
             .send_text(to_alice, &format!("while blocked {n}"))?;
     }
     bob.engine.sync(Duration::from_secs(20)).await;
-    alice.engine.sync(Duration::from_secs(20)).await;
+    // Alice has read (and dropped) all five once the relay holds nothing more for her.
+    eventually(
+        Duration::from_secs(30),
+        "Alice to take Bob's messages off the relay",
+        || (relay_envelopes(&relay)? == 0).then_some(()),
+    )
+    .await?;
     assert_eq!(
         received_count(&alice.engine, to_bob),
         1,
