@@ -28,8 +28,8 @@ struct Cli {
     command: Command,
 }
 
-const EXAMPLES: &str = "\
-  # A relay for a group, reachable from other machines as relay.example.org:
+const EXAMPLES: &str =
+    "  # A relay for a group, reachable from other machines as relay.example.org:
   boucle-relay --data-dir /var/lib/boucle init --listen 0.0.0.0:4433 --public-host relay.example.org
   boucle-relay --data-dir /var/lib/boucle serve
   boucle-relay --data-dir /var/lib/boucle address   # the address to hand out, again

@@ -60,6 +60,7 @@ fn configured_listen(dir: &Path) -> String {
 /// Runs a command that should exit by itself; kills it after `secs` seconds.
 fn output_within(command: &mut Command, secs: u64) -> Output {
     let mut child = command
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -290,6 +291,29 @@ fn serve_listen_is_a_one_time_override_and_address_prints_what_serve_printed() {
 }
 
 #[test]
+fn address_wait_prints_the_address_of_the_relay_once_it_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(dir.path(), &["init"]).status.success());
+    let out = run(dir.path(), &["address", "--wait", "0"]);
+    assert_eq!(out.status.code(), Some(1), "not serving");
+    assert!(one_error_line(&out).contains("did not start serving"));
+
+    // Asked before serve starts with an override: the live address, not the configured one.
+    let waiting = relay(dir.path())
+        .args(["address", "--wait", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let serving = Serving::start(dir.path(), &["--listen", "127.0.0.1:0"]);
+    let out = waiting.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("{}\n", serving.address));
+    assert_ne!(serving.address.port(), 4433);
+    serving.stop();
+}
+
+#[test]
 fn a_port_zero_address_is_known_only_while_serving() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("relay");
@@ -413,6 +437,48 @@ fn logs_carry_no_colour_codes_off_a_terminal() {
     let log = serving.stop();
     assert!(log.contains("relay started"), "{log}");
     assert!(!log.contains('\u{1b}'), "no ANSI escapes:\n{log:?}");
+}
+
+/// On a terminal (a pseudo-terminal made by util-linux `script`), logs are coloured unless
+/// NO_COLOR is set. Skipped where `script` is missing.
+#[test]
+fn logs_are_coloured_on_a_terminal_unless_no_color_is_set() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: no `script` to make a pseudo-terminal");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        run(dir.path(), &["init", "--listen", "127.0.0.1:0"])
+            .status
+            .success()
+    );
+    let on_a_terminal = |no_color: Option<&str>| {
+        // Serves for one second, then stops gracefully (SIGTERM), all on the terminal.
+        let inner = format!(
+            "timeout -s TERM 1 '{}' --data-dir '{}' serve",
+            env!("CARGO_BIN_EXE_boucle-relay"),
+            dir.path().display()
+        );
+        let mut command = Command::new("script");
+        command
+            .args(["-qec", &inner, "/dev/null"])
+            .env_remove("RUST_LOG");
+        match no_color {
+            Some(value) => command.env("NO_COLOR", value),
+            None => command.env_remove("NO_COLOR"),
+        };
+        let out = output_within(&mut command, 30);
+        let text = stdout(&out);
+        assert!(text.contains("relay started"), "{text}");
+        text
+    };
+    assert!(on_a_terminal(None).contains('\u{1b}'), "coloured");
+    assert!(!on_a_terminal(Some("1")).contains('\u{1b}'), "NO_COLOR=1");
+    assert!(
+        on_a_terminal(Some("")).contains('\u{1b}'),
+        "an empty NO_COLOR counts as unset"
+    );
 }
 
 #[test]

@@ -16,13 +16,12 @@ pub(crate) struct Args {
 
 pub(crate) fn long_help() -> String {
     super::long_help(
-        "\
-  boucle-relay --data-dir /var/lib/boucle address
+        "  boucle-relay --data-dir /var/lib/boucle address
 
   # In a script, with the relay started in the background on a free port:
   boucle-relay --data-dir /tmp/relay serve --listen 127.0.0.1:0 &
   address=$(boucle-relay --data-dir /tmp/relay address --wait 10)",
-        "\n\nWhile the relay serves, `address` prints the address it serves at (the one `serve` \
+        "While the relay serves, `address` prints the address it serves at (the one `serve` \
          printed, port included); otherwise the configured one. It prints the address alone on \
          stdout, and fails (status 1) when the configured port is 0 and the relay is not \
          serving (the port is then chosen at each start), or when --wait runs out.",

@@ -39,8 +39,7 @@ impl Args {
 
 pub(crate) fn long_help() -> String {
     super::long_help(
-        "\
-  # A relay other machines reach as relay.example.org (UDP port 4433 open in the firewall):
+        "  # A relay other machines reach as relay.example.org (UDP port 4433 open in the firewall):
   boucle-relay --data-dir /var/lib/boucle init --listen 0.0.0.0:4433 --public-host relay.example.org
 
   # Behind a router that forwards UDP 4433 to this machine: the router's public address.
@@ -48,7 +47,7 @@ pub(crate) fn long_help() -> String {
 
   # A relay for this machine only, where anyone may create mailboxes:
   boucle-relay init --open",
-        "\n\n`init` refuses (status 2) a directory that already holds a relay, and --listen on all \
+        "`init` refuses (status 2) a directory that already holds a relay, and --listen on all \
          interfaces without --public-host (the address would work only on this machine).",
     )
 }

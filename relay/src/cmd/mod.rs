@@ -112,12 +112,40 @@ fn utc(timestamp: jiff::Timestamp) -> String {
     timestamp.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// The `--help` sections every command shares, after its own examples.
-pub(crate) fn long_help(examples: &str, exit_notes: &str) -> String {
-    format!(
-        "EXAMPLES\n{examples}\n\n{ENVIRONMENT}\n\n{EXIT_STATUS}{exit_notes}\n\n\
-         Errors are one line on stderr, `error: <what happened>`, never a backtrace."
-    )
+/// The `--help` sections every command shares, after its own examples; `notes` (one
+/// paragraph, may be empty) follow the exit statuses.
+pub(crate) fn long_help(examples: &str, notes: &str) -> String {
+    let mut text = format!("EXAMPLES\n{examples}\n\n{ENVIRONMENT}\n\n{EXIT_STATUS}\n\n");
+    for paragraph in [notes, ERRORS] {
+        if !paragraph.is_empty() {
+            text.push_str(&wrap(paragraph, HELP_WIDTH));
+            text.push_str("\n\n");
+        }
+    }
+    text.truncate(text.trim_end().len());
+    text
+}
+
+const HELP_WIDTH: usize = 88;
+
+const ERRORS: &str = "Errors are one line on stderr, `error: <what happened>`, never a backtrace.";
+
+/// Greedy word wrap at `width` columns.
+fn wrap(paragraph: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in paragraph.split_whitespace() {
+        if line_len > 0 && line_len + 1 + word.len() > width {
+            out.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += word.len();
+    }
+    out
 }
 
 const ENVIRONMENT: &str = "\
@@ -138,6 +166,13 @@ EXIT STATUS
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_notes_are_wrapped() {
+        let text = wrap(&"word ".repeat(50), 20);
+        assert!(text.lines().all(|l| l.len() <= 20), "{text}");
+        assert_eq!(text.split_whitespace().count(), 50);
+    }
 
     #[test]
     fn times_read_as_utc() {

@@ -33,8 +33,7 @@ enum DurabilityArg {
 
 pub(crate) fn long_help() -> String {
     super::long_help(
-        "\
-  # Run the relay of /var/lib/boucle (as a systemd service, say):
+        "  # Run the relay of /var/lib/boucle (as a systemd service, say):
   boucle-relay --data-dir /var/lib/boucle serve
 
   # Try Boucle on this machine: the first run creates ./relay-data, where anyone may
@@ -43,7 +42,7 @@ pub(crate) fn long_help() -> String {
 
   # A test relay on a free port; its address is printed, and `address` prints it too:
   boucle-relay --data-dir /tmp/relay serve --listen 127.0.0.1:0",
-        "\n\nOn start, serve prints `listening on <socket address>` and `relay address: <address>` \
+        "On start, serve prints `listening on <socket address>` and `relay address: <address>` \
          on stdout (scripts may read them), and refuses (status 2) --open on a relay that \
          requires access tokens.",
     )

@@ -18,10 +18,9 @@ pub(crate) struct Args {
 
 pub(crate) fn long_help() -> String {
     super::long_help(
-        "\
-  boucle-relay --data-dir /var/lib/boucle stats
+        "  boucle-relay --data-dir /var/lib/boucle stats
   boucle-relay --data-dir /var/lib/boucle stats --json",
-        "\n\nOn a stopped relay, stats reads the store; while the relay runs, the counters it \
+        "On a stopped relay, stats reads the store; while the relay runs, the counters it \
          writes every 5 s to the data directory's `stats` file.",
     )
 }

@@ -31,14 +31,14 @@ pub(crate) enum Command {
     },
 }
 
-const EXAMPLES: &str = "\
-  boucle-relay token create --label \"north group\"   # prints the token once, and its id
+const EXAMPLES: &str =
+    "  boucle-relay token create --label \"north group\"   # prints the token once, and its id
   boucle-relay token list
   boucle-relay token list --json
   boucle-relay token revoke 1a2b3c4d";
 
 /// Tokens take effect (and are revoked) at once, without restarting the relay.
-const NOTE: &str = "\n\nTokens take effect, and revocations too, at once: the running relay \
+const NOTE: &str = "Tokens take effect, and revocations too, at once: the running relay \
                     need not restart. `token revoke` of an unknown id fails with status 2.";
 
 pub(crate) fn long_help() -> String {
