@@ -72,10 +72,9 @@ pub(crate) fn run(data_dir: &Path, args: Args) -> anyhow::Result<()> {
     }
     let initialized = datadir::init(data_dir, &config).context("cannot initialize the relay")?;
     print_initialized(data_dir, &initialized, true);
-    println!(
-        "Start it with `boucle-relay --data-dir {} serve`; `boucle-relay address` prints its address again.",
-        data_dir.display()
-    );
+    let dir = data_dir.display();
+    println!("run it:            boucle-relay --data-dir {dir} serve");
+    println!("its address again: boucle-relay --data-dir {dir} address");
     Ok(())
 }
 

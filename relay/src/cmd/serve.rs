@@ -92,7 +92,8 @@ pub(crate) fn run(data_dir: &Path, args: Args) -> anyhow::Result<()> {
         let local = relay.local_addr()?;
         // Published before it is printed: once a script has read the line, `boucle-relay
         // address` prints the same. Removed again when the relay stops.
-        let _published = datadir::LiveAddress::publish(data_dir, relay.address())?;
+        let _published = datadir::LiveAddress::publish(data_dir, relay.address())
+            .context("cannot record the relay address")?;
         // Scripts and tests read these two lines.
         println!("listening on {local}");
         println!("relay address: {}", relay.address());
