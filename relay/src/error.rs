@@ -34,8 +34,9 @@ pub enum RelayError {
     NotInitialized(PathBuf),
     /// `init` found a relay already there, and changed nothing.
     #[error(
-        "{0} already holds a relay, so nothing was changed (`boucle-relay serve` runs it; \
-         pass another --data-dir to make a new one)"
+        "{0} is already an initialized relay data directory, so nothing was changed \
+         (`boucle-relay serve` runs it, `boucle-relay address` prints its address; pass \
+         another --data-dir to make a new relay)"
     )]
     AlreadyInitialized(PathBuf),
     /// The store could not be opened or used.

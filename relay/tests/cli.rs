@@ -191,7 +191,10 @@ fn init_prints_an_address_and_a_token_and_refuses_to_run_twice() {
     let again = run(dir.path(), &["init"]);
     assert_eq!(again.status.code(), Some(2), "a usage error");
     let sentence = one_error_line(&again);
-    assert!(sentence.contains("already holds a relay"), "{sentence}");
+    assert!(
+        sentence.contains("is already an initialized relay data directory"),
+        "{sentence}"
+    );
     assert!(!sentence.contains("invalid"), "{sentence}");
     assert!(sentence.contains("boucle-relay serve"), "{sentence}");
     assert_eq!(

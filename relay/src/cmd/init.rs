@@ -47,7 +47,7 @@ pub(crate) fn long_help() -> String {
 
   # A relay for this machine only, where anyone may create mailboxes:
   boucle-relay init --open",
-        "`init` refuses (status 2) a directory that already holds a relay, and --listen on all \
+        "`init` refuses (status 2) a directory that is already initialized, and --listen on all \
          interfaces without --public-host (the address would work only on this machine).",
     )
 }
