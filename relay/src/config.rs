@@ -119,7 +119,7 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| RelayError::io(path, e))?;
         let config: Config = toml::from_str(&text).map_err(|e| RelayError::Config {
             path: path.to_owned(),
-            reason: e.to_string(),
+            reason: toml_reason(&text, &e),
         })?;
         config.validate().map_err(|reason| RelayError::Config {
             path: path.to_owned(),
@@ -234,6 +234,17 @@ handshake_timeout_secs = {handshake}        # connections must greet within this
     }
 }
 
+/// A TOML error in one line (its Display quotes the file over several): `line 3: …`.
+fn toml_reason(text: &str, error: &toml::de::Error) -> String {
+    match error.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {}", error.message().trim_end())
+        }
+        None => error.message().trim_end().to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,7 +257,14 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_refused() {
-        assert!(toml::from_str::<Config>("listne = \"1.2.3.4:5\"").is_err());
+    fn unknown_keys_are_refused_in_one_line() {
+        let text = "durability = \"fsync\"\nlistne = \"1.2.3.4:5\"\n";
+        let error = toml::from_str::<Config>(text).unwrap_err();
+        let reason = toml_reason(text, &error);
+        assert!(
+            reason.starts_with("line 2: unknown field `listne`"),
+            "{reason}"
+        );
+        assert!(!reason.contains('\n'), "{reason}");
     }
 }

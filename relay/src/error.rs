@@ -1,4 +1,10 @@
 //! The relay library's errors.
+//!
+//! One convention: a variant's message says what failed; the error that caused it (an I/O
+//! error, say) is returned by [`std::error::Error::source`] and is never repeated in the
+//! message. Printing the chain (`{:#}` on an `anyhow::Error`, as the binary does) then names
+//! each cause once: `could not listen on 1.2.3.4:5: Cannot assign requested address (os
+//! error 99)`. Variants without a source carry their whole reason in the message.
 
 use std::path::{Path, PathBuf};
 
@@ -7,11 +13,12 @@ use std::path::{Path, PathBuf};
 #[non_exhaustive]
 pub enum RelayError {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// Which file.
         path: PathBuf,
         /// What happened.
+        #[source]
         source: std::io::Error,
     },
     /// The configuration file is invalid.
@@ -25,6 +32,13 @@ pub enum RelayError {
     /// The data directory has not been initialized.
     #[error("{0} is not an initialized relay data directory (run `boucle-relay init` first)")]
     NotInitialized(PathBuf),
+    /// `init` found a relay already there, and changed nothing.
+    #[error(
+        "{0} is already an initialized relay data directory, so nothing was changed \
+         (`boucle-relay serve` runs it, `boucle-relay address` prints its address; pass \
+         another --data-dir to make a new relay)"
+    )]
+    AlreadyInitialized(PathBuf),
     /// The store could not be opened or used.
     #[error("the relay store failed: {0}")]
     Store(String),
@@ -35,11 +49,12 @@ pub enum RelayError {
     #[error("TLS setup failed: {0}")]
     Tls(String),
     /// The network endpoint could not be set up.
-    #[error("could not listen on {address}: {source}")]
+    #[error("could not listen on {address}")]
     Listen {
         /// Address asked for.
         address: std::net::SocketAddr,
         /// What happened.
+        #[source]
         source: std::io::Error,
     },
 }
@@ -78,3 +93,35 @@ store_error!(
     redb::StorageError,
     redb::CommitError
 );
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::*;
+
+    /// Every variant with a source, built from the same I/O error.
+    fn with_sources() -> Vec<RelayError> {
+        let cause = || std::io::Error::other("the disk caught fire");
+        vec![
+            RelayError::io(Path::new("/relay/config.toml"), cause()),
+            RelayError::Listen {
+                address: "127.0.0.1:4433".parse().unwrap(),
+                source: cause(),
+            },
+        ]
+    }
+
+    #[test]
+    fn a_cause_is_either_in_the_message_or_the_source_never_both() {
+        for error in with_sources() {
+            let source = error.source().expect("a source").to_string();
+            assert!(
+                !error.to_string().contains(&source),
+                "{error:?}: the message repeats its source"
+            );
+        }
+        let full = format!("{:#}", anyhow::Error::from(with_sources().remove(0)));
+        assert_eq!(full, "/relay/config.toml: the disk caught fire");
+    }
+}
