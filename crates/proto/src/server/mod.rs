@@ -33,7 +33,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use boucle_wire::{
-    AccessToken, BatchRecipient, Body, Challenge, Command, Envelope, ErrorCode, Header,
+    AccessToken, BatchRecipient, Body, Challenge, ClientFrame, Command, Envelope, ErrorCode, Header,
     PublicKey, ReceiveId, RelayLimits, Reply, RequestId, SendId, Seq, ServerFrame, Signature,
     encode_deliver_parts, encode_frame, subscribe_proof,
 };
