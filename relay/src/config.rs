@@ -193,7 +193,10 @@ impl Config {
             || l.max_unproven_connections == 0
             || l.max_unproven_connections > l.max_connections
         {
-            return Err("limits.max_unproven_connections must be between 1 and limits.max_connections".into());
+            return Err(
+                "limits.max_unproven_connections must be between 1 and limits.max_connections"
+                    .into(),
+            );
         }
         if l.max_connections_per_address == 0
             || l.handshakes_per_address_per_sec == 0
@@ -207,7 +210,10 @@ impl Config {
                 "limits.max_partial_input_bytes must be at least {least_input} (two of the largest frames)"
             ));
         }
-        if l.handshake_timeout_secs == 0 || l.unsubscribed_idle_secs == 0 || l.frame_timeout_secs == 0 {
+        if l.handshake_timeout_secs == 0
+            || l.unsubscribed_idle_secs == 0
+            || l.frame_timeout_secs == 0
+        {
             return Err("limits.handshake_timeout_secs, limits.unsubscribed_idle_secs and limits.frame_timeout_secs must be at least 1".into());
         }
         Ok(())

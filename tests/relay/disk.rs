@@ -176,7 +176,10 @@ async fn a_mailbox_full_to_its_byte_quota_takes_about_its_quota_on_disk() -> any
         }
     }
     assert!(full, "the quota was reached");
-    assert!(stored > QUOTA - (1 << 20), "stored {stored} of a {QUOTA} quota");
+    assert!(
+        stored > QUOTA - (1 << 20),
+        "stored {stored} of a {QUOTA} quota"
+    );
     let metadata = std::fs::metadata(relay.data_dir().join("relay.redb"))?;
     let file = metadata.len();
     let used = std::os::unix::fs::MetadataExt::blocks(&metadata) * 512;

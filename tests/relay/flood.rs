@@ -170,8 +170,11 @@ async fn connections_that_prove_nothing_cannot_hold_the_relay() -> anyhow::Resul
     let mut worst = Duration::ZERO;
     for n in 0..20 {
         let sent = Instant::now();
-        tokio::time::timeout(WAIT, client.send(boxes[0].ids.send_id, numbered(0, n, 60_000)))
-            .await??;
+        tokio::time::timeout(
+            WAIT,
+            client.send(boxes[0].ids.send_id, numbered(0, n, 60_000)),
+        )
+        .await??;
         let delivery = tokio::time::timeout(WAIT, subscription.next_envelope())
             .await?
             .ok_or_else(|| anyhow::anyhow!("the subscription ended"))?;
@@ -213,7 +216,10 @@ async fn connections_that_prove_nothing_cannot_hold_the_relay() -> anyhow::Resul
         peak >> 20,
         RSS_BOUND >> 20
     );
-    assert!(still_open.is_empty(), "the relay kept connections that proved nothing");
+    assert!(
+        still_open.is_empty(),
+        "the relay kept connections that proved nothing"
+    );
     let closed_total: usize = closed.values().sum();
     assert_eq!(closed_total + not_opened, PARTIAL + PING_ONLY + NO_HELLO);
     // The hello deadline (code 3) closes those that never said hello, the unsubscribed
@@ -256,7 +262,10 @@ async fn one_address_gets_a_bounded_share_and_refusals_are_summarized() -> anyho
             refused += 1;
         }
     }
-    assert_eq!(refused, 40, "the ninth connection from one address is refused");
+    assert_eq!(
+        refused, 40,
+        "the ninth connection from one address is refused"
+    );
     // One summary line, not a line per refusal (the relay writes it within ~15 s).
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -271,7 +280,10 @@ async fn one_address_gets_a_bounded_share_and_refusals_are_summarized() -> anyho
             assert!(line.contains("per-address limit: 40"), "{line}");
             break;
         }
-        assert!(Instant::now() < deadline, "no summary line in the log:\n{log}");
+        assert!(
+            Instant::now() < deadline,
+            "no summary line in the log:\n{log}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     drop(held);

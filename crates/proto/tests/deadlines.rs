@@ -20,7 +20,11 @@ fn relay(now: Instant) -> ServerConnection {
         max_in_flight: 8,
         token_required: false,
     };
-    ServerConnection::new(Challenge::from_bytes([3; 32]), ServerSettings::new(limits), now)
+    ServerConnection::new(
+        Challenge::from_bytes([3; 32]),
+        ServerSettings::new(limits),
+        now,
+    )
 }
 
 fn frame(request: u32, command: Command) -> Vec<u8> {
@@ -77,7 +81,10 @@ fn a_request_in_flight_or_a_subscription_keeps_a_connection() {
     step(&mut conn, t, &frame(0, Command::Hello));
     let owner = SigningKey::from_bytes(&[9; 32]);
     let receive_id = ReceiveId::from_bytes([4; 16]);
-    let proof = owner.sign(&subscribe_proof(&Challenge::from_bytes([3; 32]), &receive_id));
+    let proof = owner.sign(&subscribe_proof(
+        &Challenge::from_bytes([3; 32]),
+        &receive_id,
+    ));
     let requests = step(
         &mut conn,
         t + SEC,

@@ -360,19 +360,31 @@ mod tests {
         let t = Instant::now();
         let mut ids = Vec::new();
         for n in 0..6 {
-            let admitted = table.admit(ip(n), true, t + Duration::from_millis(n.into())).unwrap();
+            let admitted = table
+                .admit(ip(n), true, t + Duration::from_millis(n.into()))
+                .unwrap();
             assert_eq!(admitted.evict, None);
             ids.push(admitted.id);
         }
         table.prove(ids[1]);
         // Unproven share (6) is full again after one more: the oldest unproven goes.
-        let admitted = table.admit(ip(7), true, t + Duration::from_secs(1)).unwrap();
+        let admitted = table
+            .admit(ip(7), true, t + Duration::from_secs(1))
+            .unwrap();
         assert_eq!(admitted.evict, None, "5 unproven + 1 proven: room");
-        let admitted = table.admit(ip(8), true, t + Duration::from_secs(1)).unwrap();
+        let admitted = table
+            .admit(ip(8), true, t + Duration::from_secs(1))
+            .unwrap();
         assert_eq!(admitted.evict, Some(ids[0]));
         table.remove(ids[0]);
-        let next = table.admit(ip(9), true, t + Duration::from_secs(2)).unwrap();
-        assert_eq!(next.evict, Some(ids[2]), "ids[1] is proven and keeps its slot");
+        let next = table
+            .admit(ip(9), true, t + Duration::from_secs(2))
+            .unwrap();
+        assert_eq!(
+            next.evict,
+            Some(ids[2]),
+            "ids[1] is proven and keeps its slot"
+        );
     }
 
     #[test]
@@ -396,7 +408,9 @@ mod tests {
             ..limits()
         });
         let t = Instant::now();
-        let first: Vec<_> = (0..3).map(|_| table.admit(ip(1), true, t).unwrap().id).collect();
+        let first: Vec<_> = (0..3)
+            .map(|_| table.admit(ip(1), true, t).unwrap().id)
+            .collect();
         assert_eq!(table.admit(ip(1), true, t), Err(Refusal::PerAddress));
         table.remove(first[0]);
         table.admit(ip(1), true, t).unwrap();
@@ -409,7 +423,9 @@ mod tests {
         let b: IpAddr = "2001:db8::2".parse().unwrap();
         assert_eq!(AddressKey::of(a), AddressKey::of(b));
         // Half a second later, one more handshake is allowed.
-        table.admit(ip(1), true, t + Duration::from_millis(500)).unwrap();
+        table
+            .admit(ip(1), true, t + Duration::from_millis(500))
+            .unwrap();
     }
 
     #[test]

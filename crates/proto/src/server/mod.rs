@@ -33,14 +33,14 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use boucle_wire::{
-    AccessToken, BatchRecipient, Body, Challenge, ClientFrame, Command, Envelope, ErrorCode, Header,
-    PublicKey, ReceiveId, RelayLimits, Reply, RequestId, SendId, Seq, ServerFrame, Signature,
-    encode_deliver_parts, encode_frame, subscribe_proof,
+    AccessToken, BatchRecipient, Body, Challenge, ClientFrame, Command, Envelope, ErrorCode,
+    Header, PublicKey, ReceiveId, RelayLimits, Reply, RequestId, SendId, Seq, ServerFrame,
+    Signature, encode_deliver_parts, encode_frame, subscribe_proof,
 };
 use ed25519_dalek::VerifyingKey;
 
-pub use input::INPUT_STEP;
 use input::FrameInput;
+pub use input::INPUT_STEP;
 
 /// Settings of a server connection.
 #[derive(Clone, Copy, Debug)]

@@ -238,7 +238,10 @@ fn frame(kind: u8, input: &mut Input<'_>, owner: &SigningKey, request: u32) -> C
             let valid = input.byte().unwrap_or(0) % 4 != 0;
             let signature = if valid {
                 owner
-                    .sign(&subscribe_proof(&Challenge::from_bytes(CHALLENGE), &receive_id))
+                    .sign(&subscribe_proof(
+                        &Challenge::from_bytes(CHALLENGE),
+                        &receive_id,
+                    ))
                     .to_bytes()
             } else {
                 [1u8; 64]
