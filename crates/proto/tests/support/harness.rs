@@ -235,7 +235,7 @@ fn frame(kind: u8, input: &mut Input<'_>, owner: &SigningKey, request: u32) -> C
         },
         3 => {
             // A valid proof for this connection's challenge, or garbage.
-            let valid = input.byte().unwrap_or(0) % 4 != 0;
+            let valid = !input.byte().unwrap_or(0).is_multiple_of(4);
             let signature = if valid {
                 owner
                     .sign(&subscribe_proof(
