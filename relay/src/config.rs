@@ -57,8 +57,24 @@ pub struct Limits {
     pub envelope_expiry_secs: u64,
     /// How often expired envelopes are swept.
     pub expiry_sweep_secs: u64,
-    /// Most simultaneous connections.
+    /// Most simultaneous connections (handshakes in progress included).
     pub max_connections: u32,
+    /// Most of those held by connections that have proved nothing yet (no mailbox proven,
+    /// no request succeeded). When a new connection would pass this or
+    /// `max_connections`, the oldest such connection is closed to make room.
+    pub max_unproven_connections: u32,
+    /// Most simultaneous connections from one source address (IPv4 address or IPv6 /64).
+    pub max_connections_per_address: u32,
+    /// Handshakes allowed per second from one source address, sustained.
+    pub handshakes_per_address_per_sec: u32,
+    /// Handshakes allowed from one source address in a burst.
+    pub handshake_burst_per_address: u32,
+    /// While more handshakes than this are in progress, a new client must first prove its
+    /// address with a QUIC Retry (one more round trip; costs the relay no state).
+    pub retry_above_handshakes: u32,
+    /// Memory for received bytes not yet decoded (partial frames), all connections
+    /// together. When it is spent, the connection holding the most is closed.
+    pub max_partial_input_bytes: u64,
     /// Most mailboxes one connection may prove and subscribe.
     pub max_mailboxes_per_connection: u32,
     /// Most unanswered requests per connection before the relay stops reading it.
@@ -67,8 +83,14 @@ pub struct Limits {
     pub delivery_window: u32,
     /// A connection silent for this long is closed.
     pub idle_timeout_secs: u64,
-    /// A connection that has not completed its handshake and hello by then is dropped.
+    /// A connection whose QUIC handshake and complete `Hello` frame have not arrived by
+    /// then is closed.
     pub handshake_timeout_secs: u64,
+    /// A connection with nothing subscribed and nothing in flight that completes no frame
+    /// for this long is closed (QUIC keep-alives do not count; a `Ping` frame does).
+    pub unsubscribed_idle_secs: u64,
+    /// A frame whose first byte has arrived must be complete within this long.
+    pub frame_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -97,11 +119,19 @@ impl Default for Limits {
             envelope_expiry_secs: 21 * 24 * 3600,
             expiry_sweep_secs: 3600,
             max_connections: 1_024,
+            max_unproven_connections: 768,
+            max_connections_per_address: 64,
+            handshakes_per_address_per_sec: 10,
+            handshake_burst_per_address: 40,
+            retry_above_handshakes: 64,
+            max_partial_input_bytes: 32 << 20,
             max_mailboxes_per_connection: 1_000,
             max_requests_in_flight: 256,
             delivery_window: 512,
             idle_timeout_secs: 60,
             handshake_timeout_secs: 10,
+            unsubscribed_idle_secs: 60,
+            frame_timeout_secs: 30,
         }
     }
 }
@@ -159,6 +189,33 @@ impl Config {
         if l.expiry_sweep_secs == 0 {
             return Err("limits.expiry_sweep_secs must be at least 1".into());
         }
+        if l.max_connections == 0
+            || l.max_unproven_connections == 0
+            || l.max_unproven_connections > l.max_connections
+        {
+            return Err(
+                "limits.max_unproven_connections must be between 1 and limits.max_connections"
+                    .into(),
+            );
+        }
+        if l.max_connections_per_address == 0
+            || l.handshakes_per_address_per_sec == 0
+            || l.handshake_burst_per_address == 0
+        {
+            return Err("limits.max_connections_per_address, limits.handshakes_per_address_per_sec and limits.handshake_burst_per_address must be at least 1".into());
+        }
+        let least_input = 2 * (boucle_wire::MAX_FRAME_LEN + boucle_proto::INPUT_STEP) as u64;
+        if l.max_partial_input_bytes < least_input {
+            return Err(format!(
+                "limits.max_partial_input_bytes must be at least {least_input} (two of the largest frames)"
+            ));
+        }
+        if l.handshake_timeout_secs == 0
+            || l.unsubscribed_idle_secs == 0
+            || l.frame_timeout_secs == 0
+        {
+            return Err("limits.handshake_timeout_secs, limits.unsubscribed_idle_secs and limits.frame_timeout_secs must be at least 1".into());
+        }
         Ok(())
     }
 
@@ -207,12 +264,20 @@ mailbox_max_envelopes = {mbx_count}      # per-mailbox quota: envelopes
 mailbox_max_bytes = {mbx_bytes}       # per-mailbox quota: bytes
 envelope_expiry_secs = {expiry}     # undelivered envelopes are deleted after this (21 days)
 expiry_sweep_secs = {sweep}          # how often expired envelopes are swept
-max_connections = {max_conn}            # simultaneous connections
+max_connections = {max_conn}            # simultaneous connections (handshakes in progress included)
+max_unproven_connections = {max_unproven}    # of which, held by clients that proved nothing yet; the oldest makes room for a new one
+max_connections_per_address = {per_address}   # per IPv4 address or IPv6 /64
+handshakes_per_address_per_sec = {hs_rate} # sustained handshake rate per address
+handshake_burst_per_address = {hs_burst}   # handshakes per address in a burst
+retry_above_handshakes = {retry}        # past this many handshakes in progress, clients first prove their address (QUIC Retry)
+max_partial_input_bytes = {partial} # memory for partially received frames, all connections; when spent the biggest holder is closed
 max_mailboxes_per_connection = {max_mbx} # mailboxes one connection may subscribe
 max_requests_in_flight = {in_flight}      # unanswered requests per connection
 delivery_window = {window}             # unacknowledged deliveries per subscription
-idle_timeout_secs = {idle}             # silent connections are closed after this
-handshake_timeout_secs = {handshake}        # connections must greet within this
+idle_timeout_secs = {idle}             # silent connections (no QUIC packet at all) are closed after this
+handshake_timeout_secs = {handshake}        # the QUIC handshake and the complete Hello frame must arrive within this
+unsubscribed_idle_secs = {unsub_idle}        # a connection with nothing subscribed must send a frame this often (QUIC pings do not count)
+frame_timeout_secs = {frame_timeout}            # a frame must be complete within this of its first byte
 "#,
             listen = self.listen,
             require_access_token = self.require_access_token,
@@ -225,11 +290,19 @@ handshake_timeout_secs = {handshake}        # connections must greet within this
             expiry = l.envelope_expiry_secs,
             sweep = l.expiry_sweep_secs,
             max_conn = l.max_connections,
+            max_unproven = l.max_unproven_connections,
+            per_address = l.max_connections_per_address,
+            hs_rate = l.handshakes_per_address_per_sec,
+            hs_burst = l.handshake_burst_per_address,
+            retry = l.retry_above_handshakes,
+            partial = l.max_partial_input_bytes,
             max_mbx = l.max_mailboxes_per_connection,
             in_flight = l.max_requests_in_flight,
             window = l.delivery_window,
             idle = l.idle_timeout_secs,
             handshake = l.handshake_timeout_secs,
+            unsub_idle = l.unsubscribed_idle_secs,
+            frame_timeout = l.frame_timeout_secs,
         )
     }
 }

@@ -4,5 +4,6 @@ mod access;
 mod basics;
 mod disk;
 mod durability;
+mod flood;
 mod limits;
 mod malformed;

@@ -9,7 +9,8 @@
 //! What lives here: the hello exchange, request bookkeeping, per-connection proof of
 //! mailbox ownership (a signature over a challenge fresh to this connection, so a proof
 //! can never be replayed on another), size limits, delivery windows and acknowledgement
-//! tracking. What does not: storage, quotas, timers — those are the relay's.
+//! tracking, and the deadlines that bound what a client proving nothing can hold (time
+//! passed in). What does not: storage, quotas, the clock itself — those are the relay's.
 //!
 //! ```
 //! use boucle_proto::{ClientConnection, ClientEvent, ServerConnection, ServerSettings};
@@ -17,11 +18,12 @@
 //!
 //! let limits = RelayLimits { max_body: 65_536, max_header: 256, max_batch: 1024,
 //!                            max_in_flight: 256, token_required: false };
+//! let now = std::time::Instant::now();
 //! let mut server = ServerConnection::new(Challenge::from_bytes([9; 32]),
-//!                                        ServerSettings::new(limits));
+//!                                        ServerSettings::new(limits), now);
 //! let mut client = ClientConnection::new();
 //! let ping = client.ping()?;
-//! server.handle_bytes(&client.take_transmit());
+//! server.handle_bytes(now, &client.take_transmit());
 //! while server.poll_request().is_some() {}
 //! client.handle_bytes(&server.take_transmit())?;
 //! assert!(matches!(client.poll_event(), Some(ClientEvent::Ready { .. })));
@@ -41,5 +43,6 @@ mod server;
 pub use client::{ClientConnection, ClientEvent, RequestKind};
 pub use error::ProtoError;
 pub use server::{
-    OwnershipClaim, ProvenMailbox, Request, ServerConnection, ServerSettings, SubscriptionWindow,
+    CloseReason, INPUT_STEP, OwnershipClaim, ProvenMailbox, Request, ServerConnection,
+    ServerSettings, SubscriptionWindow,
 };

@@ -31,7 +31,11 @@ fn relay() -> ServerConnection {
         max_in_flight: 256,
         token_required: false,
     };
-    ServerConnection::new(Challenge::from_bytes([5; 32]), ServerSettings::new(limits))
+    ServerConnection::new(
+        Challenge::from_bytes([5; 32]),
+        ServerSettings::new(limits),
+        std::time::Instant::now(),
+    )
 }
 
 fn frame(request: u32, command: Command) -> Vec<u8> {
@@ -44,7 +48,7 @@ fn frame(request: u32, command: Command) -> Vec<u8> {
 
 /// Runs the connection like a relay that knows no mailbox, and returns what it sent.
 fn step(conn: &mut ServerConnection, input: &[u8]) -> Vec<ServerFrame> {
-    conn.handle_bytes(input);
+    conn.handle_bytes(std::time::Instant::now(), input);
     while let Some(request) = conn.poll_request() {
         match request {
             Request::Send { request, .. } => conn.reply(request, Err(ErrorCode::UnknownMailbox)),

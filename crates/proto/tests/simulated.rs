@@ -36,7 +36,11 @@ impl ToyRelay {
         let mut settings = ServerSettings::new(limits());
         settings.delivery_window = window;
         Self {
-            conn: ServerConnection::new(Challenge::from_bytes(challenge), settings),
+            conn: ServerConnection::new(
+                Challenge::from_bytes(challenge),
+                settings,
+                std::time::Instant::now(),
+            ),
             owner_key: PublicKey::from_bytes(owner.verifying_key().to_bytes()),
             receive_id: ReceiveId::from_bytes([1; 16]),
             send_id: SendId::from_bytes([2; 16]),
@@ -47,7 +51,7 @@ impl ToyRelay {
     }
 
     fn step(&mut self, input: &[u8]) -> Vec<u8> {
-        self.conn.handle_bytes(input);
+        self.conn.handle_bytes(std::time::Instant::now(), input);
         while let Some(request) = self.conn.poll_request() {
             match request {
                 Request::Subscribe { request, claim } => {

@@ -15,13 +15,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use boucle_proto::{Request, ServerConnection, ServerSettings};
 use boucle_wire::{Challenge, ErrorCode, ReceiveId, RelayLimits, Reply, RequestId, Seq};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
-use super::Context;
+use super::{Context, PROVEN_RECEIVE_WINDOW, PROVEN_SEND_WINDOW};
 use crate::hub::{ConnEvent, PushQueue};
 use crate::store::writer::{OpKind, ReplyTo, WriteOp, unix_ms};
 
@@ -56,31 +56,85 @@ struct Connection {
     more_to_fill: bool,
 }
 
+/// Most bytes read from the stream at once.
+const READ_CHUNK: usize = 16 * 1024;
+/// How long to wait before asking again for input memory the budget refused.
+const INPUT_RETRY: Duration = Duration::from_millis(20);
+/// How long, after finishing the stream, to wait for the client to acknowledge the last
+/// frames before closing (closing at once would discard them).
+const LINGER: Duration = Duration::from_secs(2);
+/// QUIC close code of a connection closed to make room for others.
+const DISPLACED: u32 = 6;
+
+/// Takes the connection out of the handshake count exactly once.
+struct Handshaking<'a>(Option<&'a AtomicUsize>);
+
+impl Handshaking<'_> {
+    fn done(&mut self) {
+        if let Some(count) = self.0.take() {
+            count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Handshaking<'_> {
+    fn drop(&mut self) {
+        self.done();
+    }
+}
+
 /// Serves one incoming connection until it closes or the relay shuts down.
 pub(crate) async fn run(
     context: Arc<Context>,
     incoming: quinn::Incoming,
     id: u64,
+    evicted: Arc<Notify>,
+    stop: watch::Receiver<bool>,
+) {
+    let started = Instant::now();
+    serve(&context, incoming, id, &evicted, stop, started).await;
+    context.slots.remove(id);
+    context
+        .connections
+        .store(context.slots.len(), Ordering::Relaxed);
+    tracing::debug!(connection = id, "connection closed");
+}
+
+async fn serve(
+    context: &Arc<Context>,
+    incoming: quinn::Incoming,
+    id: u64,
+    evicted: &Notify,
     mut stop: watch::Receiver<bool>,
+    started: Instant,
 ) {
     let peer = incoming.remote_address();
-    let handshake_timeout = Duration::from_secs(context.config.limits.handshake_timeout_secs);
-    let handshake = tokio::time::timeout(handshake_timeout, async {
-        let connection = incoming.await?;
-        let (send, recv) = connection.accept_bi().await?;
-        Ok::<_, quinn::ConnectionError>((connection, send, recv))
-    })
-    .await;
-    let (quic, mut send, mut recv) = match handshake {
+    let hello_deadline =
+        started + Duration::from_secs(context.config.limits.handshake_timeout_secs);
+    context.handshaking.fetch_add(1, Ordering::Relaxed);
+    let mut handshaking = Handshaking(Some(&context.handshaking));
+    let opened = tokio::select! {
+        opened = tokio::time::timeout_at(hello_deadline.into(), async {
+            let connection = incoming.await?;
+            handshaking.done();
+            context.slots.established(id);
+            let (send, recv) = connection.accept_bi().await?;
+            Ok::<_, quinn::ConnectionError>((connection, send, recv))
+        }) => opened,
+        () = evicted.notified() => {
+            tracing::debug!(connection = id, "displaced during its handshake");
+            return;
+        }
+    };
+    handshaking.done();
+    let (quic, mut send, mut recv) = match opened {
         Ok(Ok(parts)) => parts,
         Ok(Err(error)) => {
             tracing::debug!(%error, "handshake failed");
-            context.connections.fetch_sub(1, Ordering::Relaxed);
             return;
         }
         Err(_) => {
             tracing::debug!("handshake timed out");
-            context.connections.fetch_sub(1, Ordering::Relaxed);
             return;
         }
     };
@@ -94,7 +148,11 @@ pub(crate) async fn run(
     let mut challenge = [0u8; 32];
     rand::fill(&mut challenge);
     let mut connection = Connection {
-        protocol: ServerConnection::new(Challenge::from_bytes(challenge), settings(&context)),
+        protocol: ServerConnection::new(
+            Challenge::from_bytes(challenge),
+            settings(context),
+            started,
+        ),
         context: context.clone(),
         id,
         events,
@@ -105,11 +163,34 @@ pub(crate) async fn run(
     let write_timeout = Duration::from_secs(context.config.limits.idle_timeout_secs);
     let mut stream_open = true;
     let mut stopping = false;
+    let mut displaced = false;
+    let mut proven = false;
+    // Input memory charged to the relay-wide budget for this connection.
+    let mut charged = 0usize;
     loop {
+        // Reserve the memory a read could take before reading (relay-protocol §13).
+        let mut input_blocked = false;
+        let wants = stream_open && !stopping && connection.protocol.wants_input();
+        if wants {
+            let need = connection.protocol.input_memory()
+                + connection.protocol.input_growth_for(READ_CHUNK);
+            if need > charged {
+                if context.slots.reserve_input(id, need - charged) {
+                    charged = need;
+                } else {
+                    input_blocked = true;
+                }
+            }
+        }
+        let deadline = connection.protocol.poll_timeout();
         tokio::select! {
             biased;
             _ = stop.changed(), if !stopping => {
                 stopping = true;
+            }
+            () = evicted.notified() => {
+                displaced = true;
+                break;
             }
             Some(event) = event_rx.recv() => {
                 connection.on_event(event);
@@ -117,16 +198,32 @@ pub(crate) async fn run(
                     connection.on_event(event);
                 }
             }
-            chunk = recv.read_chunk(256 * 1024, true), if stream_open && !stopping && connection.protocol.wants_input() => {
+            chunk = recv.read_chunk(READ_CHUNK, true), if wants && !input_blocked => {
                 match chunk {
                     Ok(Some(chunk)) => {
-                        connection.protocol.handle_bytes(&chunk.bytes);
+                        connection.protocol.handle_bytes(Instant::now(), &chunk.bytes);
                         connection.on_requests().await;
                     }
                     Ok(None) | Err(_) => stream_open = false,
                 }
             }
+            () = tokio::time::sleep(INPUT_RETRY), if wants && input_blocked => {}
+            () = sleep_until(deadline), if deadline.is_some() => {
+                connection.protocol.handle_timeout(Instant::now());
+            }
             () = std::future::ready(()), if connection.more_to_fill && !stopping => {}
+        }
+        connection.protocol.trim_input();
+        let held = connection.protocol.input_memory();
+        if held != charged {
+            context.slots.settle_input(id, held);
+            charged = held;
+        }
+        if !proven && connection.protocol.has_proven() {
+            proven = true;
+            context.slots.prove(id);
+            quic.set_receive_window(PROVEN_RECEIVE_WINDOW.into());
+            quic.set_send_window(PROVEN_SEND_WINDOW);
         }
         if !stopping {
             connection.fill();
@@ -146,22 +243,42 @@ pub(crate) async fn run(
                 }
             }
         }
+        // The client half-closed its side: answer everything in flight, then finish.
         let idle = !stream_open && connection.protocol.in_flight() == 0;
         if connection.protocol.is_finished() || idle {
             break;
         }
     }
-    let _ = send.finish();
     for receive_id in connection.cursors.keys() {
         context.hub.unsubscribe(receive_id, id);
     }
-    if stopping {
-        // Give the client a moment to read the last frames before closing.
-        let _ = tokio::time::timeout(Duration::from_millis(500), quic.closed()).await;
+    context.slots.settle_input(id, 0);
+    let reason = connection.protocol.close_reason();
+    let (code, words) = match reason {
+        _ if displaced => (DISPLACED, "displaced to make room"),
+        Some(reason) => (reason.code(), reason.describe()),
+        None => (0, ""),
+    };
+    if let Some(reason) = reason {
+        tracing::debug!(connection = id, reason = reason.describe(), "closing");
     }
-    quic.close(0u32.into(), b"");
-    context.connections.fetch_sub(1, Ordering::Relaxed);
-    tracing::debug!(connection = id, "connection closed");
+    if !displaced {
+        // Closing at once would discard frames the client has not acknowledged yet (the
+        // reply to its last request, the ProtocolError saying why): wait, bounded, for
+        // the client to acknowledge everything written.
+        let _ = recv.stop(0u32.into());
+        if send.finish().is_ok() {
+            let _ = tokio::time::timeout(LINGER, send.stopped()).await;
+        }
+    }
+    quic.close(code.into(), words.as_bytes());
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 fn settings(context: &Context) -> ServerSettings {
@@ -175,6 +292,9 @@ fn settings(context: &Context) -> ServerSettings {
     });
     settings.max_proven = l.max_mailboxes_per_connection as usize;
     settings.delivery_window = l.delivery_window as usize;
+    settings.hello_timeout = Duration::from_secs(l.handshake_timeout_secs);
+    settings.unsubscribed_idle = Duration::from_secs(l.unsubscribed_idle_secs);
+    settings.frame_timeout = Duration::from_secs(l.frame_timeout_secs);
     settings
 }
 

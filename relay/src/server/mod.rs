@@ -1,13 +1,20 @@
-//! The QUIC server: accepts connections within limits, runs one task per connection,
-//! sweeps expired envelopes, and shuts down gracefully.
+//! The QUIC server: admits connections within limits ([`admission`]), runs one task per
+//! connection, sweeps expired envelopes, and shuts down gracefully.
+//!
+//! Memory: QUIC's own buffers are bounded per connection by the windows below (small
+//! until a connection has proved something), undecoded input by one relay-wide budget,
+//! and output by [`connection`]'s budget; relay-protocol §13 adds them up.
 
+mod admission;
 mod connection;
+mod refusals;
+mod slots;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use boucle_wire::RelayAddress;
 use tokio::sync::{mpsc, watch};
@@ -28,6 +35,19 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the live counters are written to the `stats` file.
 const STATS_INTERVAL: Duration = Duration::from_secs(5);
 
+/// QUIC flow-control windows (bytes the peer may send ahead of what the relay has read)
+/// and send windows (bytes the relay buffers until acknowledged), for connections that
+/// have proved nothing, and once they have (`connection` raises them).
+pub(crate) const UNPROVEN_RECEIVE_WINDOW: u32 = 64 << 10;
+pub(crate) const UNPROVEN_SEND_WINDOW: u64 = 64 << 10;
+pub(crate) const PROVEN_RECEIVE_WINDOW: u32 = 1 << 20;
+pub(crate) const PROVEN_SEND_WINDOW: u64 = 2 << 20;
+/// Connection attempts quinn may queue before the accept loop sees them, and what each
+/// (and all together) may buffer meanwhile.
+const MAX_INCOMING: usize = 4_096;
+const INCOMING_BUFFER: u64 = 16 << 10;
+const INCOMING_BUFFER_TOTAL: u64 = 8 << 20;
+
 /// What connection tasks share.
 pub(crate) struct Context {
     pub config: Config,
@@ -35,8 +55,11 @@ pub(crate) struct Context {
     pub hub: Arc<Hub>,
     pub writer: mpsc::Sender<WriteOp>,
     pub tokens: TokenFile,
+    /// Connections in the table, for the stats file.
     pub connections: AtomicUsize,
-    pub next_connection: AtomicU64,
+    /// QUIC handshakes in progress.
+    pub handshaking: AtomicUsize,
+    pub slots: slots::Slots,
 }
 
 /// A relay bound to its socket, ready to serve.
@@ -74,8 +97,17 @@ impl Relay {
         transport
             .max_idle_timeout(quinn::IdleTimeout::try_from(idle).ok())
             .max_concurrent_bidi_streams(1u32.into())
-            .max_concurrent_uni_streams(0u32.into());
+            .max_concurrent_uni_streams(0u32.into())
+            .stream_receive_window(PROVEN_RECEIVE_WINDOW.into())
+            .receive_window(UNPROVEN_RECEIVE_WINDOW.into())
+            .send_window(UNPROVEN_SEND_WINDOW)
+            // The protocol uses no QUIC datagrams: buffer none.
+            .datagram_receive_buffer_size(None);
         server_config.transport_config(Arc::new(transport));
+        server_config
+            .max_incoming(MAX_INCOMING)
+            .incoming_buffer_size(INCOMING_BUFFER)
+            .incoming_buffer_size_total(INCOMING_BUFFER_TOTAL);
         let socket = bind_socket(config.listen)?;
         let local = socket.local_addr().map_err(|source| RelayError::Listen {
             address: config.listen,
@@ -107,7 +139,8 @@ impl Relay {
             writer: writer.sender.clone(),
             tokens: TokenFile::new(data_dir),
             connections: AtomicUsize::new(0),
-            next_connection: AtomicU64::new(0),
+            handshaking: AtomicUsize::new(0),
+            slots: slots::Slots::new(&config.limits),
             config,
         });
         Ok(Relay {
@@ -156,15 +189,17 @@ impl Relay {
                 _ = &mut shutdown => break,
                 incoming = endpoint.accept() => {
                     let Some(incoming) = incoming else { break };
-                    let max = context.config.limits.max_connections as usize;
-                    if context.connections.load(Ordering::Relaxed) >= max {
-                        tracing::warn!("connection refused: the connection limit is reached");
-                        incoming.refuse();
-                        continue;
+                    match door(&context, &incoming) {
+                        Door::Admit(id, evicted) => {
+                            connections.spawn(connection::run(context.clone(), incoming, id, evicted, stop_rx.clone()));
+                        }
+                        Door::Retry => {
+                            if let Err(error) = incoming.retry() {
+                                error.into_incoming().refuse();
+                            }
+                        }
+                        Door::Refuse => incoming.refuse(),
                     }
-                    context.connections.fetch_add(1, Ordering::Relaxed);
-                    let id = context.next_connection.fetch_add(1, Ordering::Relaxed);
-                    connections.spawn(connection::run(context.clone(), incoming, id, stop_rx.clone()));
                 }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
@@ -195,6 +230,44 @@ impl Relay {
     }
 }
 
+/// What to do with a connection attempt.
+enum Door {
+    Admit(admission::ConnId, Arc<tokio::sync::Notify>),
+    /// Ask the client to prove its address first (QUIC Retry; no state kept).
+    Retry,
+    Refuse,
+}
+
+/// Admits a connection attempt, or answers it without keeping state. While many
+/// handshakes are in progress, or when a limit would refuse an address not yet proven to
+/// be the client's, the client is first asked to prove its address: so spoofed attempts
+/// cost nothing and cannot use up a real client's per-address allowance.
+fn door(context: &Context, incoming: &quinn::Incoming) -> Door {
+    let validated = incoming.remote_address_validated();
+    let may_retry = !validated && incoming.may_retry();
+    let under_load = context.handshaking.load(Ordering::Relaxed)
+        >= context.config.limits.retry_above_handshakes as usize;
+    if under_load && may_retry {
+        return Door::Retry;
+    }
+    let admitted = context
+        .slots
+        .admit(incoming.remote_address().ip(), validated, Instant::now());
+    context
+        .connections
+        .store(context.slots.len(), Ordering::Relaxed);
+    match admitted {
+        Ok((id, evicted)) => Door::Admit(id, evicted),
+        Err(_) if may_retry => Door::Retry,
+        Err(refusal) => {
+            context
+                .slots
+                .note(refusals::Turned::Refused(refusal), Instant::now());
+            Door::Refuse
+        }
+    }
+}
+
 /// Sweeps expired envelopes and writes the stats file, forever.
 async fn background(context: Arc<Context>, data_dir: PathBuf) {
     let sweep = Duration::from_secs(context.config.limits.expiry_sweep_secs);
@@ -215,7 +288,10 @@ async fn background(context: Arc<Context>, data_dir: PathBuf) {
                     return;
                 }
             }
-            _ = stats_timer.tick() => write_stats_file(&context, &data_dir),
+            _ = stats_timer.tick() => {
+                write_stats_file(&context, &data_dir);
+                context.slots.flush_log(Instant::now());
+            }
         }
     }
 }
@@ -229,9 +305,10 @@ fn write_stats_file(context: &Context, data_dir: &Path) {
         .map(|m| m.len())
         .unwrap_or(0);
     let text = format!(
-        "updated_unix_ms = {}\nmailboxes = {mailboxes}\nenvelopes = {envelopes}\nenvelope_bytes = {bytes}\nfile_bytes = {file_bytes}\nconnections = {}\n",
+        "updated_unix_ms = {}\nmailboxes = {mailboxes}\nenvelopes = {envelopes}\nenvelope_bytes = {bytes}\nfile_bytes = {file_bytes}\nconnections = {}\npartial_input_bytes = {}\n",
         crate::store::writer::unix_ms(),
         context.connections.load(Ordering::Relaxed),
+        context.slots.input_used(),
     );
     let path = data_dir.join(STATS_FILE);
     if let Err(error) = std::fs::write(&path, text) {

@@ -26,6 +26,8 @@ pub(crate) const SEND_INDEX: TableDefinition<[u8; 16], [u8; 16]> =
     TableDefinition::new("send_index");
 pub(crate) const ENVELOPES: TableDefinition<u64, &[u8]> = TableDefinition::new("envelopes");
 pub(crate) const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
+pub(crate) const BODY_CHUNKS: TableDefinition<(u64, u8), &[u8]> =
+    TableDefinition::new("body_chunks");
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 pub(crate) const NEXT_SEQ: &str = "next_seq";
@@ -92,6 +94,7 @@ impl Store {
         txn.open_table(SEND_INDEX)?;
         txn.open_table(ENVELOPES)?;
         txn.open_table(BODIES)?;
+        txn.open_table(BODY_CHUNKS)?;
         txn.open_table(META)?;
         txn.commit()?;
         Ok(Store {
@@ -160,6 +163,8 @@ impl Store {
         Ok(Reader {
             envelopes: txn.open_table(ENVELOPES)?,
             bodies: txn.open_table(BODIES)?,
+            chunks: txn.open_table(BODY_CHUNKS)?,
+            scratch: std::cell::RefCell::new(Vec::new()),
         })
     }
 
@@ -192,6 +197,7 @@ impl Store {
             let record = EnvelopeRecord::decode(value.value()).ok_or_else(corrupt)?;
             let body_len = match record.body {
                 BodyRef::Inline(bytes) => bytes.len(),
+                BodyRef::Chunked(len) => len as usize,
                 BodyRef::Shared(id) => bodies
                     .get(id)?
                     .and_then(|v| decode_shared_body(v.value()).map(|(_, b)| b.len()))
@@ -242,6 +248,9 @@ fn open_file(path: &Path) -> Result<Database, RelayError> {
 pub(crate) struct Reader {
     envelopes: redb::ReadOnlyTable<u64, &'static [u8]>,
     bodies: redb::ReadOnlyTable<u64, &'static [u8]>,
+    chunks: redb::ReadOnlyTable<(u64, u8), &'static [u8]>,
+    /// A chunked body, put back together.
+    scratch: std::cell::RefCell<Vec<u8>>,
 }
 
 impl Reader {
@@ -266,6 +275,17 @@ impl Reader {
             }
             let go_on = match record.body {
                 BodyRef::Inline(body) => deliver(Seq(seq), record.header, body),
+                BodyRef::Chunked(len) => {
+                    let mut body = self.scratch.borrow_mut();
+                    body.clear();
+                    for chunk in self.chunks.range((seq, 0)..=(seq, u8::MAX))? {
+                        body.extend_from_slice(chunk?.1.value());
+                    }
+                    if body.len() != len as usize {
+                        return Err(corrupt());
+                    }
+                    deliver(Seq(seq), record.header, &body)
+                }
                 BodyRef::Shared(id) => {
                     let shared = self.bodies.get(id)?.ok_or_else(corrupt)?;
                     let (_, body) = decode_shared_body(shared.value()).ok_or_else(corrupt)?;

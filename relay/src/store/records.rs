@@ -5,7 +5,9 @@
 //! send_index[send id]    = receive id (16)
 //! envelopes[seq]         = receive id (16) ‖ stored at (u64 BE, unix ms) ‖ kind (1) ‖
 //!                          header len (u16 BE) ‖ header ‖ rest
-//!     kind 0: rest = body bytes;  kind 1: rest = body id (u64 BE) in `bodies`
+//!     kind 0: rest = body bytes;  kind 1: rest = body id (u64 BE) in `bodies`;
+//!     kind 2: rest = body length (u32 BE), the body in `body_chunks`
+//! body_chunks[(seq, i)]  = bytes i·CHUNK_BYTES .. of the body (the last one shorter)
 //! bodies[body id]        = reference count (u32 BE) ‖ body bytes
 //! meta["next_seq"], meta["next_body"] = u64 high-water marks, never decreasing
 //! ```
@@ -14,6 +16,10 @@
 //! the B-tree: pages fill up (a key per mailbox range would leave half-empty pages) and
 //! the key order is also the arrival order, which the expiry sweep relies on. A
 //! mailbox's envelopes are found through an in-memory index rebuilt at start.
+//!
+//! Bodies longer than [`INLINE_MAX`] are cut into chunks of [`CHUNK_BYTES`]: redb gives a
+//! B-tree leaf a run of pages rounded up to a power of two, so a 64 KiB body stored whole
+//! took a 128 KiB run; chunks that fit a 4 KiB page each take 17 pages for 64 KiB.
 
 use boucle_wire::{PublicKey, ReceiveId, SendId};
 
@@ -56,11 +62,24 @@ impl MailboxRecord {
     }
 }
 
+/// Bodies up to this size are stored inside the envelope record.
+pub(crate) const INLINE_MAX: usize = 3_072;
+/// Size of a body chunk: one chunk and its key fill one 4 KiB leaf page.
+pub(crate) const CHUNK_BYTES: usize = 4_032;
+
+/// How many chunks a chunked body of `len` bytes has.
+pub(crate) fn chunk_count(len: usize) -> u8 {
+    // Bodies are at most 65,536 bytes (checked on receipt): at most 17 chunks.
+    u8::try_from(len.div_ceil(CHUNK_BYTES)).unwrap_or(u8::MAX)
+}
+
 /// Where an envelope's body is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BodyRef<'a> {
     Inline(&'a [u8]),
     Shared(u64),
+    /// In `body_chunks`, this many bytes long.
+    Chunked(u32),
 }
 
 /// A decoded envelope record, borrowing from the stored bytes.
@@ -82,6 +101,7 @@ impl EnvelopeRecord<'_> {
         out.push(match self.body {
             BodyRef::Inline(_) => 0,
             BodyRef::Shared(_) => 1,
+            BodyRef::Chunked(_) => 2,
         });
         // Headers are at most 256 bytes (checked on receipt).
         out.extend_from_slice(&(self.header.len() as u16).to_be_bytes());
@@ -89,6 +109,7 @@ impl EnvelopeRecord<'_> {
         match self.body {
             BodyRef::Inline(bytes) => out.extend_from_slice(bytes),
             BodyRef::Shared(id) => out.extend_from_slice(&id.to_be_bytes()),
+            BodyRef::Chunked(len) => out.extend_from_slice(&len.to_be_bytes()),
         }
     }
 
@@ -102,6 +123,7 @@ impl EnvelopeRecord<'_> {
         let body = match kind {
             0 => BodyRef::Inline(rest),
             1 => BodyRef::Shared(u64::from_be_bytes(rest.try_into().ok()?)),
+            2 => BodyRef::Chunked(u32::from_be_bytes(rest.try_into().ok()?)),
             _ => return None,
         };
         Some(EnvelopeRecord {
@@ -155,6 +177,17 @@ mod tests {
             (env.receive_id, env.stored_at_ms, env.header, env.body),
             (id, 5, &b"hdr"[..], BodyRef::Shared(9))
         );
+        EnvelopeRecord {
+            receive_id: id,
+            stored_at_ms: 6,
+            header: b"",
+            body: BodyRef::Chunked(65_536),
+        }
+        .encode(&mut out);
+        let env = EnvelopeRecord::decode(&out).unwrap();
+        assert_eq!(env.body, BodyRef::Chunked(65_536));
+        assert_eq!(chunk_count(65_536), 17);
+        assert_eq!(chunk_count(CHUNK_BYTES), 1);
     }
 
     #[test]

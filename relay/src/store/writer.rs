@@ -20,7 +20,10 @@ use tokio::sync::mpsc;
 use super::records::{
     BodyRef, EnvelopeRecord, MailboxRecord, decode_shared_body, encode_shared_body,
 };
-use super::{BODIES, ENVELOPES, MAILBOXES, META, NEXT_BODY, NEXT_SEQ, SEND_INDEX, Store};
+use super::records::{CHUNK_BYTES, INLINE_MAX, chunk_count};
+use super::{
+    BODIES, BODY_CHUNKS, ENVELOPES, MAILBOXES, META, NEXT_BODY, NEXT_SEQ, SEND_INDEX, Store,
+};
 use crate::config::{self, Limits};
 use crate::error::RelayError;
 use crate::hub::{Admitted, ConnEvent, ConnSender, Hub};
@@ -565,6 +568,17 @@ impl WriterThread {
         body: BodyRef<'_>,
         now_ms: u64,
     ) -> Result<(), RelayError> {
+        let body = match body {
+            BodyRef::Inline(bytes) if bytes.len() > INLINE_MAX => {
+                let mut chunks = txn.open_table(BODY_CHUNKS)?;
+                for (i, chunk) in (0u8..).zip(bytes.chunks(CHUNK_BYTES)) {
+                    chunks.insert((seq.0, i), chunk)?;
+                }
+                // Bodies are at most 65,536 bytes (checked on receipt).
+                BodyRef::Chunked(u32::try_from(bytes.len()).unwrap_or(u32::MAX))
+            }
+            other => other,
+        };
         EnvelopeRecord {
             receive_id,
             stored_at_ms: now_ms,
@@ -654,6 +668,7 @@ impl WriterThread {
     ) -> Result<(), RelayError> {
         let mut envelopes = txn.open_table(ENVELOPES)?;
         let mut bodies = txn.open_table(BODIES)?;
+        let mut chunks = txn.open_table(BODY_CHUNKS)?;
         for &(only, seq) in targets {
             // One descent: remove, and put back in the rare case it is not the owner's.
             let (receive_id, header_len, body) = {
@@ -671,6 +686,12 @@ impl WriterThread {
                 }
                 let body = match record.body {
                     BodyRef::Inline(bytes) => Err(bytes.len()),
+                    BodyRef::Chunked(len) => {
+                        for i in 0..chunk_count(len as usize) {
+                            chunks.remove((seq, i))?;
+                        }
+                        Err(len as usize)
+                    }
                     BodyRef::Shared(id) => Ok(id),
                 };
                 (record.receive_id, record.header.len(), body)

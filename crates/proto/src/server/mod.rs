@@ -1,27 +1,46 @@
 //! The relay's side of one connection.
 //!
 //! Call order for a driver:
-//! 1. [`ServerConnection::handle_bytes`] with whatever the stream yielded;
+//! 0. before reading, [`ServerConnection::input_growth_for`] says how much more memory a
+//!    read of that many bytes could take (for a relay-wide budget), and
+//!    [`ServerConnection::poll_timeout`] when [`ServerConnection::handle_timeout`] is due;
+//! 1. [`ServerConnection::handle_bytes`] with whatever the stream yielded, and the time;
 //! 2. [`ServerConnection::poll_request`] until `None`, acting on each [`Request`] and
 //!    answering those that carry a request id with [`ServerConnection::reply`] (now or
 //!    later, in any order);
 //! 3. [`ServerConnection::deliver`] stored envelopes while
 //!    [`ServerConnection::window`] reports room;
 //! 4. write [`ServerConnection::take_transmit`] to the stream; close it once
-//!    [`ServerConnection::is_finished`] says so.
+//!    [`ServerConnection::is_finished`] says so ([`ServerConnection::close_reason`] says
+//!    why);
+//! 5. [`ServerConnection::trim_input`] gives back input memory no longer needed.
+//!
+//! Time is passed in, never read. Three deadlines bound what a client that proves
+//! nothing can hold (relay-protocol §2.4): the complete `Hello` frame must arrive within
+//! [`ServerSettings::hello_timeout`] of the start; a connection with nothing subscribed
+//! and nothing in flight must complete a frame at least every
+//! [`ServerSettings::unsubscribed_idle`] (QUIC keep-alives are not frames); and a frame
+//! whose first byte has arrived must be complete within [`ServerSettings::frame_timeout`]
+//! while the relay is reading.
 //!
 //! Frames this machine can answer alone (hello, ping, malformed frames, limit
 //! violations, commands on mailboxes not proven on this connection) never reach the
 //! driver.
 
+mod input;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use boucle_wire::{
     AccessToken, BatchRecipient, Body, Challenge, ClientFrame, Command, Envelope, ErrorCode,
-    FrameDecoder, Header, PublicKey, ReceiveId, RelayLimits, Reply, RequestId, SendId, Seq,
-    ServerFrame, Signature, encode_deliver_parts, encode_frame, subscribe_proof,
+    Header, PublicKey, ReceiveId, RelayLimits, Reply, RequestId, SendId, Seq, ServerFrame,
+    Signature, encode_deliver_parts, encode_frame, subscribe_proof,
 };
 use ed25519_dalek::VerifyingKey;
+
+use input::FrameInput;
+pub use input::INPUT_STEP;
 
 /// Settings of a server connection.
 #[derive(Clone, Copy, Debug)]
@@ -32,6 +51,14 @@ pub struct ServerSettings {
     pub max_proven: usize,
     /// Most envelopes delivered to one subscription and not yet acknowledged.
     pub delivery_window: usize,
+    /// The complete `Hello` frame must arrive within this long of the connection's start.
+    pub hello_timeout: Duration,
+    /// A connection with no subscription and no request in flight that completes no
+    /// frame for this long is closed.
+    pub unsubscribed_idle: Duration,
+    /// A frame whose first byte has arrived must be complete within this long (counted
+    /// only while the connection reads: not while it waits for replies to be answered).
+    pub frame_timeout: Duration,
 }
 
 impl ServerSettings {
@@ -41,6 +68,9 @@ impl ServerSettings {
             limits,
             max_proven: 1_000,
             delivery_window: 512,
+            hello_timeout: Duration::from_secs(10),
+            unsubscribed_idle: Duration::from_secs(60),
+            frame_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -172,48 +202,208 @@ enum Phase {
     Finished,
 }
 
+/// Why a connection finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// A frame longer than the frame limit (a `ProtocolError{FrameTooLarge}` was sent).
+    FrameTooLarge,
+    /// The relay is shutting down (a `ProtocolError{ShuttingDown}` was sent).
+    ShuttingDown,
+    /// No complete `Hello` frame within [`ServerSettings::hello_timeout`].
+    HelloTimeout,
+    /// Nothing subscribed and no frame for [`ServerSettings::unsubscribed_idle`].
+    Idle,
+    /// A frame left incomplete for [`ServerSettings::frame_timeout`].
+    FrameTimeout,
+}
+
+impl CloseReason {
+    /// The QUIC application close code a relay uses for this reason (relay-protocol §2.4).
+    pub fn code(self) -> u32 {
+        match self {
+            Self::FrameTooLarge => 1,
+            Self::ShuttingDown => 2,
+            Self::HelloTimeout => 3,
+            Self::Idle => 4,
+            Self::FrameTimeout => 5,
+        }
+    }
+
+    /// A few words for logs and the QUIC close reason.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::FrameTooLarge => "frame too large",
+            Self::ShuttingDown => "relay shutting down",
+            Self::HelloTimeout => "no hello in time",
+            Self::Idle => "idle without a subscription",
+            Self::FrameTimeout => "frame not completed in time",
+        }
+    }
+}
+
 /// One connection, relay side. See the module documentation for the call order.
 #[derive(Debug)]
 pub struct ServerConnection {
     phase: Phase,
     challenge: Challenge,
     settings: ServerSettings,
-    decoder: FrameDecoder,
+    input: FrameInput,
     out: Vec<u8>,
     proven: HashSet<ReceiveId>,
     subscriptions: HashMap<ReceiveId, Subscription>,
     in_flight: usize,
+    started: Instant,
+    /// The latest time passed in.
+    now: Instant,
+    /// When the last frame completed (or the connection started, or the last request
+    /// was answered): the unsubscribed-idle clock.
+    last_activity: Instant,
+    /// Since when the frame being received has been incomplete (while reading).
+    partial_since: Option<Instant>,
+    /// Whether some request of this client succeeded (see [`ServerConnection::has_proven`]).
+    has_proven: bool,
+    close_reason: Option<CloseReason>,
 }
 
 impl ServerConnection {
     /// A connection that will greet the client with this challenge (fresh random bytes,
-    /// never reused).
-    pub fn new(challenge: Challenge, settings: ServerSettings) -> Self {
+    /// never reused), opened at `now`.
+    pub fn new(challenge: Challenge, settings: ServerSettings, now: Instant) -> Self {
         Self {
             phase: Phase::AwaitingHello,
             challenge,
             settings,
-            decoder: FrameDecoder::default(),
+            input: FrameInput::new(boucle_wire::MAX_FRAME_LEN),
             out: Vec::new(),
             proven: HashSet::new(),
             subscriptions: HashMap::new(),
             in_flight: 0,
+            started: now,
+            now,
+            last_activity: now,
+            partial_since: None,
+            has_proven: false,
+            close_reason: None,
         }
     }
 
-    /// Adds bytes read from the stream.
-    pub fn handle_bytes(&mut self, data: &[u8]) {
-        if self.phase != Phase::Finished {
-            self.decoder.extend(data);
+    /// Adds bytes read from the stream at `now`.
+    pub fn handle_bytes(&mut self, now: Instant, data: &[u8]) {
+        self.now = self.now.max(now);
+        if self.phase != Phase::Finished && !data.is_empty() {
+            self.input.extend(data);
+            if self.partial_since.is_none() {
+                self.partial_since = Some(now);
+            }
+            self.handle_timeout(now);
         }
     }
 
     /// Whether the driver should read more from the stream. False while too many
-    /// requests wait for replies (backpressure) or once the connection is finished.
+    /// requests wait for replies (backpressure), while a whole frame waits to be decoded,
+    /// or once the connection is finished.
     pub fn wants_input(&self) -> bool {
         self.phase != Phase::Finished
             && self.in_flight < self.settings.limits.max_in_flight as usize
-            && self.decoder.buffered() < 2 * boucle_wire::MAX_FRAME_LEN
+            && self.input.buffered() <= boucle_wire::MAX_FRAME_LEN + 4
+    }
+
+    /// How much more input memory ([`ServerConnection::input_memory`]) reading `n` more
+    /// bytes could take. A driver with a memory budget reserves this before reading.
+    pub fn input_growth_for(&self, n: usize) -> usize {
+        self.input.growth_for(n)
+    }
+
+    /// Memory held for received bytes not yet decoded (partial frames, mostly).
+    pub fn input_memory(&self) -> usize {
+        self.input.memory()
+    }
+
+    /// Received bytes not yet decoded.
+    pub fn input_buffered(&self) -> usize {
+        self.input.buffered()
+    }
+
+    /// Gives back input memory no longer needed (call after `poll_request`).
+    pub fn trim_input(&mut self) {
+        self.input.trim();
+        if self.phase == Phase::Finished {
+            self.input = FrameInput::new(0);
+        }
+    }
+
+    /// When [`ServerConnection::handle_timeout`] should next be called, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase == Phase::Finished {
+            return None;
+        }
+        let mut next = None::<Instant>;
+        let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        if self.phase == Phase::AwaitingHello {
+            at(self.started + self.settings.hello_timeout);
+        }
+        if self.subscriptions.is_empty() && self.in_flight == 0 {
+            at(self.last_activity + self.settings.unsubscribed_idle);
+        }
+        if let Some(since) = self.partial_since {
+            at(since + self.settings.frame_timeout);
+        }
+        next
+    }
+
+    /// Applies the deadlines at `now`: finishes the connection if one has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if self.phase == Phase::Finished {
+            return;
+        }
+        if !self.wants_input() {
+            // The relay is not reading: the client cannot be blamed for a slow frame.
+            if self.partial_since.is_some() {
+                self.partial_since = Some(now);
+            }
+        }
+        if self.in_flight > 0 || !self.subscriptions.is_empty() {
+            self.last_activity = now;
+        }
+        let reason = if self.phase == Phase::AwaitingHello
+            && now >= self.started + self.settings.hello_timeout
+        {
+            Some(CloseReason::HelloTimeout)
+        } else if self
+            .partial_since
+            .is_some_and(|since| now >= since + self.settings.frame_timeout)
+        {
+            Some(CloseReason::FrameTimeout)
+        } else if now >= self.last_activity + self.settings.unsubscribed_idle {
+            Some(CloseReason::Idle)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.finish(reason);
+        }
+    }
+
+    /// Why the connection finished, once [`ServerConnection::is_finished`].
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.close_reason
+    }
+
+    /// Whether this client has proved something: a mailbox's ownership, or a request
+    /// answered with success (a mailbox created, an envelope stored). A relay keeps
+    /// room for such connections before those that have proved nothing.
+    pub fn has_proven(&self) -> bool {
+        self.has_proven
+    }
+
+    fn finish(&mut self, reason: CloseReason) {
+        if self.phase != Phase::Finished {
+            self.phase = Phase::Finished;
+            self.close_reason = Some(reason);
+            self.partial_since = None;
+        }
     }
 
     /// Whether the connection should be closed once the transmit buffer is written.
@@ -231,7 +421,13 @@ impl ServerConnection {
         while self.phase != Phase::Finished
             && self.in_flight < self.settings.limits.max_in_flight as usize
         {
-            let frame = match self.decoder.decode::<ClientFrame>() {
+            let decoded = self.input.decode();
+            if !matches!(decoded, Ok(None)) {
+                // A frame completed (well-formed or not): the client is active, and the
+                // next frame's clock starts when its first byte is here.
+                self.frame_completed();
+            }
+            let frame = match decoded {
                 Ok(Some(frame)) => frame,
                 Ok(None) => return None,
                 Err(error) => {
@@ -244,7 +440,7 @@ impl ServerConnection {
                     };
                     self.push(&ServerFrame::ProtocolError { code });
                     if error.is_fatal() {
-                        self.phase = Phase::Finished;
+                        self.finish(CloseReason::FrameTooLarge);
                     }
                     continue;
                 }
@@ -257,6 +453,11 @@ impl ServerConnection {
             }
         }
         None
+    }
+
+    fn frame_completed(&mut self) {
+        self.last_activity = self.now;
+        self.partial_since = (self.input.buffered() > 0).then_some(self.now);
     }
 
     fn handle_frame(&mut self, frame: ClientFrame) -> Option<Request> {
@@ -405,6 +606,7 @@ impl ServerConnection {
             }
             self.proven.insert(claim.receive_id);
         }
+        self.has_proven = true;
         self.subscriptions.entry(claim.receive_id).or_default();
         Ok(ProvenMailbox(claim.receive_id))
     }
@@ -412,6 +614,12 @@ impl ServerConnection {
     /// Answers a request handed out by [`ServerConnection::poll_request`].
     pub fn reply(&mut self, request: RequestId, result: Result<Reply, ErrorCode>) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        self.last_activity = self.now;
+        self.has_proven |= match &result {
+            Ok(Reply::BatchStored { outcomes }) => outcomes.iter().any(Result::is_ok),
+            Ok(Reply::Pong) | Err(_) => false,
+            Ok(_) => true,
+        };
         self.push_reply(request, result);
     }
 
@@ -495,7 +703,7 @@ impl ServerConnection {
             self.push(&ServerFrame::ProtocolError {
                 code: ErrorCode::ShuttingDown,
             });
-            self.phase = Phase::Finished;
+            self.finish(CloseReason::ShuttingDown);
         }
     }
 
