@@ -458,9 +458,10 @@ struct Expected {
     secrets: Vec<Secret>,
 }
 
-/// Writes `tests/fixtures/profile-v1` (Alice's locked profile and what it holds). Run
-/// once, on the commit before the version 2 store (`git checkout 985e445`), with
-/// `cargo test -p boucle-e2e --test client write_v1_fixture -- --ignored`.
+/// Writes `tests/fixtures/profile-v1` (Alice's locked profile and what it holds). It was
+/// run once, on the last commit with the version 1 store (`472e413`), with
+/// `cargo test -p boucle-e2e --test client write_v1_fixture -- --ignored`; run now, it
+/// would write a version 2 profile, which the migration test refuses as a fixture.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "writes the fixture; only meaningful with the version 1 store"]
 async fn write_v1_fixture() -> anyhow::Result<()> {
