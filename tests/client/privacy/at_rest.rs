@@ -7,7 +7,7 @@
 //! names and texts. None may be there.
 //!
 //! A profile made by the version 1 store (`tests/fixtures/profile-v1`, made by
-//! [`write_v1_fixture`] on the commit before the version 2 store) is unlocked too: it is
+//! [`write_v1_fixture`] at commit 472e413, the last with the version 1 store) is unlocked: it is
 //! migrated, keeps everything, and then holds none of its secrets either.
 
 use std::collections::HashMap;
