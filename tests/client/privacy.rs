@@ -1,7 +1,11 @@
 //! What a relay sees: after two users talk (one of them offline for a while, so the
 //! relay stores envelopes), neither the relay's data directory nor the client↔relay
 //! traffic captured on the loopback interface contains any plaintext, display name or
-//! identity public key.
+//! identity public key. What a locked profile reveals is in [`at_rest`]; junk sent to a
+//! leaked send id, in [`flood`].
+
+mod at_rest;
+mod flood;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,31 +1,45 @@
 //! What the engine keeps in the profile store, and the views it hands to front ends.
 //!
-//! Store keys are random ids or counters only (see `protocol-spec/client-store.md`).
+//! Every table says what its keys are made of: ids are stored hashed, only counters,
+//! positions and times in clear (see `protocol-spec/client-store.md` §1 and §8).
 
 use boucle_crypto::MessageId;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ContactId, ConversationId};
-use crate::store::Table;
+use crate::store::{KeyPart, Table};
 
-pub(crate) const META: Table = Table::new("meta");
-pub(crate) const MAILBOXES: Table = Table::new("mailboxes");
-pub(crate) const CONTACTS: Table = Table::new("contacts");
-pub(crate) const SESSIONS: Table = Table::new("sessions");
-pub(crate) const MESSAGES: Table = Table::new("messages");
-pub(crate) const MESSAGE_INDEX: Table = Table::new("message_index");
-pub(crate) const OUTBOX: Table = Table::new("outbox");
-pub(crate) const SEEN: Table = Table::new("seen");
-pub(crate) const LOOPS: Table = Table::new("loops");
-pub(crate) const MEMBER_SESSIONS: Table = Table::new("member_sessions");
-pub(crate) const POLLS: Table = Table::new("polls");
-pub(crate) const EVENTS: Table = Table::new("events");
+/// Keys made of one 16-byte id: a contact's, a loop's, a message's, a mailbox's.
+pub(crate) const BY_ID: &[KeyPart] = &[KeyPart::Id(16)];
+/// Keys made of a conversation (a contact's or a loop's id) and a position in it.
+pub(crate) const BY_POSITION: &[KeyPart] = &[KeyPart::Id(16), KeyPart::Clear(8)];
+
+/// The engine's fixed records: `profile`, `account`, `counters`.
+pub(crate) const META: Table = Table::new("meta", &[KeyPart::Label]);
+/// Our mailboxes: receive id → [`MailboxRecord`].
+pub(crate) const MAILBOXES: Table = Table::new("mailboxes", BY_ID);
+pub(crate) const CONTACTS: Table = Table::new("contacts", BY_ID);
+/// The pairwise session with each contact: contact id → pickle.
+pub(crate) const SESSIONS: Table = Table::new("sessions", BY_ID);
+/// History: conversation ‖ position → [`MessageView`].
+pub(crate) const MESSAGES: Table = Table::new("messages", BY_POSITION);
+/// Where each message is: message id → [`MessageLocation`].
+pub(crate) const MESSAGE_INDEX: Table = Table::new("message_index", BY_ID);
+/// What is waiting to be sent, in order: counter → [`OutboxRecord`].
+pub(crate) const OUTBOX: Table = Table::new("outbox", &[KeyPart::Clear(8)]);
+pub(crate) const LOOPS: Table = Table::new("loops", BY_ID);
+/// The pairwise session with each loop member: Ed25519 identity key → pickle.
+pub(crate) const MEMBER_SESSIONS: Table = Table::new("member_sessions", &[KeyPart::Id(32)]);
+/// Polls: conversation ‖ poll id → its record.
+pub(crate) const POLLS: Table = Table::new("polls", &[KeyPart::Id(16), KeyPart::Id(16)]);
+/// Agenda events: conversation ‖ event id → its record.
+pub(crate) const EVENTS: Table = Table::new("events", &[KeyPart::Id(16), KeyPart::Id(16)]);
 /// Loop messages from others: message id → the sender's Ed25519 identity key. The
 /// sender is named as we know them when the message is read, and only they may edit or
 /// delete it.
-pub(crate) const MESSAGE_SENDERS: Table = Table::new("message_senders");
+pub(crate) const MESSAGE_SENDERS: Table = Table::new("message_senders", BY_ID);
 /// Blocked contacts: contact id → nothing.
-pub(crate) const BLOCKED: Table = Table::new("blocked");
+pub(crate) const BLOCKED: Table = Table::new("blocked", BY_ID);
 
 pub(crate) const PROFILE_KEY: &[u8] = b"profile";
 pub(crate) const ACCOUNT_KEY: &[u8] = b"account";

@@ -6,12 +6,18 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use boucle_client_core::store::{KdfParams, PROFILE_FILE, ProfileStore, StoreError, Table};
+use boucle_client_core::store::{
+    KdfParams, KeyPart, PROFILE_FILE, ProfileStore, StoreError, Table,
+};
 use proptest::prelude::*;
 use redb::{Database, ReadableTable, TableDefinition};
 
-const NOTES: Table = Table::new("notes");
-const CONTACTS: Table = Table::new("contacts");
+// Keys in clear, of any length.
+const NOTES: Table = Table::new("notes", &[KeyPart::Label]);
+const CONTACTS: Table = Table::new("contacts", &[KeyPart::Label]);
+// An id (hashed in the file), then a position (in clear).
+const PEOPLE: Table = Table::new("people", &[KeyPart::Id(16), KeyPart::Clear(8)]);
+const SCHEMA: &[Table] = &[NOTES, CONTACTS, PEOPLE];
 const PASS: &str = "correct horse battery staple";
 
 fn new_profile() -> (tempfile::TempDir, PathBuf, ProfileStore) {
@@ -115,7 +121,7 @@ fn everything_written_is_read_back_after_unlock() {
     };
     check(&store);
     drop(store);
-    let store = ProfileStore::unlock(&dir, PASS).unwrap();
+    let store = ProfileStore::unlock(&dir, PASS, SCHEMA).unwrap();
     check(&store);
 }
 
@@ -138,14 +144,14 @@ fn wrong_passphrase_is_reported_and_changes_nothing() {
     store.write(|b| b.put(NOTES, b"k", b"v")).unwrap();
     drop(store);
     let before = fs::read(file(&dir)).unwrap();
-    let err = ProfileStore::unlock(&dir, "not it").err().unwrap();
+    let err = ProfileStore::unlock(&dir, "not it", SCHEMA).err().unwrap();
     assert!(matches!(err, StoreError::WrongPassphrase), "{err}");
     assert_eq!(
         err.to_string(),
         "wrong passphrase: the profile was not changed"
     );
     assert_eq!(fs::read(file(&dir)).unwrap(), before);
-    assert!(ProfileStore::unlock(&dir, PASS).is_ok());
+    assert!(ProfileStore::unlock(&dir, PASS, SCHEMA).is_ok());
 }
 
 #[test]
@@ -163,10 +169,10 @@ fn changing_the_passphrase_keeps_the_records() {
     assert_eq!(store.get(NOTES, b"k").unwrap(), Some(b"v".to_vec()));
     drop(store);
     assert!(matches!(
-        ProfileStore::unlock(&dir, PASS).err().unwrap(),
+        ProfileStore::unlock(&dir, PASS, SCHEMA).err().unwrap(),
         StoreError::WrongPassphrase
     ));
-    let store = ProfileStore::unlock(&dir, "new one").unwrap();
+    let store = ProfileStore::unlock(&dir, "new one", SCHEMA).unwrap();
     assert_eq!(store.get(NOTES, b"k").unwrap(), Some(b"v".to_vec()));
 }
 
@@ -180,7 +186,7 @@ fn the_pickle_key_survives_unlock_and_passphrase_change() {
         .change_passphrase(PASS, "other", KdfParams::for_tests())
         .unwrap();
     drop(store);
-    let store = ProfileStore::unlock(&dir, "other").unwrap();
+    let store = ProfileStore::unlock(&dir, "other", SCHEMA).unwrap();
     assert!(open_with(&store.pickle_key(), &pickle));
     let (_tmp2, _dir2, other) = new_profile();
     assert!(!open_with(&other.pickle_key(), &pickle));
@@ -207,7 +213,7 @@ fn a_flipped_ciphertext_byte_is_reported_as_corrupt() {
         v[last] ^= 1;
         t.insert(b"k".as_slice(), v.as_slice()).unwrap();
     });
-    let store = ProfileStore::unlock(&dir, PASS).unwrap();
+    let store = ProfileStore::unlock(&dir, PASS, SCHEMA).unwrap();
     let err = store.get(NOTES, b"k").unwrap_err();
     assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
     assert!(
@@ -234,7 +240,7 @@ fn a_record_copied_under_another_key_is_reported_as_corrupt() {
         let a = raw_value(t, b"a");
         t.insert(b"b".as_slice(), a.as_slice()).unwrap();
     });
-    let store = ProfileStore::unlock(&dir, PASS).unwrap();
+    let store = ProfileStore::unlock(&dir, PASS, SCHEMA).unwrap();
     assert_eq!(store.get(NOTES, b"a").unwrap(), Some(b"first".to_vec()));
     assert!(matches!(
         store.get(NOTES, b"b").unwrap_err(),
@@ -263,16 +269,125 @@ fn a_record_moved_to_another_table_is_reported_as_corrupt() {
     }
     txn.commit().unwrap();
     drop(db);
-    let store = ProfileStore::unlock(&dir, PASS).unwrap();
+    let store = ProfileStore::unlock(&dir, PASS, SCHEMA).unwrap();
     assert!(matches!(
         store.get(NOTES, b"k").unwrap_err(),
         StoreError::Corrupt(_)
     ));
 }
 
+fn person(id: u8, position: u64) -> Vec<u8> {
+    [[id; 16].as_slice(), &position.to_be_bytes()].concat()
+}
+
+#[test]
+fn ids_in_keys_are_not_in_the_file_and_come_back_from_every_read() {
+    let (_tmp, dir, store) = new_profile();
+    store
+        .write(|b| {
+            for position in [3, 1, 2] {
+                b.put(PEOPLE, &person(0xA1, position), &[0xA1, position as u8])?;
+            }
+            b.put(PEOPLE, &person(0xB2, 1), b"b")
+        })
+        .unwrap();
+    let check = |store: &ProfileStore| {
+        let first = store.scan(PEOPLE, &[0xA1; 16]).unwrap();
+        let keys: Vec<Vec<u8>> = first.iter().map(|(k, _)| k.clone()).collect();
+        assert_eq!(
+            keys,
+            [1, 2, 3].map(|p| person(0xA1, p)),
+            "in position order"
+        );
+        assert_eq!(first[0].1, [0xA1, 1]);
+        assert_eq!(store.count(PEOPLE, &[0xA1; 16]).unwrap(), 3);
+        assert_eq!(store.count(PEOPLE, b"").unwrap(), 4);
+        let newest = store
+            .range(PEOPLE, &person(0xA1, 0), &person(0xA1, 3), 5, true)
+            .unwrap();
+        assert_eq!(newest.len(), 2);
+        assert_eq!(newest[0].0, person(0xA1, 2));
+        assert_eq!(
+            store.get(PEOPLE, &person(0xB2, 1)).unwrap(),
+            Some(b"b".to_vec())
+        );
+        assert_eq!(store.get(PEOPLE, &person(0xB2, 2)).unwrap(), None);
+        let all: Vec<Vec<u8>> = store
+            .scan(PEOPLE, b"")
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(all.len(), 4);
+        assert!(all.contains(&person(0xB2, 1)));
+    };
+    check(&store);
+    // Keys that do not fit the table are refused, not stored as they come.
+    for bad in [
+        person(0xA1, 1)[..20].to_vec(),
+        [person(0xA1, 1), vec![0]].concat(),
+    ] {
+        let err = store.write(|b| b.put(PEOPLE, &bad, b"x")).unwrap_err();
+        assert!(matches!(err, StoreError::Encode(_)), "{err}");
+    }
+    assert!(store.scan(PEOPLE, &[0xA1; 8]).is_err(), "half an id");
+    assert!(
+        store
+            .range(PEOPLE, &person(0xA1, 0), &person(0xB2, 9), 5, false)
+            .is_err(),
+        "a range across ids"
+    );
+    drop(store);
+    let bytes = fs::read(file(&dir)).unwrap();
+    for id in [[0xA1u8; 16], [0xB2; 16]] {
+        assert!(!bytes.windows(16).any(|w| w == id), "an id is in the file");
+    }
+    let store = ProfileStore::unlock(&dir, PASS, SCHEMA).unwrap();
+    check(&store);
+}
+
+#[test]
+fn a_record_swapped_with_another_ids_is_reported_as_corrupt() {
+    let (_tmp, dir, store) = new_profile();
+    store
+        .write(|b| {
+            b.put(PEOPLE, &person(1, 1), b"one")?;
+            b.put(PEOPLE, &person(2, 1), b"two")
+        })
+        .unwrap();
+    drop(store);
+    let db = Database::open(file(&dir)).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut t = txn
+            .open_table(TableDefinition::<&[u8], &[u8]>::new("t/people"))
+            .unwrap();
+        let records: Vec<(Vec<u8>, Vec<u8>)> = t
+            .iter()
+            .unwrap()
+            .map(|e| {
+                let (k, v) = e.unwrap();
+                (k.value().to_vec(), v.value().to_vec())
+            })
+            .collect();
+        assert_eq!(records.len(), 2);
+        t.insert(records[0].0.as_slice(), records[1].1.as_slice())
+            .unwrap();
+        t.insert(records[1].0.as_slice(), records[0].1.as_slice())
+            .unwrap();
+    }
+    txn.commit().unwrap();
+    drop(db);
+    let store = ProfileStore::unlock(&dir, PASS, SCHEMA).unwrap();
+    for id in [1, 2] {
+        let err = store.get(PEOPLE, &person(id, 1)).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+    }
+}
+
 fn assert_refused_untouched(dir: &Path) {
     let before = fs::read(file(dir)).unwrap();
-    let err = ProfileStore::unlock(dir, PASS).err().unwrap();
+    let err = ProfileStore::unlock(dir, PASS, SCHEMA).err().unwrap();
     assert!(
         matches!(err, StoreError::Corrupt(_) | StoreError::NotAProfile(_)),
         "unexpected {err:?}"
@@ -335,7 +450,7 @@ fn missing_and_existing_profiles_are_reported() {
     let dir = tmp.path().join("nothing");
     assert!(!ProfileStore::exists(&dir));
     assert!(matches!(
-        ProfileStore::unlock(&dir, PASS).err().unwrap(),
+        ProfileStore::unlock(&dir, PASS, SCHEMA).err().unwrap(),
         StoreError::NotFound(_)
     ));
     let store = ProfileStore::create(&dir, PASS, KdfParams::for_tests()).unwrap();
@@ -349,10 +464,10 @@ fn missing_and_existing_profiles_are_reported() {
 #[test]
 fn a_second_open_is_in_use() {
     let (_tmp, dir, store) = new_profile();
-    let err = ProfileStore::unlock(&dir, PASS).err().unwrap();
+    let err = ProfileStore::unlock(&dir, PASS, SCHEMA).err().unwrap();
     assert!(matches!(err, StoreError::InUse), "{err:?}");
     drop(store);
-    assert!(ProfileStore::unlock(&dir, PASS).is_ok());
+    assert!(ProfileStore::unlock(&dir, PASS, SCHEMA).is_ok());
 }
 
 #[cfg(unix)]
@@ -432,7 +547,7 @@ fn unlock_timing() {
         let tmp = tempfile::tempdir().unwrap();
         drop(ProfileStore::create(tmp.path(), PASS, params).unwrap());
         let start = std::time::Instant::now();
-        let store = ProfileStore::unlock(tmp.path(), PASS).unwrap();
+        let store = ProfileStore::unlock(tmp.path(), PASS, SCHEMA).unwrap();
         println!("unlock with {name} params: {:?}", start.elapsed());
         drop(store);
     }
@@ -472,12 +587,12 @@ proptest! {
                 }
                 Op::Reopen => {
                     drop(store);
-                    store = ProfileStore::unlock(&dir, PASS).unwrap();
+                    store = ProfileStore::unlock(&dir, PASS, SCHEMA).unwrap();
                 }
             }
         }
         drop(store);
-        let store = ProfileStore::unlock(&dir, PASS).unwrap();
+        let store = ProfileStore::unlock(&dir, PASS, SCHEMA).unwrap();
         let stored: BTreeMap<_, _> = store.scan(NOTES, b"").unwrap().into_iter().collect();
         prop_assert_eq!(&stored, &model);
         prop_assert_eq!(store.count(NOTES, b"").unwrap(), model.len() as u64);
@@ -516,7 +631,7 @@ fn flipped_bytes_anywhere_never_panic_and_refusals_leave_the_file_alone() {
         let mut bytes = pristine.clone();
         bytes[offset] ^= 0x40;
         fs::write(file(&dir), &bytes).unwrap();
-        let outcome = match ProfileStore::unlock(&dir, PASS) {
+        let outcome = match ProfileStore::unlock(&dir, PASS, SCHEMA) {
             Ok(store) => {
                 // Whatever opens must still authenticate every record or report Corrupt.
                 match store.scan(NOTES, b"") {
@@ -556,10 +671,10 @@ fn a_file_left_by_a_crash_is_recovered_and_still_checks_the_passphrase() {
         Some(redb::DatabaseError::RepairAborted)
     ));
     assert!(matches!(
-        ProfileStore::unlock(&copy, "not it").err().unwrap(),
+        ProfileStore::unlock(&copy, "not it", SCHEMA).err().unwrap(),
         StoreError::WrongPassphrase
     ));
-    let recovered = ProfileStore::unlock(&copy, PASS).unwrap();
+    let recovered = ProfileStore::unlock(&copy, PASS, SCHEMA).unwrap();
     assert_eq!(recovered.get(NOTES, b"k").unwrap(), Some(b"kept".to_vec()));
 }
 
@@ -638,7 +753,7 @@ fn a_full_disk_says_so_keeps_everything_and_recovers() {
     written.push(next);
     drop(store);
 
-    let store = ProfileStore::unlock(&dir, PASS).unwrap();
+    let store = ProfileStore::unlock(&dir, PASS, SCHEMA).unwrap();
     for n in &written {
         assert_eq!(
             store.get(NOTES, &key(*n)).unwrap(),

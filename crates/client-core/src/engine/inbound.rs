@@ -13,13 +13,14 @@ use boucle_wire::{Envelope, ReceiveId, RelayAddress, Seq};
 use tokio::sync::mpsc;
 
 use super::messages::{apply_change, find_view, put_view, seal_for};
+use super::seen::Seen;
 use super::{Core, Event, Inner, conversation_of};
 use crate::error::EngineError;
 use crate::ids::ContactId;
 use crate::invite::clean_name;
 use crate::model::{
     ACCOUNT_KEY, CONTACTS, ContactRecord, DeliveryState, MAILBOXES, MESSAGE_INDEX, META,
-    MailboxPurpose, MessageBody, MessageView, OUTBOX, SEEN, SESSIONS,
+    MailboxPurpose, MessageBody, MessageView, OUTBOX, SESSIONS,
 };
 use crate::relays::Inbound;
 
@@ -126,10 +127,8 @@ fn handle(
     envelope: &Envelope,
 ) -> Result<Handled, EngineError> {
     let mut core = inner.core()?;
-    let mut seen_key = [0u8; 24];
-    seen_key[..16].copy_from_slice(receive_id.as_bytes());
-    seen_key[16..].copy_from_slice(&seq.0.to_be_bytes());
-    if core.store.get(SEEN, &seen_key)?.is_some() {
+    let seen = Seen::new(receive_id, seq);
+    if seen.already(&core.store)? {
         return Ok((Vec::new(), None));
     }
     let Some(mailbox) = core.mailboxes.get(receive_id.as_bytes()) else {
@@ -148,30 +147,31 @@ fn handle(
     ) {
         Ok(opened) => opened,
         Err(error) => {
+            // Nothing changed, so nothing is written: opening it again, if it comes
+            // again, fails again. Junk sent to a leaked send id costs no disk.
             tracing::info!(%error, "dropped an envelope that does not open");
-            mark_seen(&core, &seen_key)?;
             return Ok((Vec::new(), None));
         }
     };
     match purpose {
         MailboxPurpose::Invitation => {
-            let events = introduction(&mut core, receive_id, &opened, &seen_key)?;
+            let events = introduction(&mut core, receive_id, &opened, &seen)?;
             let followup = super::sharing::offer_after(&events);
             Ok((events, followup))
         }
         MailboxPurpose::Introductions(via) => {
-            super::sharing::on_introductions(&mut core, via, receive_id, &opened, &seen_key)
+            super::sharing::on_introductions(&mut core, via, receive_id, &opened, &seen)
         }
-        MailboxPurpose::Contact(contact) => from_contact(&mut core, contact, &opened, &seen_key),
+        MailboxPurpose::Contact(contact) => from_contact(&mut core, contact, &opened, &seen),
         MailboxPurpose::Loop(id) => Ok((
-            super::loop_inbound::on_loop_mailbox(&mut core, id, &opened, &seen_key)?,
+            super::loop_inbound::on_loop_mailbox(&mut core, id, &opened, &seen)?,
             None,
         )),
     }
 }
 
-pub(crate) fn mark_seen(core: &Core, seen_key: &[u8; 24]) -> Result<(), EngineError> {
-    core.store.write(|batch| batch.put(SEEN, seen_key, &[]))?;
+pub(crate) fn mark_seen(core: &Core, seen: &Seen) -> Result<(), EngineError> {
+    core.store.write(|batch| seen.record(batch))?;
     Ok(())
 }
 
@@ -180,24 +180,24 @@ fn introduction(
     core: &mut Core,
     receive_id: &ReceiveId,
     opened: &boucle_crypto::Opened,
-    seen_key: &[u8; 24],
+    seen: &Seen,
 ) -> Result<Vec<Event>, EngineError> {
     let Ok((session, message)) = PairwiseSession::inbound(&mut core.account, opened) else {
         tracing::info!("dropped an invitation reply that is not a valid first message");
-        mark_seen(core, seen_key)?;
+        mark_seen(core, seen)?;
         return Ok(Vec::new());
     };
     let Content::Introduction { card, name } = message.content else {
-        mark_seen(core, seen_key)?;
+        mark_seen(core, seen)?;
         return Ok(Vec::new());
     };
     if card.verify().is_err() || card.identity() != &opened.sender {
         tracing::info!("dropped an introduction whose card is not the sender's");
-        mark_seen(core, seen_key)?;
+        mark_seen(core, seen)?;
         return Ok(Vec::new());
     }
     if super::contacts::find_by_identity(&core.store, card.identity())?.is_some() {
-        mark_seen(core, seen_key)?;
+        mark_seen(core, seen)?;
         return Ok(Vec::new());
     }
     let id = ContactId::random();
@@ -226,7 +226,7 @@ fn introduction(
         batch.put(SESSIONS, &id.0, &session)?;
         batch.put(META, ACCOUNT_KEY, &account)?;
         batch.put_value(MAILBOXES, receive_id.as_bytes(), &mailbox_record)?;
-        batch.put(SEEN, seen_key, &[])
+        seen.record(batch)
     });
     if let Err(error) = written {
         core.sessions.remove(&id);
@@ -245,7 +245,7 @@ pub(crate) fn from_contact(
     core: &mut Core,
     contact: ContactId,
     opened: &boucle_crypto::Opened,
-    seen_key: &[u8; 24],
+    seen: &Seen,
 ) -> Result<Handled, EngineError> {
     let mut record = core.contact_record(&contact)?;
     let known = ContactCard::from_bytes(&record.card)
@@ -258,7 +258,7 @@ pub(crate) fn from_contact(
         record.verified = false;
         core.store.write(|batch| {
             batch.put_value(CONTACTS, &contact.0, &record)?;
-            batch.put(SEEN, seen_key, &[])
+            seen.record(batch)
         })?;
         return Ok((vec![Event::IdentityChanged(contact)], None));
     }
@@ -276,7 +276,7 @@ pub(crate) fn from_contact(
         Err(error) => {
             // Replays and duplicates land here too: nothing to do but drop them.
             tracing::info!(%error, "dropped a message that does not decrypt");
-            mark_seen(core, seen_key)?;
+            mark_seen(core, seen)?;
             return Ok((Vec::new(), None));
         }
     };
@@ -288,17 +288,16 @@ pub(crate) fn from_contact(
         core.store.write(|batch| {
             batch.put(SESSIONS, &contact.0, &session)?;
             batch.put(META, ACCOUNT_KEY, &account)?;
-            batch.put(SEEN, seen_key, &[])
+            seen.record(batch)
         })?;
         return Ok((Vec::new(), None));
     }
     match &message.content {
         Content::LoopInvitation { history } => {
-            return super::loop_inbound::on_invitation(core, contact, history.clone(), seen_key);
+            return super::loop_inbound::on_invitation(core, contact, history.clone(), seen);
         }
         Content::LoopJoin { loop_id, card } => {
-            let events =
-                super::loop_inbound::on_join(core, contact, *loop_id, card.clone(), seen_key)?;
+            let events = super::loop_inbound::on_join(core, contact, *loop_id, card.clone(), seen)?;
             return Ok((events, None));
         }
         _ => {}
@@ -385,7 +384,7 @@ pub(crate) fn from_contact(
         if let Some(account) = &account {
             batch.put(META, ACCOUNT_KEY, account)?;
         }
-        batch.put(SEEN, seen_key, &[])?;
+        seen.record(batch)?;
         files.write(batch)?;
         core_ref.save_counters(batch)
     })?;

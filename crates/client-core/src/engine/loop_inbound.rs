@@ -15,12 +15,13 @@ use super::loops::{
 use super::messages::{
     apply_change, find_view, new_message, put_sender, put_view, seal_for, sender_of,
 };
+use super::seen::Seen;
 use super::{Core, Engine, Event, Inner};
 use crate::error::EngineError;
 use crate::ids::ContactId;
 use crate::model::{
     ACCOUNT_KEY, LOOPS, LoopPhase, LoopRecord, MAILBOXES, META, MailboxPurpose, MessageBody,
-    MessageView, SEEN, SESSIONS,
+    MessageView, SESSIONS,
 };
 
 /// An envelope on one of our member mailboxes.
@@ -28,10 +29,10 @@ pub(crate) fn on_loop_mailbox(
     core: &mut Core,
     id: LoopId,
     opened: &Opened,
-    seen_key: &[u8; 24],
+    seen: &Seen,
 ) -> Result<Vec<Event>, EngineError> {
     if opened.loop_id().is_some() {
-        return loop_message(core, id, opened, seen_key);
+        return loop_message(core, id, opened, seen);
     }
     // A pairwise message from another member: a key share or a signed change.
     let sender = opened.sender;
@@ -51,11 +52,11 @@ pub(crate) fn on_loop_mailbox(
     };
     let Ok(message) = decrypted else {
         tracing::info!("dropped a member message that does not decrypt");
-        mark_seen(core, seen_key)?;
+        mark_seen(core, seen)?;
         return Ok(Vec::new());
     };
     let Ok(mut record) = loop_record(core, id) else {
-        mark_seen(core, seen_key)?;
+        mark_seen(core, seen)?;
         return Ok(Vec::new());
     };
     let mut events = Vec::new();
@@ -78,7 +79,7 @@ pub(crate) fn on_loop_mailbox(
     let account = core.account_pickle();
     commit_loop(core, id, &mut record, Vec::new(), |batch| {
         batch.put(META, ACCOUNT_KEY, &account)?;
-        batch.put(SEEN, seen_key, &[])
+        seen.record(batch)
     })?;
     Ok(events)
 }
@@ -127,17 +128,17 @@ fn loop_message(
     core: &mut Core,
     id: LoopId,
     opened: &Opened,
-    seen_key: &[u8; 24],
+    seen: &Seen,
 ) -> Result<Vec<Event>, EngineError> {
     let Some(session) = core.loops.get_mut(&id) else {
-        mark_seen(core, seen_key)?;
+        mark_seen(core, seen)?;
         return Ok(Vec::new());
     };
     let (sender, message) = match session.decrypt(opened) {
         Ok(decrypted) => decrypted,
         Err(error) => {
             tracing::info!(%error, "dropped a loop message that does not decrypt");
-            mark_seen(core, seen_key)?;
+            mark_seen(core, seen)?;
             return Ok(Vec::new());
         }
     };
@@ -240,7 +241,7 @@ fn loop_message(
         organized.write(batch)?;
         batch.put_value(LOOPS, &id.0, &record)?;
         batch.put_value(META, crate::model::COUNTERS_KEY, &counters)?;
-        batch.put(SEEN, seen_key, &[])
+        seen.record(batch)
     })?;
     Ok(views
         .into_iter()
@@ -262,7 +263,7 @@ pub(crate) fn on_invitation(
     core: &mut Core,
     contact: ContactId,
     history: Vec<SignedControl>,
-    seen_key: &[u8; 24],
+    seen: &Seen,
 ) -> Result<(Vec<Event>, Option<Followup>), EngineError> {
     let session_pickle = core.session_pickle(&contact).unwrap_or_default();
     let account = core.account_pickle();
@@ -270,7 +271,7 @@ pub(crate) fn on_invitation(
         core.store.write(|batch| {
             batch.put(SESSIONS, &contact.0, &session_pickle)?;
             batch.put(META, ACCOUNT_KEY, &account)?;
-            batch.put(SEEN, seen_key, &[])
+            seen.record(batch)
         })?;
         Ok(())
     };
@@ -302,7 +303,7 @@ pub(crate) fn on_invitation(
             commit_loop(core, id, &mut record, Vec::new(), |batch| {
                 batch.put(SESSIONS, &contact.0, &session_pickle)?;
                 batch.put(META, ACCOUNT_KEY, &account)?;
-                batch.put(SEEN, seen_key, &[])
+                seen.record(batch)
             })?;
             Ok((vec![Event::LoopChanged(id)], None))
         }
@@ -327,7 +328,7 @@ pub(crate) fn on_invitation(
                 batch.put_value(LOOPS, &id.0, &record)?;
                 batch.put(SESSIONS, &contact.0, &session_pickle)?;
                 batch.put(META, ACCOUNT_KEY, &account)?;
-                batch.put(SEEN, seen_key, &[])
+                seen.record(batch)
             })?;
             Ok((
                 vec![Event::LoopChanged(id)],
@@ -348,7 +349,7 @@ pub(crate) fn on_join(
     contact: ContactId,
     id: LoopId,
     card: ContactCard,
-    seen_key: &[u8; 24],
+    seen: &Seen,
 ) -> Result<Vec<Event>, EngineError> {
     let session_pickle = core.session_pickle(&contact).unwrap_or_default();
     let account = core.account_pickle();
@@ -357,7 +358,7 @@ pub(crate) fn on_join(
     let mut record = match loop_record(core, id) {
         Ok(record) => record,
         Err(_) => {
-            mark_seen(core, seen_key)?;
+            mark_seen(core, seen)?;
             return Ok(Vec::new());
         }
     };
@@ -372,7 +373,7 @@ pub(crate) fn on_join(
         tracing::info!("ignored a join request that was not invited");
         core.store.write(|batch| {
             batch.put(SESSIONS, &contact.0, &session_pickle)?;
-            batch.put(SEEN, seen_key, &[])
+            seen.record(batch)
         })?;
         return Ok(Vec::new());
     }
@@ -385,7 +386,7 @@ pub(crate) fn on_join(
     commit_loop(core, id, &mut record, items, |batch| {
         batch.put(SESSIONS, &contact.0, &session_pickle)?;
         batch.put(META, ACCOUNT_KEY, &account)?;
-        batch.put(SEEN, seen_key, &[])
+        seen.record(batch)
     })?;
     Ok(vec![Event::LoopChanged(id)])
 }

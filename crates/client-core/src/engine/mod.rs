@@ -13,6 +13,8 @@ mod organize;
 mod outbox;
 mod polls;
 mod roles;
+mod schema;
+mod seen;
 mod sharing;
 mod timers;
 
@@ -214,7 +216,8 @@ impl Engine {
         passphrase: &str,
         options: EngineOptions,
     ) -> Result<Engine, EngineError> {
-        let store = ProfileStore::unlock(dir, passphrase)?;
+        let store = ProfileStore::unlock(dir, passphrase, schema::TABLES)?;
+        seen::convert_legacy(&store)?;
         let core = load_core(store, options.clock.clone())?;
         files::prune_orphans(&core);
         let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();

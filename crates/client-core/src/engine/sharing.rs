@@ -25,21 +25,21 @@ use serde::{Deserialize, Serialize};
 use super::contacts::card_address;
 use super::inbound::{Followup, Handled, mark_seen};
 use super::messages::{decode_view, find_view, new_message, put_view, seal_for};
+use super::seen::Seen;
 use super::{Core, Engine, Event, Inner};
 use crate::error::EngineError;
 use crate::ids::{ContactId, ConversationId};
 use crate::invite::clean_name;
 use crate::model::{
     ACCOUNT_KEY, CONTACTS, Contact, ContactRecord, MAILBOXES, MESSAGE_INDEX, META, MailboxPurpose,
-    MessageBody, MessageLocation, MessageView, OutboxRecord, SEEN, SESSIONS, SharedCard,
-    message_key,
+    MessageBody, MessageLocation, MessageView, OutboxRecord, SESSIONS, SharedCard, message_key,
 };
 use crate::store::{ProfileStore, StoreError, Table};
 
 /// Each contact's shareable card, as they offered it: contact id → card bytes.
-pub(crate) const CARD_OFFERS: Table = Table::new("card_offers");
+pub(crate) const CARD_OFFERS: Table = Table::new("card_offers", crate::model::BY_ID);
 /// How contacts made from shared cards came: contact id → [`IntroRecord`].
-pub(crate) const INTRODUCED: Table = Table::new("introduced");
+pub(crate) const INTRODUCED: Table = Table::new("introduced", crate::model::BY_ID);
 
 /// How a contact made from a shared card came to us.
 #[derive(Clone, Serialize, Deserialize)]
@@ -208,7 +208,12 @@ impl Engine {
             .flatten()
             .ok_or(EngineError::UnknownMessage)?;
         let core = self.inner.core()?;
-        let found = core.store.scan(MESSAGE_INDEX, &bytes)?;
+        // Message ids are hashed in the store's keys: no prefix search there.
+        let index = core.store.scan(MESSAGE_INDEX, b"")?;
+        let found: Vec<_> = index
+            .iter()
+            .filter(|(id, _)| id.starts_with(&bytes))
+            .collect();
         let [(_, location)] = found.as_slice() else {
             return Err(EngineError::UnknownMessage);
         };
@@ -329,16 +334,16 @@ pub(crate) fn on_introductions(
     via: ContactId,
     receive_id: &ReceiveId,
     opened: &Opened,
-    seen_key: &[u8; 24],
+    seen: &Seen,
 ) -> Result<Handled, EngineError> {
     if let Some((id, record)) = contact_by_identity(&core.store, &opened.sender)?
         && record.my_mailbox == *receive_id.as_bytes()
     {
-        return super::inbound::from_contact(core, id, opened, seen_key);
+        return super::inbound::from_contact(core, id, opened, seen);
     }
     let drop_it = |core: &Core, why: &str| -> Result<Handled, EngineError> {
         tracing::info!("dropped an envelope on an introduction mailbox: {why}");
-        mark_seen(core, seen_key)?;
+        mark_seen(core, seen)?;
         Ok((Vec::new(), None))
     };
     let Ok((session, message)) = PairwiseSession::inbound(&mut core.account, opened) else {
@@ -381,7 +386,7 @@ pub(crate) fn on_introductions(
         batch.put_value(INTRODUCED, &id.0, &intro)?;
         batch.put(SESSIONS, &id.0, &session)?;
         batch.put(META, ACCOUNT_KEY, &account)?;
-        batch.put(SEEN, seen_key, &[])
+        seen.record(batch)
     });
     if let Err(error) = written {
         core.sessions.remove(&id);

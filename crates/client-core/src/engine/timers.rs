@@ -21,19 +21,23 @@ use super::messages::{encrypt_for, put_view};
 use super::{Core, Engine, Event, Inner};
 use crate::error::EngineError;
 use crate::ids::ConversationId;
+use crate::model::BY_ID;
 use crate::model::{
     CONTACTS, LOOPS, LoopRecord, MESSAGE_INDEX, MESSAGES, MessageBody, MessageLocation,
     MessageView, SESSIONS, message_key,
 };
-use crate::store::{StoreError, Table, WriteBatch};
+use crate::store::{KeyPart, StoreError, Table, WriteBatch};
 
 /// The timer of each conversation: conversation key → [`TimerRecord`].
-pub(crate) const TIMERS: Table = Table::new("timers");
+pub(crate) const TIMERS: Table = Table::new("timers", BY_ID);
 /// Messages that will expire, in expiry order:
 /// `expires_at (u64 BE) ‖ conversation (16) ‖ position (u64 BE)` → [`ExpiryEntry`].
-pub(crate) const EXPIRY: Table = Table::new("expiry");
+pub(crate) const EXPIRY: Table = Table::new(
+    "expiry",
+    &[KeyPart::Clear(8), KeyPart::Id(16), KeyPart::Clear(8)],
+);
 /// When each expiring message expires: message id → `expires_at` (u64, unix ms).
-pub(crate) const EXPIRES: Table = Table::new("expires");
+pub(crate) const EXPIRES: Table = Table::new("expires", BY_ID);
 
 /// The timers a client offers and sends, in seconds: off, 1 hour, 1 day, 1 week, 4 weeks.
 pub const TIMER_CHOICES: [u32; 5] = [0, 3_600, 86_400, 604_800, 2_419_200];

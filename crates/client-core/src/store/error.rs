@@ -43,6 +43,12 @@ pub enum StoreError {
     /// A value could not be encoded, or a stored value does not decode as the asked type.
     #[error("could not encode or decode a stored value: {0}")]
     Encode(String),
+    /// A profile in an older format could not be upgraded to this version's; it was left
+    /// as it was.
+    #[error(
+        "the profile could not be upgraded to this version of Boucle ({0}): it was left as it is"
+    )]
+    Upgrade(String),
     /// Argon2 parameters outside what the store accepts.
     #[error("unusable key derivation parameters: {0}")]
     InvalidKdfParams(String),

@@ -22,6 +22,7 @@ const WRAP_AAD: &[u8] = b"boucle/store/v1/data-key";
 /// keystream gives each subkey.
 const RECORD_LABEL: &[u8; NONCE_LEN] = b"boucle/store/v1/records\0";
 const PICKLE_LABEL: &[u8; NONCE_LEN] = b"boucle/store/v1/pickles\0";
+const INDEX_LABEL: &[u8; NONCE_LEN] = b"boucle/store/v2/indexes\0";
 
 /// Upper bounds accepted from a profile file, so a tampered file cannot make unlock
 /// allocate unbounded memory or spin forever.
@@ -164,6 +165,11 @@ impl DataKey {
         RecordKey(self.derive(RECORD_LABEL))
     }
 
+    /// The key that hides the ids in record keys.
+    pub(crate) fn index_key(&self) -> IndexKey {
+        IndexKey(self.derive(INDEX_LABEL))
+    }
+
     /// The key for `boucle_crypto` pickles.
     pub(crate) fn pickle_key_bytes(&self) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(self.derive(PICKLE_LABEL))
@@ -201,6 +207,34 @@ impl DataKey {
 /// The subkey that seals records. Wiped on drop; no `Debug`.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub(crate) struct RecordKey(pub(super) [u8; 32]);
+
+/// The subkey under which the ids in record keys are hashed. Wiped on drop; no `Debug`.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub(crate) struct IndexKey([u8; 32]);
+
+/// Length of a hashed id in a stored record key.
+pub(crate) const HASHED_ID_LEN: usize = 16;
+
+impl IndexKey {
+    /// `HMAC-SHA256(index_key, table || 0x00 || part || id)[..16]`: what a record key
+    /// holds in place of the id `id`, part number `part` of a key of `table`. Without
+    /// the data key nobody can compute it from an id, or tell which id it stands for.
+    pub(crate) fn hash_id(&self, table: &str, part: u8, id: &[u8]) -> [u8; HASHED_ID_LEN] {
+        use hmac::{KeyInit as _, Mac as _};
+        // HMAC pads a key shorter than the hash's block (64 bytes) with zeros: padding
+        // it here gives the same HMAC, through the constructor that cannot fail.
+        let mut block = Zeroizing::new([0u8; 64]);
+        block[..32].copy_from_slice(&self.0);
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new(&(*block).into());
+        mac.update(table.as_bytes());
+        mac.update(&[0, part]);
+        mac.update(id);
+        let full = mac.finalize().into_bytes();
+        let mut out = [0u8; HASHED_ID_LEN];
+        out.copy_from_slice(&full[..HASHED_ID_LEN]);
+        out
+    }
+}
 
 /// A fresh random 16-byte salt.
 pub(crate) fn random_salt() -> [u8; SALT_LEN] {

@@ -7,16 +7,21 @@ use super::error::{StoreError, db_err};
 use super::keys::{KdfParams, SALT_LEN, WRAPPED_LEN};
 
 /// The at-rest format version; first byte of the meta record and of every record's AAD.
-pub(crate) const FORMAT_VERSION: u8 = 1;
+/// Version 2 hides the ids in record keys; a version 1 file is upgraded on unlock.
+pub(crate) const FORMAT_VERSION: u8 = 2;
+/// The version before: ids in clear in record keys.
+pub(crate) const FORMAT_V1: u8 = 1;
 
 /// The store's own table, apart from the engine's `t/...` tables.
 pub(crate) const META_TABLE: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("meta");
 /// The one record of the meta table.
 const META_KEY: &[u8] = b"profile";
 
-/// What unlock reads: salt, Argon2 parameters, and the wrapped data key.
+/// What unlock reads: the format version, salt, Argon2 parameters, and the wrapped data key.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Meta {
+    /// The format the file is in: [`FORMAT_VERSION`], or [`FORMAT_V1`] until upgraded.
+    pub(crate) version: u8,
     pub(crate) salt: [u8; SALT_LEN],
     pub(crate) params: KdfParams,
     pub(crate) wrapped: [u8; WRAPPED_LEN],
@@ -30,14 +35,14 @@ struct MetaV1 {
 }
 
 impl Meta {
-    /// `FORMAT_VERSION || postcard(MetaV1)`.
+    /// `version || postcard(MetaV1)` (the header's body has not changed since version 1).
     pub(crate) fn encode(&self) -> Result<Vec<u8>, StoreError> {
         let body = MetaV1 {
             salt: self.salt,
             params: self.params,
             wrapped: self.wrapped.to_vec(),
         };
-        let mut out = vec![FORMAT_VERSION];
+        let mut out = vec![self.version];
         out.extend(postcard::to_stdvec(&body).map_err(|e| StoreError::Encode(e.to_string()))?);
         Ok(out)
     }
@@ -47,9 +52,9 @@ impl Meta {
         let (&version, body) = bytes
             .split_first()
             .ok_or_else(|| StoreError::Corrupt("the profile header is empty".into()))?;
-        if version != FORMAT_VERSION {
+        if version != FORMAT_VERSION && version != FORMAT_V1 {
             return Err(StoreError::Corrupt(format!(
-                "profile format version {version} is not supported by this version of Boucle (it reads version {FORMAT_VERSION})"
+                "profile format version {version} is not supported by this version of Boucle (it reads versions {FORMAT_V1} and {FORMAT_VERSION})"
             )));
         }
         let body: MetaV1 = postcard::from_bytes(body)
@@ -60,6 +65,7 @@ impl Meta {
             .try_into()
             .map_err(|_| StoreError::Corrupt("the wrapped key has the wrong length".into()))?;
         Ok(Meta {
+            version,
             salt: body.salt,
             params: body.params,
             wrapped,

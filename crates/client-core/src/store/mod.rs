@@ -8,27 +8,33 @@
 //! profile is reported and left as it is, never reset. The byte layout is normative in
 //! `protocol-spec/client-store.md`.
 //!
-//! **Record keys and table names are stored in plaintext.** Callers must use
-//! non-identifying keys (random ids, counters, timestamps at most), never names,
-//! addresses or content.
+//! **Table names and record keys are visible in the file**, so every table says what
+//! its keys are made of ([`KeyPart`]): ids — anything another party also knows, or that
+//! names someone — are stored as keyed hashes (the ids themselves are sealed in the
+//! value), and only counters, positions and times stay in clear, for ordering. Callers
+//! read and write with the keys they know.
 //!
 //! ```
-//! use boucle_client_core::store::{KdfParams, ProfileStore, Table};
-//! const NOTES: Table = Table::new("notes");
+//! use boucle_client_core::store::{KdfParams, KeyPart, ProfileStore, Table};
+//! const NOTES: Table = Table::new("notes", &[KeyPart::Id(16), KeyPart::Clear(8)]);
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
+//! let author = [7u8; 16];
+//! let key = [author.as_slice(), &1u64.to_be_bytes()].concat();
 //! let store = ProfileStore::create(dir.path(), "correct horse", KdfParams::for_tests())?;
-//! store.write(|batch| batch.put(NOTES, &1u64.to_be_bytes(), b"hello"))?;
+//! store.write(|batch| batch.put(NOTES, &key, b"hello"))?;
 //! drop(store);
-//! let store = ProfileStore::unlock(dir.path(), "correct horse")?;
-//! assert_eq!(store.get(NOTES, &1u64.to_be_bytes())?, Some(b"hello".to_vec()));
+//! let store = ProfileStore::unlock(dir.path(), "correct horse", &[NOTES])?;
+//! assert_eq!(store.scan(NOTES, &author)?, vec![(key, b"hello".to_vec())]);
 //! # Ok(()) }
 //! ```
 
 mod error;
 mod keys;
+mod layout;
 mod meta;
+mod migrate;
 mod open;
 mod records;
 mod sealed;
@@ -40,11 +46,11 @@ use redb::Database;
 pub use error::StoreError;
 pub use keys::KdfParams;
 pub use records::WriteBatch;
-pub use sealed::Table;
+pub use sealed::{KeyPart, Table};
 
 use error::db_err;
-use keys::{DataKey, Kek, RecordKey, random_salt};
-use meta::Meta;
+use keys::{DataKey, IndexKey, Kek, RecordKey, random_salt};
+use meta::{FORMAT_VERSION, Meta};
 
 /// The name of the store file inside the profile directory.
 pub const PROFILE_FILE: &str = "profile.redb";
@@ -59,6 +65,7 @@ pub struct ProfileStore {
     db: std::sync::RwLock<Option<Database>>,
     data_key: DataKey,
     record_key: RecordKey,
+    index_key: IndexKey,
     dir: PathBuf,
     /// Committed write batches that touched each table, for callers that cache what they
     /// derive from a table ([`ProfileStore::generation`]).
@@ -82,6 +89,7 @@ impl ProfileStore {
         let kek = Kek::derive(passphrase, &salt, params)?;
         let data_key = DataKey::random();
         let meta = Meta {
+            version: FORMAT_VERSION,
             salt,
             params,
             wrapped: kek.wrap(&data_key)?,
@@ -90,13 +98,19 @@ impl ProfileStore {
         Self::from_parts(db, data_key, dir)
     }
 
-    /// Opens the profile in `dir` with `passphrase`.
+    /// Opens the profile in `dir` with `passphrase`. `schema` names every table the
+    /// caller uses: a profile in the version 1 format is upgraded first, and its keys
+    /// are hashed as those tables say (a table it does not name stops the upgrade).
     ///
     /// A wrong passphrase gives [`StoreError::WrongPassphrase`] and writes nothing; a
     /// damaged or foreign file gives [`StoreError::Corrupt`] or
     /// [`StoreError::NotAProfile`] and is left byte for byte as it was.
-    pub fn unlock(dir: &Path, passphrase: &str) -> Result<ProfileStore, StoreError> {
-        let (db, data_key) = open::unlock_file(dir, passphrase)?;
+    pub fn unlock(
+        dir: &Path,
+        passphrase: &str,
+        schema: &[Table],
+    ) -> Result<ProfileStore, StoreError> {
+        let (db, data_key) = open::unlock_file(dir, passphrase, schema)?;
         Self::from_parts(db, data_key, dir)
     }
 
@@ -119,6 +133,7 @@ impl ProfileStore {
         let salt = random_salt();
         let kek = Kek::derive(new, &salt, params)?;
         let meta = Meta {
+            version: FORMAT_VERSION,
             salt,
             params,
             wrapped: kek.wrap(&self.data_key)?,
@@ -176,10 +191,12 @@ impl ProfileStore {
 
     fn from_parts(db: Database, data_key: DataKey, dir: &Path) -> Result<ProfileStore, StoreError> {
         let record_key = data_key.record_key();
+        let index_key = data_key.index_key();
         Ok(ProfileStore {
             db: std::sync::RwLock::new(Some(db)),
             data_key,
             record_key,
+            index_key,
             dir: dir.to_path_buf(),
             generations: std::sync::Mutex::default(),
         })

@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use redb::backends::FileBackend;
 use redb::{Builder, Database, DatabaseError, ReadableDatabase, TableError};
 
-use super::PROFILE_FILE;
 use super::error::{StoreError, db_err};
 use super::keys::{DataKey, Kek};
-use super::meta::{META_TABLE, Meta};
+use super::meta::{FORMAT_V1, META_TABLE, Meta};
+use super::sealed::Table;
+use super::{PROFILE_FILE, migrate};
 
 /// The first bytes of every redb file.
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
@@ -21,18 +22,22 @@ const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0
 /// fails after the file was made, the new (empty) file is removed again.
 pub(super) fn create_file(dir: &Path, meta: &Meta) -> Result<Database, StoreError> {
     create_dir(dir)?;
-    let path = dir.join(PROFILE_FILE);
+    match create_at(&dir.join(PROFILE_FILE), meta) {
+        Err(StoreError::Io(e)) if e.kind() == ErrorKind::AlreadyExists => {
+            Err(StoreError::AlreadyExists(dir.to_path_buf()))
+        }
+        other => other,
+    }
+}
+
+/// Creates a new redb file (0600) at `path`, which must not exist, holding `meta`.
+/// If anything fails after the file was made, it is removed again.
+pub(super) fn create_at(path: &Path, meta: &Meta) -> Result<Database, StoreError> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = match options.open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            return Err(StoreError::AlreadyExists(dir.to_path_buf()));
-        }
-        Err(e) => return Err(StoreError::Io(e)),
-    };
+    let file = options.open(path).map_err(StoreError::Io)?;
     let result = (|| {
         let backend = FileBackend::new(file).map_err(db_err)?;
         let db = Builder::new()
@@ -45,7 +50,7 @@ pub(super) fn create_file(dir: &Path, meta: &Meta) -> Result<Database, StoreErro
     })();
     if result.is_err() {
         // Only ever the file this call created, which holds no user data yet.
-        let _ = fs::remove_file(&path);
+        let _ = fs::remove_file(path);
     }
     result
 }
@@ -58,8 +63,13 @@ fn create_dir(dir: &Path) -> Result<(), StoreError> {
     builder.create(dir).map_err(StoreError::Io)
 }
 
-/// Unlocks the profile file in `dir`: the opened database and the data key.
-pub(super) fn unlock_file(dir: &Path, passphrase: &str) -> Result<(Database, DataKey), StoreError> {
+/// Unlocks the profile file in `dir`: the opened database and the data key. A version 1
+/// file is upgraded first ([`super::migrate`]), with `schema` naming every table.
+pub(super) fn unlock_file(
+    dir: &Path,
+    passphrase: &str,
+    schema: &[Table],
+) -> Result<(Database, DataKey), StoreError> {
     let path = dir.join(PROFILE_FILE);
     check_magic(dir, &path)?;
     // Read-only first: a wrong passphrase or a damaged file is found without writing.
@@ -83,6 +93,10 @@ pub(super) fn unlock_file(dir: &Path, passphrase: &str) -> Result<(Database, Dat
         // Recovered, or the passphrase changed in between: derive from what is there now.
         _ => Kek::derive(passphrase, &meta.salt, meta.params)?.unwrap_key(&meta.wrapped)?,
     };
+    if meta.version == FORMAT_V1 {
+        let db = migrate::upgrade(dir, db, &meta, &key, schema)?;
+        return Ok((db, key));
+    }
     Ok((db, key))
 }
 

@@ -6,10 +6,10 @@ use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefiniti
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::ProfileStore;
 use super::error::{StoreError, db_err};
-use super::keys::RecordKey;
+use super::keys::{IndexKey, RecordKey};
 use super::sealed::{self, Table};
+use super::{ProfileStore, layout};
 
 type Def<'a> = TableDefinition<'a, &'static [u8], &'static [u8]>;
 
@@ -19,9 +19,12 @@ pub type Records = Vec<(Vec<u8>, Vec<u8>)>;
 impl ProfileStore {
     /// The record under `key`, or `None` (also when the table was never written).
     pub fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.read(table, |t| match t.get(key).map_err(db_err)? {
-            Some(v) => sealed::open(&self.record_key, table, key, v.value()).map(Some),
-            None => Ok(None),
+        let stored = layout::whole(&self.index_key, table, key)?;
+        self.read(table, |t| {
+            match t.get(stored.key.as_slice()).map_err(db_err)? {
+                Some(v) => opened_as(&self.record_key, table, &stored, v.value()).map(Some),
+                None => Ok(None),
+            }
         })
         .map(Option::flatten)
     }
@@ -39,10 +42,11 @@ impl ProfileStore {
 
     /// All records of a table whose key starts with `prefix`, in key order.
     pub fn scan(&self, table: Table, prefix: &[u8]) -> Result<Records, StoreError> {
-        let upper = prefix_end(prefix);
+        let prefix = layout::prefix(&self.index_key, table, prefix)?.key;
+        let upper = prefix_end(&prefix);
         self.read(table, |t| {
             let range = t
-                .range::<&[u8]>((Bound::Included(prefix), upper_bound(&upper)))
+                .range::<&[u8]>((Bound::Included(prefix.as_slice()), upper_bound(&upper)))
                 .map_err(db_err)?;
             let mut out = Vec::new();
             for entry in range {
@@ -55,7 +59,8 @@ impl ProfileStore {
     }
 
     /// Records with keys in `[start, end)`, in key order (newest first when `reverse`),
-    /// at most `limit` of them.
+    /// at most `limit` of them. Both bounds are key prefixes with the same ids: records
+    /// are ordered by their clear parts only ([`super::KeyPart`]).
     pub fn range(
         &self,
         table: Table,
@@ -67,8 +72,19 @@ impl ProfileStore {
         if start >= end || limit == 0 {
             return Ok(Vec::new());
         }
+        let start = layout::prefix(&self.index_key, table, start)?;
+        let end = layout::prefix(&self.index_key, table, end)?;
+        if start.ids != end.ids {
+            return Err(StoreError::Encode(format!(
+                "a range of table \"{}\" must not span different ids",
+                table.name()
+            )));
+        }
+        let (start, end) = (start.key, end.key);
         self.read(table, |t| {
-            let range = t.range::<&[u8]>(start..end).map_err(db_err)?;
+            let range = t
+                .range::<&[u8]>(start.as_slice()..end.as_slice())
+                .map_err(db_err)?;
             let iter: Box<dyn Iterator<Item = _>> = if reverse {
                 Box::new(range.rev())
             } else {
@@ -87,14 +103,15 @@ impl ProfileStore {
     /// How many records of a table have a key starting with `prefix` (nothing is
     /// decrypted).
     pub fn count(&self, table: Table, prefix: &[u8]) -> Result<u64, StoreError> {
-        let upper = prefix_end(prefix);
+        let prefix = layout::prefix(&self.index_key, table, prefix)?.key;
+        let upper = prefix_end(&prefix);
         self.read(table, |t| {
             if prefix.is_empty() {
                 return t.len().map_err(db_err);
             }
             let mut n = 0;
             for entry in t
-                .range::<&[u8]>((Bound::Included(prefix), upper_bound(&upper)))
+                .range::<&[u8]>((Bound::Included(prefix.as_slice()), upper_bound(&upper)))
                 .map_err(db_err)?
             {
                 entry.map_err(db_err)?;
@@ -120,11 +137,7 @@ impl ProfileStore {
         f: impl FnOnce(&mut WriteBatch) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let txn = db.begin_write().map_err(db_err)?;
-        let mut batch = WriteBatch {
-            txn: &txn,
-            record_key: &self.record_key,
-            touched: Vec::new(),
-        };
+        let mut batch = WriteBatch::new(&txn, &self.record_key, &self.index_key);
         match f(&mut batch) {
             Ok(()) => {
                 let touched = std::mem::take(&mut batch.touched);
@@ -166,34 +179,67 @@ impl ProfileStore {
         }
     }
 
+    /// A stored record as `(key, plaintext value)`, its key as it was written.
     fn opened(
         &self,
         table: Table,
-        key: &[u8],
+        stored_key: &[u8],
         value: &[u8],
     ) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
-        Ok((
-            key.to_vec(),
-            sealed::open(&self.record_key, table, key, value)?,
-        ))
+        let (ids, plain) = sealed::open(&self.record_key, table, stored_key, value)?;
+        Ok((layout::original(table, stored_key, &ids)?, plain))
     }
+}
+
+/// Opens the value found under `stored`, checking that it is the record of the ids
+/// asked for (the hash of another id could only match by tampering or a collision).
+fn opened_as(
+    rk: &RecordKey,
+    table: Table,
+    stored: &layout::Stored,
+    value: &[u8],
+) -> Result<Vec<u8>, StoreError> {
+    let (ids, plain) = sealed::open(rk, table, &stored.key, value)?;
+    if ids != stored.ids {
+        return Err(StoreError::Corrupt(format!(
+            "a record in table \"{}\" is not the one its key names",
+            table.name()
+        )));
+    }
+    Ok(plain)
 }
 
 /// The writes of one transaction; see [`ProfileStore::write`].
 pub struct WriteBatch<'a> {
     txn: &'a redb::WriteTransaction,
     record_key: &'a RecordKey,
+    index_key: &'a IndexKey,
     touched: Vec<&'static str>,
 }
 
-impl WriteBatch<'_> {
+impl<'a> WriteBatch<'a> {
+    pub(super) fn new(
+        txn: &'a redb::WriteTransaction,
+        record_key: &'a RecordKey,
+        index_key: &'a IndexKey,
+    ) -> WriteBatch<'a> {
+        WriteBatch {
+            txn,
+            record_key,
+            index_key,
+            touched: Vec::new(),
+        }
+    }
+
     /// Seals `value` and stores it under `key`, replacing any previous value.
     pub fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        let sealed = sealed::seal(self.record_key, table, key, value)?;
+        let stored = layout::whole(self.index_key, table, key)?;
+        let sealed = sealed::seal(self.record_key, table, &stored.key, &stored.ids, value)?;
         self.touch(table);
         let name = table.redb_name();
         let mut t = self.txn.open_table(Def::new(&name)).map_err(db_err)?;
-        t.insert(key, sealed.as_slice()).map_err(db_err)?;
+        t.insert(stored.key.as_slice(), sealed.as_slice())
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -212,10 +258,11 @@ impl WriteBatch<'_> {
 
     /// Removes the record under `key`; whether there was one.
     pub fn delete(&mut self, table: Table, key: &[u8]) -> Result<bool, StoreError> {
+        let stored = layout::whole(self.index_key, table, key)?;
         self.touch(table);
         let name = table.redb_name();
         let mut t = self.txn.open_table(Def::new(&name)).map_err(db_err)?;
-        let removed = t.remove(key).map_err(db_err)?.is_some();
+        let removed = t.remove(stored.key.as_slice()).map_err(db_err)?.is_some();
         Ok(removed)
     }
 
@@ -227,11 +274,12 @@ impl WriteBatch<'_> {
 
     /// The record under `key` as this batch has left it so far.
     pub fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let stored = layout::whole(self.index_key, table, key)?;
         let name = table.redb_name();
         let t = self.txn.open_table(Def::new(&name)).map_err(db_err)?;
-        let value = t.get(key).map_err(db_err)?;
+        let value = t.get(stored.key.as_slice()).map_err(db_err)?;
         match value {
-            Some(v) => sealed::open(self.record_key, table, key, v.value()).map(Some),
+            Some(v) => opened_as(self.record_key, table, &stored, v.value()).map(Some),
             None => Ok(None),
         }
     }

@@ -33,17 +33,24 @@ use sha2::{Digest, Sha256};
 use super::Engine;
 use crate::error::EngineError;
 use crate::ids::ConversationId;
-use crate::model::{MessageView, OUTBOX, message_key};
-use crate::store::{StoreError, Table, WriteBatch};
+use crate::model::{BY_ID, BY_POSITION, MessageView, OUTBOX, message_key};
+use crate::store::{KeyPart, StoreError, Table, WriteBatch};
 use blob::Locator;
 pub use blob::MAX_FILE_SIZE;
 pub(crate) use inbound::{on_message, prune_orphans};
 pub(crate) use outbound::{on_outbox_done, still_queued};
 
-pub(crate) const ATTACHMENTS: Table = Table::new("attachments");
-pub(crate) const FILE_CHUNKS: Table = Table::new("file_chunks");
-pub(crate) const UPLOADS: Table = Table::new("uploads");
-pub(crate) const ORPHAN_CHUNKS: Table = Table::new("orphan_chunks");
+/// message id → [`AttachmentRecord`].
+pub(crate) const ATTACHMENTS: Table = Table::new("attachments", BY_ID);
+/// message id ‖ tag ‖ index (u32 BE) → one chunk, in order.
+pub(crate) const FILE_CHUNKS: Table = Table::new(
+    "file_chunks",
+    &[KeyPart::Id(16), KeyPart::Id(8), KeyPart::Clear(4)],
+);
+/// conversation ‖ position of our message → [`UploadRecord`].
+pub(crate) const UPLOADS: Table = Table::new("uploads", BY_POSITION);
+/// message id → [`OrphanRecord`].
+pub(crate) const ORPHAN_CHUNKS: Table = Table::new("orphan_chunks", BY_ID);
 
 /// How far a file has got.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
