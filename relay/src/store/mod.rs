@@ -222,6 +222,27 @@ impl Store {
         Ok(state)
     }
 
+    /// Seqs a relay may hand out before anything it hands out is committed: a run gives
+    /// subscribers envelopes before their commit lands (relay-protocol §5, early delivery),
+    /// so after a crash the last commit does not know every seq that left. Each start
+    /// therefore moves the seq counter this far ahead of everything the store knows, and
+    /// commits that before serving: a seq is never reused, even across crashes.
+    pub(crate) const SEQS_PER_RUN: u64 = 1 << 32;
+
+    /// Reserves the seqs of a new run (see [`Store::SEQS_PER_RUN`]): returns the first,
+    /// committed as the store's high-water mark.
+    pub(crate) fn start_run(&self, known_next: u64) -> Result<u64, RelayError> {
+        let first = known_next.saturating_add(Self::SEQS_PER_RUN);
+        let db = self.database()?;
+        let txn = db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            meta.insert(NEXT_SEQ, first)?;
+        }
+        txn.commit()?;
+        Ok(first)
+    }
+
     /// Counts for `boucle-relay stats`.
     pub fn stats(&self) -> Result<StoreStats, RelayError> {
         let state = self.load_state()?;
@@ -302,4 +323,44 @@ impl Reader {
 
 fn corrupt() -> RelayError {
     RelayError::Store("a record in the store is corrupt".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::Store;
+    use crate::config::{Durability, Limits};
+    use crate::hub::Hub;
+    use crate::store::writer::Writer;
+
+    /// A run hands out seqs before they are committed (early delivery). A crash then
+    /// leaves the store knowing none of them: the next run must not hand them out again.
+    #[test]
+    fn a_new_run_never_reuses_a_seq_handed_out_by_a_run_that_crashed() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("relay.redb");
+        let first_run = {
+            let store = Store::open(&path).expect("the store opens");
+            let hub = Arc::new(Hub::new(Limits::default()));
+            let writer = Writer::start(store, hub.clone(), Limits::default(), Durability::Fsync)
+                .expect("the writer starts");
+            // What this run would give its next envelope; it "crashes" with nothing
+            // committed since (the writer is stopped without any envelope stored).
+            let next = hub.next_seq();
+            writer.finish();
+            next
+        };
+        for _ in 0..3 {
+            let store = Store::open(&path).expect("the store opens again");
+            let hub = Arc::new(Hub::new(Limits::default()));
+            let writer = Writer::start(store, hub.clone(), Limits::default(), Durability::Fsync)
+                .expect("the writer starts again");
+            assert!(
+                hub.next_seq() >= first_run + Store::SEQS_PER_RUN,
+                "a restarted relay starts its seqs past every seq an earlier run may have handed out"
+            );
+            writer.finish();
+        }
+    }
 }

@@ -122,7 +122,16 @@ impl Writer {
         durability: config::Durability,
     ) -> Result<Writer, RelayError> {
         let state = store.load_state()?;
-        hub.load(state.fills, state.index, state.next_seq);
+        let next_seq = match store.start_run(state.next_seq) {
+            Ok(first) => first,
+            Err(error) => {
+                // A full disk, most likely: serve what is stored anyway. The first commit
+                // that succeeds records the new high-water mark.
+                tracing::warn!(%error, "cannot record the seqs of this run; going on");
+                state.next_seq.saturating_add(Store::SEQS_PER_RUN)
+            }
+        };
+        hub.load(state.fills, state.index, next_seq);
         let (sender, receiver) = mpsc::channel(16 * 1024);
         let send_ids = state.records.values().map(|r| r.send_id).collect();
         let thread = WriterThread {
@@ -133,7 +142,7 @@ impl Writer {
             records: state.records,
             send_ids,
             next_body_id: state.next_body_id,
-            high_seq: state.next_seq,
+            high_seq: next_seq,
             last_sync: Instant::now(),
             scratch: Vec::new(),
             acked: Vec::new(),
