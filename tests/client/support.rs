@@ -198,15 +198,17 @@ pub async fn eventually<T>(
     }
 }
 
-/// The relay's envelope count, from `boucle-relay stats` (live counters, refreshed every
-/// few seconds while it runs).
+/// One counter of `boucle-relay stats --json` (live counters, refreshed every few
+/// seconds while the relay runs; `updated_unix_ms` says when).
+pub fn relay_stat(relay: &RelayProcess, name: &str) -> Option<u64> {
+    let stats = relay.admin(&["stats", "--json"]).ok()?;
+    let stats: serde_json::Value = serde_json::from_str(stats.trim()).ok()?;
+    stats.get(name)?.as_u64()
+}
+
+/// The relay's envelope count (see [`relay_stat`]).
 pub fn relay_envelopes(relay: &RelayProcess) -> Option<u64> {
-    relay
-        .admin(&["stats"])
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("envelopes = "))
-        .and_then(|n| n.trim().parse().ok())
+    relay_stat(relay, "envelopes")
 }
 
 /// Number of received (not ours) messages in a conversation.

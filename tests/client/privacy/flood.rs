@@ -33,14 +33,8 @@ fn now_ms() -> u64 {
 
 /// Whether the relay's statistics, written after `since` (unix ms), count no envelope.
 fn relay_empty_since(relay: &RelayProcess, since: u64) -> Option<()> {
-    let stats = relay.admin(&["stats"]).ok()?;
-    let field = |name: &str| {
-        stats
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(" = "))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-    };
-    (field("updated_unix_ms")? > since && field("envelopes")? == 0).then_some(())
+    let updated = crate::support::relay_stat(relay, "updated_unix_ms")?;
+    (updated > since && crate::support::relay_envelopes(relay)? == 0).then_some(())
 }
 
 /// Sends `n` envelopes of random bytes to `send_id`, 256 in flight; returns how many the
