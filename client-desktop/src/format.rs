@@ -29,6 +29,10 @@ pub fn delivery(state: &DeliveryState, relay_down: bool) -> String {
         DeliveryState::Sent => "sent".to_owned(),
         DeliveryState::Delivered => "delivered".to_owned(),
         DeliveryState::Failed(why) => format!("not sent: {why}"),
+        DeliveryState::MailboxFull { .. } => {
+            "waiting — their mailbox is full; it goes out once they read their messages"
+                .to_owned()
+        }
         _ => "unknown".to_owned(),
     }
 }
@@ -41,6 +45,7 @@ pub fn delivery_short(state: &DeliveryState, relay_down: bool) -> &'static str {
         DeliveryState::Sent => "sent",
         DeliveryState::Delivered => "delivered",
         DeliveryState::Failed(_) => "not sent",
+        DeliveryState::MailboxFull { .. } => "waiting",
         _ => "",
     }
 }
@@ -172,5 +177,13 @@ mod tests {
             "queued — relay unreachable"
         );
         assert_eq!(delivery(&DeliveryState::Delivered, false), "delivered");
+        // A full mailbox is not an outage, whether or not the relay is also down now.
+        let full = DeliveryState::MailboxFull {
+            relay: "127.0.0.1:4433".into(),
+        };
+        for relay_down in [false, true] {
+            assert!(delivery(&full, relay_down).starts_with("waiting — their mailbox is full"));
+            assert_eq!(delivery_short(&full, relay_down), "waiting");
+        }
     }
 }

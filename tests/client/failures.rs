@@ -368,3 +368,76 @@ async fn a_blocked_contact_is_not_heard_until_unblocked() -> anyhow::Result<()> 
     .await?;
     Ok(())
 }
+
+/// A full mailbox is not an outage (issue 12): the sender's messages say the recipient's
+/// mailbox is full and on which relay, messages to others still leave, and once the
+/// recipient reads, every waiting message arrives in order, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_mailbox_is_reported_as_full_and_its_messages_wait_in_order() -> anyhow::Result<()>
+{
+    const QUOTA: usize = 4;
+    const N: usize = 9;
+    let relay = RelayProcess::start(RelayOptions {
+        limits: vec![("mailbox_max_envelopes", QUOTA as i64)],
+        ..RelayOptions::default()
+    })?;
+    let mut alice = User::new("Alice", &relay).await?;
+    let mut bob = User::new("Bob", &relay).await?;
+    let mut carol = User::new("Carol", &relay).await?;
+    let (bob_id, alice_id) = introduce(&mut alice, &mut bob).await?;
+    let (carol_id, alice_for_carol) = introduce(&mut alice, &mut carol).await?;
+    let to_bob = ConversationId::Contact(bob_id);
+    let User {
+        dir: bob_dir,
+        engine: bob_engine,
+        ..
+    } = bob;
+    bob_engine.sync(Duration::from_secs(10)).await;
+    bob_engine.lock().await;
+
+    let sent: Vec<_> = (0..N)
+        .map(|i| alice.engine.send_text(to_bob, &format!("full-{i:05}")))
+        .collect::<Result<_, _>>()?;
+    let relay_name = format!("127.0.0.1:{}", relay.address().port());
+    let waiting = DeliveryState::MailboxFull { relay: relay_name };
+    let last = sent.last().expect("sent").id;
+    alice
+        .until(|e| message(e, to_bob, last).filter(|v| v.delivery.as_ref() == Some(&waiting)))
+        .await?;
+    let states: Vec<_> = sent
+        .iter()
+        .map(|v| message(&alice.engine, to_bob, v.id).and_then(|v| v.delivery))
+        .collect();
+    let stored = states.iter().filter(|s| **s == Some(DeliveryState::Sent)).count();
+    assert!(stored <= QUOTA, "{states:?}");
+    assert!(
+        states[..stored].iter().all(|s| *s == Some(DeliveryState::Sent))
+            && states[stored..].iter().all(|s| s.as_ref() == Some(&waiting)),
+        "the first ones are stored, the rest wait, in order: {states:?}"
+    );
+
+    // Bob's full mailbox holds back nothing else on the same relay.
+    let to_carol = alice
+        .engine
+        .send_text(ConversationId::Contact(carol_id), "meanwhile")?;
+    carol
+        .until(|e| {
+            let history = e.history(ConversationId::Contact(alice_for_carol), None, 10).ok()?;
+            history.iter().any(|m| text(m) == "meanwhile").then_some(())
+        })
+        .await?;
+    assert!(message(&alice.engine, ConversationId::Contact(carol_id), to_carol.id).is_some());
+
+    // Bob comes back and reads: the rest goes out.
+    let bob = Engine::unlock(&bob_dir.path().join("profile"), PASSPHRASE, options()).await?;
+    eventually(Duration::from_secs(60), "Bob to have every message", || {
+        (received_count(&bob, ConversationId::Contact(alice_id)) >= N).then_some(())
+    })
+    .await?;
+    assert_exactly_once_in_order(&bob, ConversationId::Contact(alice_id), "full-", N)?;
+    anyhow::ensure!(
+        alice.engine.sync(Duration::from_secs(30)).await,
+        "Alice's outbox emptied"
+    );
+    Ok(())
+}

@@ -314,6 +314,7 @@ pub fn state_name(state: &DeliveryState) -> &'static str {
         DeliveryState::Sent => "sent",
         DeliveryState::Delivered => "delivered",
         DeliveryState::Failed(_) => "failed",
+        DeliveryState::MailboxFull { .. } => "mailbox_full",
         _ => "unknown",
     }
 }
@@ -321,6 +322,9 @@ pub fn state_name(state: &DeliveryState) -> &'static str {
 pub fn state_text(state: &DeliveryState) -> String {
     match state {
         DeliveryState::Failed(reason) => format!("failed: {reason}"),
+        DeliveryState::MailboxFull { relay } => {
+            format!("waiting: the recipient's mailbox on relay {relay} is full")
+        }
         other => state_name(other).to_owned(),
     }
 }

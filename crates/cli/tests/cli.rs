@@ -497,3 +497,51 @@ fn a_file_goes_through_send_file_and_save_file() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A full mailbox is not an outage: `send` says whose mailbox is full and on which relay,
+/// and the message goes out once there is room (issue 12).
+#[test]
+fn a_full_mailbox_is_named_not_called_unreachable() -> anyhow::Result<()> {
+    const QUOTA: usize = 3;
+    let relay = RelayProcess::start(RelayOptions {
+        limits: vec![("mailbox_max_envelopes", QUOTA as i64)],
+        ..RelayOptions::default()
+    })?;
+    let alice = User::init("alice", &relay)?;
+    let bob = User::init("bob", &relay)?;
+    introduce(&alice, &bob)?;
+    // Bob has read everything (his receipts and the introduction are drained).
+    bob.ok(&["sync"])?;
+    let host_port = format!("127.0.0.1:{}", relay.address().port());
+    let mut said = Vec::new();
+    for n in 0..QUOTA + 2 {
+        said.push(alice.ok(&["send", "bob", &format!("note {n}"), "--wait", "2"])?);
+    }
+    let last = said.last().context("sent")?;
+    ensure!(
+        last.starts_with(&format!("waiting: bob's mailbox on relay {host_port} is full;")),
+        "{said:?}"
+    );
+    ensure!(!said.iter().any(|s| s.contains("unreachable")), "{said:?}");
+    // Bob reads; Alice's next sync sends the rest, in order, once.
+    for _ in 0..ATTEMPTS {
+        bob.ok(&["sync", "--wait", "2"])?;
+        let synced = alice.json(&["sync", "--wait", "2"])?;
+        if synced[0]["queued"] == 0 {
+            break;
+        }
+    }
+    let messages = bob.until(&["read", "alice"], |m| {
+        (m.iter().filter(|m| m["text"].as_str().is_some_and(|t| t.starts_with("note "))).count()
+            == QUOTA + 2)
+            .then(|| m.to_vec())
+    })?;
+    let texts: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .filter(|t| t.starts_with("note "))
+        .collect();
+    let expected: Vec<String> = (0..QUOTA + 2).map(|n| format!("note {n}")).collect();
+    ensure!(texts == expected, "{texts:?}");
+    Ok(())
+}

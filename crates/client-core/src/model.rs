@@ -118,6 +118,12 @@ pub enum DeliveryState {
     Delivered,
     /// It could not be sent, and will not be retried.
     Failed(String),
+    /// The recipient's mailbox (a member's, in a loop) is full: the relay refuses more
+    /// until they read their messages. Kept and retried; it goes out once there is room.
+    MailboxFull {
+        /// Host and port of the recipient's relay.
+        relay: String,
+    },
 }
 
 /// The content of a stored message, as shown.

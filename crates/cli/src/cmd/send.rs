@@ -51,6 +51,11 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
                     "queued: the relay is unreachable, it will be sent on the next run (id {})",
                     short_message(&view.id)
                 ),
+                Some(DeliveryState::MailboxFull { relay }) => outln!(
+                    "waiting: {name}'s mailbox on relay {relay} is full; the message is kept and \
+                     goes out once {name} has read their messages (id {})",
+                    short_message(&view.id)
+                ),
                 Some(state) => outln!(
                     "{} to {name}: id {}",
                     state_text(state),

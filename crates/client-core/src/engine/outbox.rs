@@ -48,8 +48,14 @@ async fn send_all(inner: &Inner) {
         Err(_) => return,
     };
     let mut held_back: HashSet<String> = HashSet::new();
+    // Mailboxes that were full this round: later items to them wait as well, so each
+    // recipient still gets its messages in order, while items to others go on.
+    let mut full: HashSet<[u8; 16]> = HashSet::new();
     for (key, item) in items {
-        if held_back.contains(&item.relay) || !super::files::still_queued(inner, &key) {
+        if held_back.contains(&item.relay)
+            || item.recipients.iter().any(|(id, _)| full.contains(id))
+            || !super::files::still_queued(inner, &key)
+        {
             continue;
         }
         let (relay, body, recipients) = match prepare(&item) {
@@ -68,44 +74,122 @@ async fn send_all(inner: &Inner) {
         if !super::files::still_queued(inner, &key) || withdrawn_if_orphan(inner, &key, &item) {
             continue;
         }
-        let sent = match <[BatchRecipient; 1]>::try_from(recipients) {
+        // One outcome per recipient, in the item's order.
+        let outcomes = match <[BatchRecipient; 1]>::try_from(recipients) {
             Ok([one]) => {
                 let envelope = Envelope {
                     header: one.header,
                     body,
                 };
-                client.send(one.send_id, envelope).await
-            }
-            Err(recipients) => match client.send_batch(body, recipients).await {
-                // Stored for every member this relay still knows; a member whose
-                // mailbox is gone (left the loop) does not hold the others back.
-                Ok(outcomes) if outcomes.iter().any(Result::is_ok) || outcomes.is_empty() => Ok(()),
-                Ok(outcomes) => Err(boucle_relay_client::ClientError::Refused(
-                    outcomes
-                        .into_iter()
-                        .find_map(Result::err)
-                        .unwrap_or(ErrorCode::UnknownMailbox),
-                )),
-                Err(error) => Err(error),
-            },
-        };
-        match sent {
-            Ok(()) => finish(inner, &key, &item, DeliveryState::Sent),
-            Err(error) => match error.code() {
-                Some(code) if is_final(code) => {
-                    finish(
-                        inner,
-                        &key,
-                        &item,
-                        DeliveryState::Failed(code.describe().to_owned()),
-                    );
+                match client.send(one.send_id, envelope).await {
+                    Ok(()) => Ok(vec![Ok(())]),
+                    Err(error) => match error.code() {
+                        Some(code) => Ok(vec![Err(code)]),
+                        None => Err(error),
+                    },
                 }
-                _ => {
-                    tracing::debug!(%error, "send deferred");
+            }
+            Err(recipients) => client.send_batch(body, recipients).await,
+        };
+        match outcomes {
+            Ok(outcomes) => settle(inner, &key, item, &relay, &outcomes, &mut full, &mut held_back),
+            Err(error) => {
+                tracing::debug!(%error, "send deferred");
+                held_back.insert(item.relay.clone());
+            }
+        }
+    }
+}
+
+/// What the relay's answers mean for an item: done (stored for every recipient it still
+/// knows), failed for good, or kept for the recipients still to reach. A recipient whose
+/// mailbox is gone (a member who left a loop) does not hold the others back; one whose
+/// mailbox is full is retried, alone, until there is room.
+fn settle(
+    inner: &Inner,
+    key: &[u8],
+    mut item: OutboxRecord,
+    relay: &RelayAddress,
+    outcomes: &[Result<(), ErrorCode>],
+    full: &mut HashSet<[u8; 16]>,
+    held_back: &mut HashSet<String>,
+) {
+    let mut retry = Vec::new();
+    let mut mailbox_full = false;
+    let mut stored = outcomes.is_empty();
+    let mut final_refusal = None;
+    for (recipient, outcome) in item.recipients.iter().zip(outcomes) {
+        match outcome {
+            Ok(()) => stored = true,
+            Err(code) if is_final(*code) => {
+                final_refusal.get_or_insert(*code);
+            }
+            Err(code) => {
+                if *code == ErrorCode::QuotaExceeded {
+                    mailbox_full = true;
+                    full.insert(recipient.0);
+                } else {
                     held_back.insert(item.relay.clone());
                 }
-            },
+                retry.push(recipient.clone());
+            }
         }
+    }
+    if retry.is_empty() {
+        let state = match final_refusal {
+            Some(code) if !stored => DeliveryState::Failed(code.describe().to_owned()),
+            _ => DeliveryState::Sent,
+        };
+        finish(inner, key, &item, state);
+        return;
+    }
+    // Those already stored are not sent again.
+    let changed = retry.len() != item.recipients.len();
+    item.recipients = retry;
+    item.attempts = item.attempts.saturating_add(1);
+    let waiting = mailbox_full.then(|| DeliveryState::MailboxFull {
+        relay: format!("{}:{}", relay.host(), relay.port()),
+    });
+    keep(inner, key, &item, changed, waiting);
+}
+
+/// Keeps an item for a later round (with fewer recipients when `changed`), and shows
+/// why its message waits.
+fn keep(
+    inner: &Inner,
+    key: &[u8],
+    item: &OutboxRecord,
+    changed: bool,
+    waiting: Option<DeliveryState>,
+) {
+    let Ok(core) = inner.core() else { return };
+    let mut updated = None;
+    let result = core.store.write(|batch| {
+        if batch.get(OUTBOX, key)?.is_none() {
+            return Ok(());
+        }
+        if changed {
+            batch.put_value(OUTBOX, key, item)?;
+        }
+        if let (Some(state), Some((conversation, position))) = (&waiting, item.message)
+            && let Some(bytes) = batch.get(MESSAGES, &message_key(&conversation, position))?
+            && let Ok(mut view) = decode_view(&bytes)
+            && matches!(view.delivery, Some(DeliveryState::Queued))
+        {
+            view.delivery = Some(state.clone());
+            put_view(batch, &view)?;
+            updated = Some(view);
+        }
+        Ok(())
+    });
+    drop(core);
+    match result {
+        Ok(()) => {
+            if let Some(view) = updated {
+                inner.emit(Event::MessageUpdated(view));
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot update the outbox"),
     }
 }
 
