@@ -30,8 +30,7 @@ pub fn delivery(state: &DeliveryState, relay_down: bool) -> String {
         DeliveryState::Delivered => "delivered".to_owned(),
         DeliveryState::Failed(why) => format!("not sent: {why}"),
         DeliveryState::MailboxFull { .. } => {
-            "waiting — their mailbox is full; it goes out once they read their messages"
-                .to_owned()
+            "waiting — their mailbox is full; it goes out once they read their messages".to_owned()
         }
         _ => "unknown".to_owned(),
     }

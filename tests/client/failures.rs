@@ -373,8 +373,7 @@ async fn a_blocked_contact_is_not_heard_until_unblocked() -> anyhow::Result<()> 
 /// mailbox is full and on which relay, messages to others still leave, and once the
 /// recipient reads, every waiting message arrives in order, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_mailbox_is_reported_as_full_and_its_messages_wait_in_order() -> anyhow::Result<()>
-{
+async fn a_full_mailbox_is_reported_as_full_and_its_messages_wait_in_order() -> anyhow::Result<()> {
     const QUOTA: usize = 4;
     const N: usize = 9;
     let relay = RelayProcess::start(RelayOptions {
@@ -408,11 +407,18 @@ async fn a_full_mailbox_is_reported_as_full_and_its_messages_wait_in_order() -> 
         .iter()
         .map(|v| message(&alice.engine, to_bob, v.id).and_then(|v| v.delivery))
         .collect();
-    let stored = states.iter().filter(|s| **s == Some(DeliveryState::Sent)).count();
+    let stored = states
+        .iter()
+        .filter(|s| **s == Some(DeliveryState::Sent))
+        .count();
     assert!(stored <= QUOTA, "{states:?}");
     assert!(
-        states[..stored].iter().all(|s| *s == Some(DeliveryState::Sent))
-            && states[stored..].iter().all(|s| s.as_ref() == Some(&waiting)),
+        states[..stored]
+            .iter()
+            .all(|s| *s == Some(DeliveryState::Sent))
+            && states[stored..]
+                .iter()
+                .all(|s| s.as_ref() == Some(&waiting)),
         "the first ones are stored, the rest wait, in order: {states:?}"
     );
 
@@ -422,11 +428,20 @@ async fn a_full_mailbox_is_reported_as_full_and_its_messages_wait_in_order() -> 
         .send_text(ConversationId::Contact(carol_id), "meanwhile")?;
     carol
         .until(|e| {
-            let history = e.history(ConversationId::Contact(alice_for_carol), None, 10).ok()?;
+            let history = e
+                .history(ConversationId::Contact(alice_for_carol), None, 10)
+                .ok()?;
             history.iter().any(|m| text(m) == "meanwhile").then_some(())
         })
         .await?;
-    assert!(message(&alice.engine, ConversationId::Contact(carol_id), to_carol.id).is_some());
+    assert!(
+        message(
+            &alice.engine,
+            ConversationId::Contact(carol_id),
+            to_carol.id
+        )
+        .is_some()
+    );
 
     // Bob comes back and reads: the rest goes out.
     let bob = Engine::unlock(&bob_dir.path().join("profile"), PASSPHRASE, options()).await?;

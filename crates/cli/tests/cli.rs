@@ -519,7 +519,9 @@ fn a_full_mailbox_is_named_not_called_unreachable() -> anyhow::Result<()> {
     }
     let last = said.last().context("sent")?;
     ensure!(
-        last.starts_with(&format!("waiting: bob's mailbox on relay {host_port} is full;")),
+        last.starts_with(&format!(
+            "waiting: bob's mailbox on relay {host_port} is full;"
+        )),
         "{said:?}"
     );
     ensure!(!said.iter().any(|s| s.contains("unreachable")), "{said:?}");
@@ -532,7 +534,9 @@ fn a_full_mailbox_is_named_not_called_unreachable() -> anyhow::Result<()> {
         }
     }
     let messages = bob.until(&["read", "alice"], |m| {
-        (m.iter().filter(|m| m["text"].as_str().is_some_and(|t| t.starts_with("note "))).count()
+        (m.iter()
+            .filter(|m| m["text"].as_str().is_some_and(|t| t.starts_with("note ")))
+            .count()
             == QUOTA + 2)
             .then(|| m.to_vec())
     })?;

@@ -7,7 +7,7 @@
 //! the relay's "stored" and the outbox update means one resend, which the recipient
 //! drops by message id.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,12 +50,14 @@ async fn send_all(inner: &Inner) {
     let mut held_back: HashSet<String> = HashSet::new();
     // Mailboxes that were full this round: later items to them wait as well, so each
     // recipient still gets its messages in order, while items to others go on.
-    let mut full: HashSet<[u8; 16]> = HashSet::new();
+    let mut full: HashMap<[u8; 16], DeliveryState> = HashMap::new();
     for (key, item) in items {
-        if held_back.contains(&item.relay)
-            || item.recipients.iter().any(|(id, _)| full.contains(id))
-            || !super::files::still_queued(inner, &key)
-        {
+        if held_back.contains(&item.relay) || !super::files::still_queued(inner, &key) {
+            continue;
+        }
+        if let Some(waiting) = item.recipients.iter().find_map(|(id, _)| full.get(id)) {
+            // Behind a message to the same full mailbox: it waits for the same reason.
+            keep(inner, &key, &item, false, Some(waiting.clone()));
             continue;
         }
         let (relay, body, recipients) = match prepare(&item) {
@@ -92,7 +94,15 @@ async fn send_all(inner: &Inner) {
             Err(recipients) => client.send_batch(body, recipients).await,
         };
         match outcomes {
-            Ok(outcomes) => settle(inner, &key, item, &relay, &outcomes, &mut full, &mut held_back),
+            Ok(outcomes) => settle(
+                inner,
+                &key,
+                item,
+                &relay,
+                &outcomes,
+                &mut full,
+                &mut held_back,
+            ),
             Err(error) => {
                 tracing::debug!(%error, "send deferred");
                 held_back.insert(item.relay.clone());
@@ -111,9 +121,12 @@ fn settle(
     mut item: OutboxRecord,
     relay: &RelayAddress,
     outcomes: &[Result<(), ErrorCode>],
-    full: &mut HashSet<[u8; 16]>,
+    full: &mut HashMap<[u8; 16], DeliveryState>,
     held_back: &mut HashSet<String>,
 ) {
+    let waiting = DeliveryState::MailboxFull {
+        relay: format!("{}:{}", relay.host(), relay.port()),
+    };
     let mut retry = Vec::new();
     let mut mailbox_full = false;
     let mut stored = outcomes.is_empty();
@@ -127,7 +140,7 @@ fn settle(
             Err(code) => {
                 if *code == ErrorCode::QuotaExceeded {
                     mailbox_full = true;
-                    full.insert(recipient.0);
+                    full.insert(recipient.0, waiting.clone());
                 } else {
                     held_back.insert(item.relay.clone());
                 }
@@ -147,10 +160,7 @@ fn settle(
     let changed = retry.len() != item.recipients.len();
     item.recipients = retry;
     item.attempts = item.attempts.saturating_add(1);
-    let waiting = mailbox_full.then(|| DeliveryState::MailboxFull {
-        relay: format!("{}:{}", relay.host(), relay.port()),
-    });
-    keep(inner, key, &item, changed, waiting);
+    keep(inner, key, &item, changed, mailbox_full.then_some(waiting));
 }
 
 /// Keeps an item for a later round (with fewer recipients when `changed`), and shows
