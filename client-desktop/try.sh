@@ -2,7 +2,8 @@
 # Try Boucle on this machine with one command: builds the relay and the desktop app,
 # starts a relay on 127.0.0.1:4433 (data in ./relay-data, kept between runs), opens the
 # app with that relay prefilled, and stops the relay when the app closes. A second run
-# while the first is open uses the same relay.
+# while the first is open uses the same relay. Works with CARGO_TARGET_DIR set; every
+# run uses the same access token (kept in relay-data/try-token).
 #
 #   bash client-desktop/try.sh                 # profile in ~/.local/share/boucle
 #   bash client-desktop/try.sh --profile DIR   # another profile (e.g. a second person)
@@ -10,7 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release -p boucle-relay -p boucle-desktop
-relay=./target/release/boucle-relay
+# Where cargo put them: CARGO_TARGET_DIR, a target-dir in a cargo config, or ./target.
+target=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+target=${target:-${CARGO_TARGET_DIR:-target}}
+relay=$target/release/boucle-relay
+app=$target/release/boucle-desktop
 data=${BOUCLE_RELAY_DATA:-relay-data}
 listen=127.0.0.1:4433
 log=$(mktemp)
@@ -51,8 +57,23 @@ else
     fi
     echo "$relay_pid $address" >"$data/try-address"
 fi
-# A fresh access token lets the app create its mailboxes on this relay.
-token=$("$relay" --data-dir "$data" token create --label "desktop (try.sh)" |
-    sed -n 's/^access token: //p')
+# An access token lets the app create its mailboxes on this relay: made on the first
+# run, kept in the data directory (readable by this user only) and used again by the
+# next runs, made anew only if it was revoked.
+token_file=$data/try-token
+token=
+tokens=$("$relay" --data-dir "$data" token list --json)
+if [[ -s $token_file ]] && read -r token token_id <"$token_file" &&
+    [[ -n $token_id && $tokens == *"\"id\":\"$token_id\""* ]]; then
+    :
+else
+    made=$("$relay" --data-dir "$data" token create --label "desktop (try.sh)")
+    token=$(sed -n 's/^access token: //p' <<<"$made")
+    token_id=$(sed -n 's/^id: \([0-9a-f]*\).*/\1/p' <<<"$made")
+    (
+        umask 077
+        echo "$token $token_id" >"$token_file"
+    )
+fi
 echo "relay on this machine: $address"
-BOUCLE_RELAY="$address" BOUCLE_RELAY_TOKEN="$token" ./target/release/boucle-desktop "$@"
+BOUCLE_RELAY="$address" BOUCLE_RELAY_TOKEN="$token" "$app" "$@"

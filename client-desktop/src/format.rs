@@ -32,6 +32,8 @@ pub fn delivery(state: &DeliveryState, relay_down: bool) -> String {
         DeliveryState::MailboxFull { .. } => {
             "waiting — their mailbox is full; it goes out once they read their messages".to_owned()
         }
+        DeliveryState::WaitingForMembers(1) => "waiting for 1 member to join".to_owned(),
+        DeliveryState::WaitingForMembers(n) => format!("waiting for {n} members to join"),
         _ => "unknown".to_owned(),
     }
 }
@@ -45,6 +47,7 @@ pub fn delivery_short(state: &DeliveryState, relay_down: bool) -> &'static str {
         DeliveryState::Delivered => "delivered",
         DeliveryState::Failed(_) => "not sent",
         DeliveryState::MailboxFull { .. } => "waiting",
+        DeliveryState::WaitingForMembers(_) => "waiting for members",
         _ => "",
     }
 }

@@ -80,7 +80,7 @@ async fn a_wrong_fingerprint_or_a_dead_relay_creates_nothing() -> anyhow::Result
         matches!(
             error,
             EngineError::Relay {
-                source: ClientError::FingerprintMismatch { .. },
+                reason: ClientError::FingerprintMismatch { .. },
                 ..
             }
         ),

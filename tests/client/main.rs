@@ -9,6 +9,7 @@ mod disappearing;
 mod durability;
 mod failures;
 mod files;
+mod invited;
 mod loops;
 mod polls;
 mod privacy;

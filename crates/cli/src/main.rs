@@ -14,7 +14,16 @@ macro_rules! outln {
     }};
 }
 
+/// Returns a usage error (exit status 2: `exit::Usage`) with this sentence.
+macro_rules! refuse {
+    ($($arg:tt)*) => {
+        return Err($crate::exit::usage(format!($($arg)*)))
+    };
+}
+
 mod cmd;
+mod exit;
+mod help;
 mod output;
 mod profile;
 mod tty;
@@ -26,7 +35,12 @@ use clap::{Parser, Subcommand};
 
 /// Boucle: end-to-end encrypted messages through small self-hosted relays.
 #[derive(Parser, Debug)]
-#[command(name = "boucle", version, about)]
+#[command(
+    name = "boucle",
+    version,
+    about,
+    after_long_help = help::long_help(help::EXAMPLES, PROFILE_NOTES)
+)]
 struct Cli {
     /// The profile directory [default: $XDG_DATA_HOME/boucle or ~/.local/share/boucle].
     #[arg(long, global = true, env = "BOUCLE_PROFILE")]
@@ -38,9 +52,15 @@ struct Cli {
     command: Command,
 }
 
+const PROFILE_NOTES: &str = "One profile per directory. Each run unlocks the profile, exchanges what is \
+pending with its relays, does one thing and locks it again, so two runs on one profile cannot \
+overlap. `--help` after a command (`boucle sync --help`) shows its own options and examples; \
+`-h` gives the short form.";
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Create a profile: a new identity, with mailboxes on a home relay.
+    #[command(after_long_help = help::long_help(cmd::init::EXAMPLES, cmd::init::NOTES))]
     Init(cmd::init::Args),
     /// Make a one-time invitation link (and QR code) to give to someone.
     Invite,
@@ -55,6 +75,7 @@ enum Command {
     /// Stream incoming messages and delivery updates until Ctrl-C.
     Watch,
     /// Receive everything pending, send the outbox, and exit.
+    #[command(after_long_help = help::long_help(cmd::sync::EXAMPLES, cmd::sync::NOTES))]
     Sync(cmd::sync::Args),
     /// Show the safety number to compare with a contact; `--confirm` marks them verified.
     Verify(cmd::verify::Args),
@@ -84,17 +105,23 @@ enum Command {
     SendFile(cmd::files::SendArgs),
     /// Save a file someone sent (or you sent) to disk.
     SaveFile(cmd::files::SaveArgs),
+    /// The access token that lets the profile create mailboxes: set.
+    #[command(subcommand, after_long_help = help::long_help(cmd::token::EXAMPLES, cmd::token::NOTES))]
+    Token(cmd::token::Command),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // clap prints its own errors (status 2) and the help (status 0).
     let cli = Cli::parse();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BOUCLE_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && !no_color)
         .init();
     let globals = match profile::Globals::new(cli.profile, cli.json) {
         Ok(globals) => globals,
@@ -121,14 +148,14 @@ async fn main() -> ExitCode {
         Command::Timer(args) => cmd::timer::run(&globals, args).await,
         Command::SendFile(args) => cmd::files::send(&globals, args).await,
         Command::SaveFile(args) => cmd::files::save(&globals, args).await,
+        Command::Token(command) => cmd::token::run(&globals, command).await,
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(error) => fail(&error),
     }
 }
 
 fn fail(error: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {error:#}");
-    ExitCode::FAILURE
+    exit::report(error)
 }

@@ -92,9 +92,13 @@ pub struct MessageJson {
     pub reactions: Vec<ReactionJson>,
     pub edited: bool,
     pub deleted: bool,
-    /// "queued", "sent", "delivered" or "failed" for our messages.
+    /// "queued", "sent", "delivered", "failed" or "waiting_for_members" for our
+    /// messages.
     pub state: Option<&'static str>,
     pub failure: Option<String>,
+    /// For a message posted in a loop before the contacts invited joined it: how many
+    /// it waits for (it is sent to each one when they join).
+    pub waiting_for_members: Option<u32>,
     pub position: u64,
     /// A shared contact: their name, safety number and whether they are a contact.
     pub shared_contact: Option<SharedContactJson>,
@@ -164,6 +168,10 @@ impl MessageJson {
             state: view.delivery.as_ref().map(state_name),
             failure: match &view.delivery {
                 Some(DeliveryState::Failed(reason)) => Some(reason.clone()),
+                _ => None,
+            },
+            waiting_for_members: match view.delivery {
+                Some(DeliveryState::WaitingForMembers(n)) => Some(n),
                 _ => None,
             },
             position: view.position,
@@ -315,6 +323,7 @@ pub fn state_name(state: &DeliveryState) -> &'static str {
         DeliveryState::Delivered => "delivered",
         DeliveryState::Failed(_) => "failed",
         DeliveryState::MailboxFull { .. } => "mailbox_full",
+        DeliveryState::WaitingForMembers(_) => "waiting_for_members",
         _ => "unknown",
     }
 }
@@ -325,7 +334,16 @@ pub fn state_text(state: &DeliveryState) -> String {
         DeliveryState::MailboxFull { relay } => {
             format!("waiting: the recipient's mailbox on relay {relay} is full")
         }
+        DeliveryState::WaitingForMembers(n) => format!("waiting for {} to join", members(*n)),
         other => state_name(other).to_owned(),
+    }
+}
+
+/// `1 member`, `3 members`.
+pub fn members(n: u32) -> String {
+    match n {
+        1 => "1 member".to_owned(),
+        n => format!("{n} members"),
     }
 }
 

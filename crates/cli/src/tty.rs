@@ -5,13 +5,13 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 /// The passphrase in `env`, or one typed after `prompt`. Never empty.
 pub fn passphrase(env: &str, prompt: &str) -> anyhow::Result<String> {
     if let Ok(value) = std::env::var(env) {
         if value.is_empty() {
-            bail!("{env} is set but empty");
+            refuse!("{env} is set but empty");
         }
         return Ok(value);
     }
@@ -20,7 +20,7 @@ pub fn passphrase(env: &str, prompt: &str) -> anyhow::Result<String> {
         Err(_) => read_stdin(prompt)?,
     };
     if typed.is_empty() {
-        bail!("no passphrase given (type it at the prompt, or set {env})");
+        refuse!("no passphrase given (type it at the prompt, or set {env})");
     }
     Ok(typed)
 }
@@ -33,7 +33,7 @@ pub fn new_passphrase(env: &str) -> anyhow::Result<String> {
     let first = passphrase(env, "New passphrase: ")?;
     let second = passphrase(env, "Repeat it: ")?;
     if first != second {
-        bail!("the two passphrases differ; nothing was changed");
+        refuse!("the two passphrases differ; nothing was changed");
     }
     Ok(first)
 }

@@ -52,6 +52,18 @@ impl User {
         Ok(String::from_utf8(output.stdout)?)
     }
 
+    /// `boucle sync --wait 2`, to let messages move: done (0), or not everything yet
+    /// (3, a relay busy or slow); anything else fails.
+    fn pump(&self) -> anyhow::Result<()> {
+        let output = self.run(&["sync", "--wait", "2"])?;
+        ensure!(
+            matches!(output.status.code(), Some(0 | 3)),
+            "boucle sync failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(())
+    }
+
     fn json(&self, args: &[&str]) -> anyhow::Result<Vec<Value>> {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
@@ -72,7 +84,7 @@ impl User {
             if let Some(found) = pick(&last) {
                 return Ok(found);
             }
-            self.ok(&["sync", "--wait", "2"])?;
+            self.pump()?;
         }
         bail!("boucle {args:?} never showed what was expected; last: {last:?}")
     }

@@ -13,16 +13,35 @@ pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A relay could not be used.
-    #[error("relay {relay}: {source}")]
+    #[error("relay {relay}: {reason}")]
     Relay {
-        /// Host of the relay.
+        /// The relay, as `host:port`.
         relay: String,
-        /// What happened.
-        source: ClientError,
+        /// What happened (said in the message, so not a separate cause).
+        reason: ClientError,
     },
-    /// The relay address is not valid.
-    #[error("invalid relay address: {0}")]
-    RelayAddress(String),
+    /// The relay address is not valid (the message says why).
+    #[error("{0}")]
+    RelayAddress(boucle_wire::WireError),
+    /// The text given as an access token is not one.
+    #[error("this is not an access token: {0}")]
+    InvalidToken(&'static str),
+    /// The relay lets only holders of an access token create mailboxes, and we have none.
+    #[error(
+        "the relay {relay} lets only people with an access token create mailboxes, and this profile has none: ask its operator for one"
+    )]
+    TokenRequired {
+        /// The relay, as `host:port`.
+        relay: String,
+    },
+    /// The relay does not accept our access token.
+    #[error(
+        "the relay {relay} does not accept this access token (it is unknown or was revoked): ask its operator for a new one"
+    )]
+    TokenRefused {
+        /// The relay, as `host:port`.
+        relay: String,
+    },
     /// The invitation could not be read.
     #[error(transparent)]
     Invitation(#[from] InvitationError),
@@ -138,10 +157,72 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    pub(crate) fn relay(relay: &str, source: ClientError) -> EngineError {
-        EngineError::Relay {
-            relay: relay.to_owned(),
-            source,
+    /// What a relay operation's failure means: a refused token is said as such.
+    pub(crate) fn relay(relay: &boucle_wire::RelayAddress, reason: ClientError) -> EngineError {
+        let relay = relay.authority();
+        match reason.code() {
+            Some(boucle_wire::ErrorCode::AccessTokenRequired) => {
+                EngineError::TokenRequired { relay }
+            }
+            Some(boucle_wire::ErrorCode::AccessTokenInvalid) => EngineError::TokenRefused { relay },
+            _ => EngineError::Relay { relay, reason },
         }
+    }
+
+    /// Whether the relay could not be reached at all (as opposed to a refusal, or a
+    /// failure here): trying again later may work.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            EngineError::Relay {
+                reason: ClientError::Connect(_)
+                    | ClientError::Resolve { .. }
+                    | ClientError::Timeout
+                    | ClientError::Closed(_),
+                ..
+            }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every cause of an error, in the order `{:#}` would print them.
+    fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+        let mut out = vec![error.to_string()];
+        let mut next = error.source();
+        while let Some(cause) = next {
+            out.push(cause.to_string());
+            next = cause.source();
+        }
+        out
+    }
+
+    #[test]
+    fn relay_errors_name_the_relay_with_its_port_and_say_each_cause_once() {
+        let address: boucle_wire::RelayAddress =
+            "boucle-relay://127.0.0.1:4433/BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc"
+                .parse()
+                .unwrap();
+        let error = EngineError::relay(&address, ClientError::Timeout);
+        assert_eq!(
+            chain(&error),
+            ["relay 127.0.0.1:4433: the relay did not answer in time"]
+        );
+        let error = "boucle-relay://nowhere"
+            .parse::<boucle_wire::RelayAddress>()
+            .map_err(EngineError::RelayAddress)
+            .unwrap_err();
+        let text = chain(&error).join(": ");
+        assert_eq!(text.matches("invalid relay address").count(), 1, "{text}");
+        let refused = EngineError::relay(
+            &address,
+            ClientError::Refused(boucle_wire::ErrorCode::AccessTokenRequired),
+        );
+        assert!(
+            matches!(refused, EngineError::TokenRequired { ref relay } if relay == "127.0.0.1:4433")
+        );
     }
 }

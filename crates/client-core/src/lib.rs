@@ -38,7 +38,7 @@ pub use boucle_crypto::RsvpAnswer;
 pub use boucle_crypto::{Inviting, LoopPolicy, Posting};
 pub use clock::Clock;
 pub use engine::files::{AttachmentView, MAX_FILE_SIZE, TransferState};
-pub use engine::{Engine, EngineOptions, Event, TIMER_CHOICES};
+pub use engine::{AwaitingMembers, Engine, EngineOptions, Event, TIMER_CHOICES};
 pub use error::EngineError;
 pub use ids::{ContactId, ConversationId, LoopId, MessageId};
 pub use invite::{Invitation, InvitationError};

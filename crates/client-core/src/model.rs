@@ -124,6 +124,9 @@ pub enum DeliveryState {
         /// Host and port of the recipient's relay.
         relay: String,
     },
+    /// Posted in a loop before the contacts we invited joined it: kept for them (this
+    /// many), and sent to each one when they join.
+    WaitingForMembers(u32),
 }
 
 /// The content of a stored message, as shown.

@@ -134,6 +134,16 @@ impl RelayPool {
         .clone()
     }
 
+    /// Whether the relay is connected right now (a connection is started if there was no
+    /// reason to have one yet).
+    pub(crate) fn is_connected(&self, address: &RelayAddress) -> bool {
+        self.slot(address)
+            .client
+            .borrow()
+            .as_ref()
+            .is_some_and(RelayClient::is_open)
+    }
+
     /// A connection now, or the reason there is none (for operations the user waits on).
     pub(crate) async fn connect_now(
         &self,
@@ -182,6 +192,17 @@ impl RelayPool {
                 .insert(receive_id);
             slot.wake.notify_one();
         });
+    }
+
+    /// Subscribes a mailbox afresh at once (an [`Inbound::Resubscribed`] marks where the
+    /// new subscription starts): what was left unacknowledged is delivered again.
+    pub(crate) fn redeliver_now(&self, address: &RelayAddress, receive_id: ReceiveId) {
+        let slot = self.slot(address);
+        slot.redo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(receive_id);
+        slot.wake.notify_one();
     }
 
     /// Stops every connection.

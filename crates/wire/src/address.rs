@@ -74,6 +74,16 @@ impl RelayAddress {
         &self.fingerprint
     }
 
+    /// Host and port, as people name the relay: `relay.example.org:4433`,
+    /// `127.0.0.1:4433`, `[::1]:4433`.
+    pub fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     fn write_authority(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.host.contains(':') {
             write!(f, "[{}]:{}", self.host, self.port)
@@ -278,6 +288,16 @@ mod tests {
                 .to_string()
                 .starts_with("boucle-relay://[::1]:4433/")
         );
+    }
+
+    #[test]
+    fn a_relay_is_named_by_its_host_and_port() {
+        assert_eq!(relay("127.0.0.1").authority(), "127.0.0.1:4433");
+        assert_eq!(
+            relay("relay.example.org").authority(),
+            "relay.example.org:4433"
+        );
+        assert_eq!(relay("::1").authority(), "[::1]:4433");
     }
 
     #[test]

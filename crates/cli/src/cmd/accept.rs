@@ -34,7 +34,11 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
                     contact.id.short()
                 );
             }
-            Ok(())
+            if sent {
+                Ok(())
+            } else {
+                Err(crate::exit::NotAllSent.into())
+            }
         })
         .await
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use boucle_client_core::{Engine, EventDetails, EventView, MessageId, RsvpAnswer};
 
 use super::poll::{conversation, conversation_json, participant_json, pick};
@@ -340,9 +340,9 @@ fn event_json(event: &EventView) -> serde_json::Value {
 /// Unix milliseconds from `YYYY-MM-DD[ T]HH:MM[:SS][Z|±HH:MM]` (UTC when no offset).
 pub fn parse_time(text: &str) -> anyhow::Result<u64> {
     let bad = || {
-        anyhow::anyhow!(
+        crate::exit::usage(format!(
             "{text:?} is not a time like 2026-05-01 18:00 (UTC) or 2026-05-01T18:00+02:00"
-        )
+        ))
     };
     let text = text.trim();
     let (date, rest) = text.split_at_checked(10).ok_or_else(bad)?;
@@ -395,7 +395,7 @@ pub fn parse_time(text: &str) -> anyhow::Result<u64> {
     let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
     if secs < 0 {
-        bail!("{text:?} is before 1970");
+        refuse!("{text:?} is before 1970");
     }
     Ok(secs as u64 * 1000)
 }

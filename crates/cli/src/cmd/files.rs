@@ -184,10 +184,10 @@ pub fn find_conversation(engine: &Engine, query: &str) -> anyhow::Result<Convers
         (Ok(contact), Err(_)) => Ok(ConversationId::Contact(contact)),
         (Err(_), Ok(id)) => Ok(ConversationId::Loop(id)),
         (Ok(_), Ok(_)) => {
-            bail!("{query:?} names both a contact and a loop; give the start of an id instead")
+            refuse!("{query:?} names both a contact and a loop; give the start of an id instead")
         }
         (Err(EngineError::UnknownContact(_)), Err(EngineError::UnknownLoop(_))) => {
-            bail!("no contact or loop matches {query:?}")
+            refuse!("no contact or loop matches {query:?}")
         }
         (Err(EngineError::UnknownContact(_)), Err(error)) | (Err(error), Err(_)) => {
             Err(error.into())

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use boucle_client_core::{
-    ConversationId, Engine, Inviting, LoopPolicy, LoopView, MemberView, Posting,
+    ConversationId, DeliveryState, Engine, Inviting, LoopPolicy, LoopView, MemberView, Posting,
 };
 
 use crate::output::{MessageJson, hex, json_line, message_line, peer_name, short_message};
@@ -188,8 +188,21 @@ async fn dispatch(globals: &Globals, engine: &Engine, command: Command) -> anyho
                 .into_iter()
                 .find(|m| m.id == view.id)
                 .unwrap_or(view);
+            let queued = !left
+                && !matches!(
+                    view.delivery,
+                    Some(DeliveryState::WaitingForMembers(_) | DeliveryState::Failed(_))
+                );
             if globals.json {
                 json_line(&MessageJson::new(&view, "me"));
+            } else if let Some(DeliveryState::WaitingForMembers(n)) = view.delivery {
+                outln!(
+                    "kept for the {} invited: it is sent to each one when they join (id {})",
+                    crate::output::members(n),
+                    short_message(&view.id)
+                );
+            } else if let Some(DeliveryState::Failed(reason)) = &view.delivery {
+                outln!("not sent: {reason} (id {})", short_message(&view.id));
             } else if left {
                 outln!("sent to the loop: id {}", short_message(&view.id));
             } else {
@@ -198,7 +211,11 @@ async fn dispatch(globals: &Globals, engine: &Engine, command: Command) -> anyho
                     short_message(&view.id)
                 );
             }
-            Ok(())
+            if queued {
+                Err(crate::exit::NotAllSent.into())
+            } else {
+                Ok(())
+            }
         }
         Command::Read {
             r#loop,

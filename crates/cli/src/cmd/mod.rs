@@ -15,5 +15,6 @@ pub mod send;
 pub mod share;
 pub mod sync;
 pub mod timer;
+pub mod token;
 pub mod verify;
 pub mod watch;

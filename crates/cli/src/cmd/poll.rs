@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use boucle_client_core::{ConversationId, Engine, MessageId, Participant, PollView};
 
 use crate::output::{contact_of, hex, json_line, loop_of, short_message, utc_time};
@@ -148,9 +148,9 @@ pub fn conversation(engine: &Engine, query: &str) -> anyhow::Result<Conversation
         (Some(id), None) => Ok(ConversationId::Loop(id)),
         (None, Some(id)) => Ok(ConversationId::Contact(id)),
         (Some(_), Some(_)) => {
-            bail!("{query:?} names both a loop and a contact; give the start of the id instead")
+            refuse!("{query:?} names both a loop and a contact; give the start of the id instead")
         }
-        (None, None) => bail!("no loop or contact matches {query:?}"),
+        (None, None) => refuse!("no loop or contact matches {query:?}"),
     }
 }
 
@@ -172,7 +172,7 @@ fn find_poll(
 pub fn pick(ids: &[MessageId], prefix: &str, what: &str) -> anyhow::Result<MessageId> {
     let prefix = prefix.trim().to_lowercase();
     if prefix.len() < 4 {
-        bail!("give at least 4 characters of the {what}'s id");
+        refuse!("give at least 4 characters of the {what}'s id");
     }
     let found: Vec<&MessageId> = ids
         .iter()
@@ -180,8 +180,8 @@ pub fn pick(ids: &[MessageId], prefix: &str, what: &str) -> anyhow::Result<Messa
         .collect();
     match found.as_slice() {
         [one] => Ok(**one),
-        [] => bail!("no {what} here has an id starting with {prefix}"),
-        _ => bail!("more than one {what} has an id starting with {prefix}; give more of it"),
+        [] => refuse!("no {what} here has an id starting with {prefix}"),
+        _ => refuse!("more than one {what} has an id starting with {prefix}; give more of it"),
     }
 }
 

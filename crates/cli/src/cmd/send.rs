@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use anyhow::bail;
 use boucle_client_core::{ConversationId, DeliveryState, Engine, MessageId};
 
 use crate::output::{MessageJson, hex, json_line, short_message, state_text};
@@ -42,9 +41,14 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
                 .find(|m| m.id == view.id)
                 .unwrap_or(view);
             let name = engine.contact(contact)?.name;
+            let queued = matches!(view.delivery, Some(DeliveryState::Queued) | None);
             if globals.json {
                 json_line(&MessageJson::new(&view, &name));
-                return Ok(());
+                return if queued {
+                    Err(crate::exit::NotAllSent.into())
+                } else {
+                    Ok(())
+                };
             }
             match &view.delivery {
                 Some(DeliveryState::Queued) | None => outln!(
@@ -62,7 +66,11 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
                     short_message(&view.id)
                 ),
             }
-            Ok(())
+            if queued {
+                Err(crate::exit::NotAllSent.into())
+            } else {
+                Ok(())
+            }
         })
         .await
 }
@@ -75,7 +83,7 @@ pub fn find_message(
 ) -> anyhow::Result<MessageId> {
     let prefix = prefix.trim().to_lowercase();
     if prefix.len() < 4 {
-        bail!("give at least 4 characters of the message id");
+        refuse!("give at least 4 characters of the message id");
     }
     let mut found = Vec::new();
     let mut before = None;
@@ -91,7 +99,7 @@ pub fn find_message(
     }
     match found.as_slice() {
         [one] => Ok(*one),
-        [] => bail!("no message of this conversation has an id starting with {prefix}"),
-        _ => bail!("more than one message has an id starting with {prefix}; give more of it"),
+        [] => refuse!("no message of this conversation has an id starting with {prefix}"),
+        _ => refuse!("more than one message has an id starting with {prefix}; give more of it"),
     }
 }

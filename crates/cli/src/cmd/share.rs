@@ -85,9 +85,9 @@ pub fn resolve_conversation(engine: &Engine, query: &str) -> anyhow::Result<Conv
     let contact = engine.find_contact(query);
     let a_loop = engine.find_loop(query);
     match (contact, a_loop) {
-        (Ok(_), Ok(_)) => anyhow::bail!(
-            "{query:?} names both a contact and a loop; use the start of the id instead"
-        ),
+        (Ok(_), Ok(_)) => {
+            refuse!("{query:?} names both a contact and a loop; use the start of the id instead")
+        }
         (Ok(id), Err(_)) => Ok(ConversationId::Contact(id)),
         (Err(_), Ok(id)) => Ok(ConversationId::Loop(id)),
         (Err(EngineError::AmbiguousContact(_)), Err(_)) => {
@@ -96,6 +96,6 @@ pub fn resolve_conversation(engine: &Engine, query: &str) -> anyhow::Result<Conv
         (Err(_), Err(EngineError::AmbiguousLoop(_))) => {
             Err(EngineError::AmbiguousLoop(query.to_owned()).into())
         }
-        (Err(_), Err(_)) => anyhow::bail!("no contact or loop matches {query:?}"),
+        (Err(_), Err(_)) => refuse!("no contact or loop matches {query:?}"),
     }
 }

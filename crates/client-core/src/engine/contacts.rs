@@ -217,14 +217,14 @@ impl Engine {
             .pool
             .connect_now(&home)
             .await
-            .map_err(|e| EngineError::relay(home.host(), e))?;
+            .map_err(|e| EngineError::relay(&home, e))?;
         let mut secret = [0u8; 32];
         rand::fill(&mut secret);
         let owner = SigningKey::from_bytes(&secret);
         let ids = client
             .create_mailbox(&owner, token.map(AccessToken::from_bytes))
             .await
-            .map_err(|e| EngineError::relay(home.host(), e))?;
+            .map_err(|e| EngineError::relay(&home, e))?;
         let keys = MailboxKeys::generate(&mut rand::rng());
         let (pickled, now) = {
             let core = self.inner.core()?;

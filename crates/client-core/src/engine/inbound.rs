@@ -44,8 +44,20 @@ pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<
             } => {
                 let outcome = handle(&inner, &receive_id, seq, &envelope);
                 match outcome {
-                    Ok((events, followup)) => {
+                    Ok(Outcome::NotYet) => {
+                        // Left unacknowledged, with what follows it on its mailbox, until
+                        // the loop's history arrives (`Followup::Joined`).
+                        tracing::debug!("held back an envelope of a loop being joined");
+                        held.insert(receive_id);
+                    }
+                    Ok(Outcome::Done((events, followup))) => {
                         match followup {
+                            Some(Followup::Joined { mailbox }) => {
+                                let mailbox = ReceiveId::from_bytes(mailbox);
+                                if held.contains(&mailbox) {
+                                    inner.redeliver_now(mailbox);
+                                }
+                            }
                             Some(Followup::JoinLoop { loop_id }) => {
                                 tokio::spawn(super::loop_inbound::accept_invitation(
                                     inner.clone(),
@@ -97,6 +109,7 @@ pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<
             } => {
                 if connected {
                     inner.outbox_wake.notify_one();
+                    inner.progress.notify_waiters();
                 }
                 inner.emit(Event::RelayStatus {
                     relay,
@@ -115,26 +128,58 @@ pub(crate) enum Followup {
     JoinLoop { loop_id: boucle_crypto::LoopId },
     /// A new contact: offer them our shareable card.
     OfferCard { contact: ContactId },
+    /// We joined a loop: what its member mailbox (this receive id) holds can be read now.
+    Joined { mailbox: [u8; 16] },
 }
 
 pub(crate) type Handled = (Vec<Event>, Option<Followup>);
 
-/// Handles one envelope. `Ok` means: acknowledge it (its effects, if any, are stored).
+/// What handling an envelope came to.
+enum Outcome {
+    /// Acknowledge it: its effects, if any, are stored.
+    Done(Handled),
+    /// Not yet: it came to the member mailbox of a loop we are joining, and reading it
+    /// takes the loop's keys and members, which come with the history the admin sends us
+    /// on another mailbox, maybe later. It stays at the relay, unacknowledged, and so
+    /// does what follows it on its mailbox, until we have them.
+    NotYet,
+}
+
+/// Handles one envelope.
 fn handle(
     inner: &Inner,
     receive_id: &ReceiveId,
     seq: Seq,
     envelope: &Envelope,
-) -> Result<Handled, EngineError> {
+) -> Result<Outcome, EngineError> {
     let mut core = inner.core()?;
     let seen = Seen::new(receive_id, seq);
     if seen.already(&core.store)? {
-        return Ok((Vec::new(), None));
+        return Ok(Outcome::Done((Vec::new(), None)));
     }
+    let Some(mailbox) = core.mailboxes.get(receive_id.as_bytes()) else {
+        return Ok(Outcome::Done((Vec::new(), None)));
+    };
+    let purpose = mailbox.record.purpose;
+    if let MailboxPurpose::Loop(id) = purpose
+        && super::loop_inbound::joining(&core, id)
+    {
+        return Ok(Outcome::NotYet);
+    }
+    handle_opened(&mut core, receive_id, &seen, purpose, envelope).map(Outcome::Done)
+}
+
+/// Opens an envelope on one of our mailboxes, and handles it as its purpose says.
+fn handle_opened(
+    core: &mut Core,
+    receive_id: &ReceiveId,
+    seen: &Seen,
+    purpose: MailboxPurpose,
+    envelope: &Envelope,
+) -> Result<Handled, EngineError> {
     let Some(mailbox) = core.mailboxes.get(receive_id.as_bytes()) else {
         return Ok((Vec::new(), None));
     };
-    let purpose = mailbox.record.purpose;
     let loop_session: Vec<&boucle_crypto::LoopSession> = match purpose {
         MailboxPurpose::Loop(id) => core.loops.get(&id).into_iter().collect(),
         _ => Vec::new(),
@@ -155,16 +200,16 @@ fn handle(
     };
     match purpose {
         MailboxPurpose::Invitation => {
-            let events = introduction(&mut core, receive_id, &opened, &seen)?;
+            let events = introduction(core, receive_id, &opened, seen)?;
             let followup = super::sharing::offer_after(&events);
             Ok((events, followup))
         }
         MailboxPurpose::Introductions(via) => {
-            super::sharing::on_introductions(&mut core, via, receive_id, &opened, &seen)
+            super::sharing::on_introductions(core, via, receive_id, &opened, seen)
         }
-        MailboxPurpose::Contact(contact) => from_contact(&mut core, contact, &opened, &seen),
+        MailboxPurpose::Contact(contact) => from_contact(core, contact, &opened, seen),
         MailboxPurpose::Loop(id) => Ok((
-            super::loop_inbound::on_loop_mailbox(&mut core, id, &opened, &seen)?,
+            super::loop_inbound::on_loop_mailbox(core, id, &opened, seen)?,
             None,
         )),
     }

@@ -305,7 +305,11 @@ pub(crate) fn on_invitation(
                 batch.put(META, ACCOUNT_KEY, &account)?;
                 seen.record(batch)
             })?;
-            Ok((vec![Event::LoopChanged(id)], None))
+            // What our member mailbox held back can be read now.
+            let followup = Followup::Joined {
+                mailbox: record.my_mailbox,
+            };
+            Ok((vec![Event::LoopChanged(id)], Some(followup)))
         }
         Err(_) if existing.is_none() => {
             // An invitation from a contact: recorded now (so it survives a restart), then
@@ -377,15 +381,19 @@ pub(crate) fn on_join(
         })?;
         return Ok(Vec::new());
     }
-    let mut items = loops::issue(core, id, &mut record, ControlOp::AddMember(card))?;
+    let mut items = loops::issue(core, id, &mut record, ControlOp::AddMember(card.clone()))?;
     let history = decode_history(&record.history)?;
     let welcome = new_message(&core.clock, Content::LoopInvitation { history });
     items.push(seal_for(core, contact, &welcome, None)?);
+    // What we posted since inviting them, to them alone and in order (`kept.rs`).
+    let (backlog, kept) = super::kept::deliver(core, id, contact, &card)?;
+    items.extend(backlog);
     record.invited.retain(|c| *c != contact);
     let session_pickle = core.session_pickle(&contact).unwrap_or(session_pickle);
     commit_loop(core, id, &mut record, items, |batch| {
         batch.put(SESSIONS, &contact.0, &session_pickle)?;
         batch.put(META, ACCOUNT_KEY, &account)?;
+        kept.write(batch)?;
         seen.record(batch)
     })?;
     Ok(vec![Event::LoopChanged(id)])
@@ -453,6 +461,14 @@ pub(crate) async fn accept_invitation(inner: Arc<Inner>, id: LoopId) {
         Err(error) => tracing::warn!(%error, "could not join a loop"),
     }
     inner.progress.notify_waiters();
+}
+
+/// Whether we asked to join this loop and are waiting for its history: what comes to
+/// our member mailbox meanwhile (key shares, messages, changes) can only be read once
+/// the history is here (`inbound::Outcome::NotYet`).
+pub(crate) fn joining(core: &Core, id: LoopId) -> bool {
+    !core.loops.contains_key(&id)
+        && loop_record(core, id).is_ok_and(|r| matches!(r.phase, LoopPhase::Joining { .. }))
 }
 
 /// Loops we were invited into and have not answered yet.

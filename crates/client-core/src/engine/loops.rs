@@ -326,6 +326,7 @@ pub(crate) fn issue(
     if effect.removed_me {
         core.loops.remove(&id);
         record.phase = LoopPhase::Left;
+        core.kept.push(super::kept::Pending::ForgetLoop(id));
     }
     Ok(items)
 }
@@ -347,7 +348,6 @@ pub(crate) fn loop_message(
         .encrypt(message, now)
         .map_err(|e| EngineError::Crypto(e.to_string()))?;
     let others: Vec<ContactCard> = session.others().cloned().collect();
-    let recipients: Vec<CardAddress> = others.iter().map(|c| c.mailbox().clone()).collect();
     let mut items = Vec::new();
     if let Some(share) = share {
         for card in &others {
@@ -355,11 +355,26 @@ pub(crate) fn loop_message(
             items.push(to_member(core, card, &keys)?);
         }
     }
-    if recipients.is_empty() {
-        return Ok(items);
-    }
+    // Contacts we invited who have not joined yet get it when they do.
+    super::kept::note(core, id, message, visible)?;
     let me = core.account.identity_keys();
-    let sealed = seal_loop(&mut rand::rng(), &me, &ciphertext, &recipients)
+    items.extend(seal_to(&me, &ciphertext, &others, visible)?);
+    Ok(items)
+}
+
+/// Seals a loop ciphertext for these members: one outbox item per relay, the body once
+/// and a header per member there. Nothing when there is nobody.
+pub(crate) fn seal_to(
+    me: &boucle_crypto::IdentityKeys,
+    ciphertext: &boucle_crypto::LoopCiphertext,
+    members: &[ContactCard],
+    visible: Option<([u8; 16], u64)>,
+) -> Result<Vec<OutboxRecord>, EngineError> {
+    let recipients: Vec<CardAddress> = members.iter().map(|c| c.mailbox().clone()).collect();
+    if recipients.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sealed = seal_loop(&mut rand::rng(), me, ciphertext, &recipients)
         .map_err(|e| EngineError::Crypto(e.to_string()))?;
     // One batch per relay: the body once, a header per member there.
     let mut per_relay: BTreeMap<String, Vec<Recipient>> = BTreeMap::new();
@@ -371,16 +386,16 @@ pub(crate) fn loop_message(
             .or_default()
             .push((*address.send_id.as_bytes(), header));
     }
-    for (relay, recipients) in per_relay {
-        items.push(OutboxRecord {
+    Ok(per_relay
+        .into_iter()
+        .map(|(relay, recipients)| OutboxRecord {
             message: visible,
             relay,
             recipients,
             body: sealed.body.clone(),
             attempts: 0,
-        });
-    }
-    Ok(items)
+        })
+        .collect())
 }
 
 /// Encrypts and seals a message for one loop member over our pairwise session with them
@@ -438,7 +453,8 @@ pub(crate) fn save_loop(
 }
 
 /// Stores a loop's record (with its session's current pickle), every member session,
-/// any `extra` writes and the outbox `items`, in one write.
+/// any `extra` writes, what is kept for invited contacts (`kept.rs`) and the outbox
+/// `items`, in one write.
 pub(crate) fn commit_loop(
     core: &mut Core,
     id: LoopId,
@@ -449,6 +465,7 @@ pub(crate) fn commit_loop(
     save_loop(core, id, record)?;
     let members = member_session_pickles(core);
     let timer_line = super::timers::loop_timer_line(core, id, record)?;
+    let kept = super::kept::prepare(core)?;
     let Core {
         store, counters, ..
     } = &mut *core;
@@ -459,6 +476,7 @@ pub(crate) fn commit_loop(
             super::messages::put_view(batch, line)?;
         }
         extra(batch)?;
+        kept.write(batch)?;
         queue(counters, batch, items)
     })?;
     Ok(())

@@ -158,7 +158,7 @@ impl Engine {
         let message = new_message(&core.clock, content);
         core.counters.message += 1;
         let position = core.counters.message;
-        let view = MessageView {
+        let mut view = MessageView {
             id: message.id,
             conversation,
             from_me: true,
@@ -173,12 +173,9 @@ impl Engine {
             delivery: Some(DeliveryState::Queued),
             position,
         };
-        let items = encrypt_for(
-            &mut core,
-            conversation,
-            &message,
-            Some((conversation.key(), position)),
-        )?;
+        let visible = Some((conversation.key(), position));
+        let items = encrypt_for(&mut core, conversation, &message, visible)?;
+        view.delivery = Some(super::kept::initial_delivery(&core, &items, visible));
         persist(&mut core, conversation, Some(&view), items)?;
         drop(core);
         self.inner.outbox_wake.notify_one();

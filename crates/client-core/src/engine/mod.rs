@@ -6,6 +6,7 @@ mod blocking;
 mod contacts;
 pub(crate) mod files;
 mod inbound;
+mod kept;
 mod loop_inbound;
 mod loops;
 mod messages;
@@ -17,7 +18,9 @@ mod schema;
 mod seen;
 mod sharing;
 mod timers;
+mod token;
 
+pub use kept::AwaitingMembers;
 pub use timers::TIMER_CHOICES;
 
 use std::collections::{HashMap, HashSet};
@@ -138,6 +141,10 @@ pub(crate) struct Core {
     pub clock: crate::Clock,
     /// Contact names by identity key (see [`loops::contacts_by_identity`]).
     pub names: loops::NameCache,
+    /// What encrypting loop messages left to keep for invited contacts, written with
+    /// them by `loops::commit_loop` (`kept.rs`). Emptied whenever the lock is taken, so
+    /// nothing of an operation that failed half-way is written by the next one.
+    pub kept: Vec<kept::Pending>,
 }
 
 pub(crate) struct Inner {
@@ -179,18 +186,19 @@ impl Engine {
         if ProfileStore::exists(dir) {
             return Err(StoreError::AlreadyExists(dir.to_owned()).into());
         }
-        let home: RelayAddress = home_relay
-            .parse()
-            .map_err(|e: boucle_wire::WireError| EngineError::RelayAddress(e.to_string()))?;
+        let home: RelayAddress = home_relay.parse().map_err(EngineError::RelayAddress)?;
         let access_token = match access_token {
-            Some(text) => Some(parse_token(text)?),
+            Some(text) => Some(token::parse_token(text)?),
             None => None,
         };
-        // Reach the relay first: a wrong fingerprint or a dead relay leaves nothing behind.
+        // Reach the relay first: a wrong fingerprint, a dead relay, or a relay that needs
+        // a token we lack (or refuses ours) leaves nothing behind.
         let probe = boucle_relay_client::RelayClient::connect(&home, options.client.clone())
             .await
-            .map_err(|e| EngineError::relay(home.host(), e))?;
+            .map_err(|e| EngineError::relay(&home, e))?;
+        let checked = token::check(&probe, &home, access_token).await;
         probe.close();
+        checked?;
         let store = ProfileStore::create(dir, passphrase, options.kdf)?;
         let profile = ProfileRecord {
             name: crate::invite::clean_name(name),
@@ -295,12 +303,17 @@ impl Engine {
         self.inner.events.subscribe()
     }
 
-    /// Waits until every mailbox has handed over what its relay held and the outbox is
-    /// empty, or `timeout` passes. Returns whether it got there.
+    /// Waits until the home relay is connected, every mailbox has handed over what its
+    /// relay held and the outbox is empty, or `timeout` passes. Returns whether it got
+    /// there.
     pub async fn sync(&self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
+        let Ok(home) = self.home_relay() else {
+            return false;
+        };
         loop {
             let notified = self.inner.progress.notified();
+            let connected = self.inner.pool.is_connected(&home);
             let drained = self.inner.undrained_lock().is_empty();
             let outbox_empty = self.outbox_len().map(|n| n == 0).unwrap_or(false);
             let joined = self
@@ -309,7 +322,7 @@ impl Engine {
                 .map(|core| loop_inbound::pending_invitations(&core).is_empty())
                 .unwrap_or(true);
             let offered = self.inner.offering_lock().is_empty();
-            if drained && outbox_empty && joined && offered {
+            if connected && drained && outbox_empty && joined && offered {
                 return true;
             }
             self.inner.outbox_wake.notify_one();
@@ -322,6 +335,12 @@ impl Engine {
     /// Messages waiting in the outbox.
     pub fn outbox_len(&self) -> Result<u64, EngineError> {
         Ok(self.inner.core()?.store.count(crate::model::OUTBOX, b"")?)
+    }
+
+    /// What we posted in loops that is kept for invited contacts until they join
+    /// (nothing can send it before): how many messages, for how many of them.
+    pub fn awaiting_members(&self) -> Result<AwaitingMembers, EngineError> {
+        kept::summary(&*self.inner.core()?)
     }
 
     fn subscribe_all(&self) {
@@ -340,7 +359,9 @@ impl Engine {
 
 impl Inner {
     pub(crate) fn core(&self) -> Result<MutexGuard<'_, Core>, EngineError> {
-        self.core.lock().map_err(|_| EngineError::Locked)
+        let mut core = self.core.lock().map_err(|_| EngineError::Locked)?;
+        core.kept.clear();
+        Ok(core)
     }
 
     pub(crate) fn undrained_lock(&self) -> MutexGuard<'_, HashSet<[u8; 16]>> {
@@ -367,6 +388,22 @@ impl Inner {
             ReceiveId::from_bytes(mailbox.record.receive_id),
             SigningKey::from_bytes(&mailbox.record.owner_secret),
         );
+    }
+
+    /// Subscribes one of our mailboxes afresh, now, so that its relay delivers again what
+    /// was left unacknowledged; `sync` waits for it.
+    pub(crate) fn redeliver_now(&self, receive_id: ReceiveId) {
+        let relay = match self.core() {
+            Ok(core) => core
+                .mailboxes
+                .get(receive_id.as_bytes())
+                .map(|m| m.relay.clone()),
+            Err(_) => None,
+        };
+        if let Some(relay) = relay {
+            self.undrained_lock().insert(*receive_id.as_bytes());
+            self.pool.redeliver_now(&relay, receive_id);
+        }
     }
 
     pub(crate) fn on_relay_event(&self, event: &Inbound) {
@@ -425,6 +462,7 @@ fn load_core(store: ProfileStore, clock: crate::Clock) -> Result<Core, EngineErr
         member_sessions: state.member_sessions,
         clock,
         names: loops::NameCache::default(),
+        kept: Vec::new(),
     })
 }
 
@@ -522,16 +560,6 @@ fn load_state(store: &ProfileStore, pickle_key: &PickleKey) -> Result<LoadedStat
         loops,
         member_sessions,
     })
-}
-
-fn parse_token(text: &str) -> Result<[u8; 32], EngineError> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text.trim())
-        .map_err(|_| EngineError::RelayAddress("the access token is not valid base64url".into()))?;
-    bytes
-        .try_into()
-        .map_err(|_| EngineError::RelayAddress("the access token must be 32 bytes".into()))
 }
 
 /// Conversation key helpers shared by the submodules.

@@ -218,7 +218,7 @@ pub(crate) fn send(
     check(&core, &me)?;
     let message = new_message(&core.clock, content);
     let mut out = fold(&mut core, conversation, &me, &message)?;
-    let view = match out.created.take() {
+    let mut view = match out.created.take() {
         Some((body, edited)) => {
             core.counters.message += 1;
             Some(MessageView {
@@ -241,6 +241,9 @@ pub(crate) fn send(
     };
     let visible = view.as_ref().map(|v| (conversation.key(), v.position));
     let items = encrypt_for(&mut core, conversation, &message, visible)?;
+    if let Some(view) = &mut view {
+        view.delivery = Some(super::kept::initial_delivery(&core, &items, visible));
+    }
     persist_with(&mut core, conversation, view.as_ref(), items, |batch| {
         out.write(batch)
     })?;

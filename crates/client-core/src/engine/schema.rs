@@ -9,6 +9,7 @@ use crate::model::{
 use crate::store::Table;
 
 use super::files::{ATTACHMENTS, FILE_CHUNKS, ORPHAN_CHUNKS, UPLOADS};
+use super::kept::{KEPT, KEPT_INDEX};
 use super::seen::{LEGACY_SEEN, PROCESSED};
 use super::sharing::{CARD_OFFERS, INTRODUCED};
 use super::timers::{EXPIRES, EXPIRY, TIMERS};
@@ -38,6 +39,8 @@ pub(crate) const TABLES: &[Table] = &[
     INTRODUCED,
     PROCESSED,
     LEGACY_SEEN,
+    KEPT,
+    KEPT_INDEX,
 ];
 
 #[cfg(test)]

@@ -397,6 +397,8 @@ pub(crate) fn delete_message_data(
     // A file goes with its message: chunks, upload state, everything but a tombstone.
     super::files::delete_attachment_data(batch, &message)?;
     batch.delete(crate::model::MESSAGE_SENDERS, &message.0)?;
+    // Not sent later to a contact who joins a loop after it disappeared here.
+    super::kept::forget(batch, &message.0)?;
     Ok(())
 }
 

@@ -72,7 +72,7 @@ pub(super) fn queue_file(
     let id = message.id;
     core.counters.message += 1;
     let position = core.counters.message;
-    let view = MessageView {
+    let mut view = MessageView {
         id,
         conversation,
         from_me: true,
@@ -95,6 +95,9 @@ pub(super) fn queue_file(
     // marks the message failed.
     let visible = Some((conversation.key(), position));
     let mut items = encrypt_for(&mut core, conversation, &message, visible)?;
+    view.delivery = Some(crate::engine::kept::initial_delivery(
+        &core, &items, visible,
+    ));
     drop(message);
     let mut chunk_items = Vec::new();
     let mut own_chunks = Vec::with_capacity(sealed.chunks.len());

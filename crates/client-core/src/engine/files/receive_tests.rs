@@ -43,6 +43,7 @@ fn core(dir: &std::path::Path) -> Core {
         member_sessions: HashMap::new(),
         clock: crate::Clock::manual(1_000),
         names: Default::default(),
+        kept: Vec::new(),
     }
 }
 

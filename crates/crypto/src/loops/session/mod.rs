@@ -275,6 +275,13 @@ impl LoopSession {
         Ok(share)
     }
 
+    /// Makes the next [`Self::rotate_if_needed`] rotate, whatever the policy says: after
+    /// a session was shared with some members only (what a newcomer is sent of the
+    /// messages they were invited before), the others get a fresh one.
+    pub fn rotate_before_next_send(&mut self) {
+        self.must_rotate = true;
+    }
+
     /// Encrypts a message with our outbound session.
     pub fn encrypt(
         &mut self,
