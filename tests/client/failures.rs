@@ -180,53 +180,55 @@ async fn messages_written_while_the_relay_is_down_are_queued_then_sent() -> anyh
 }
 
 /// Someone else than Bob writes on the channel Alice keeps for Bob (here: Mallory, who
-/// got hold of the one-time link Alice gave Bob, and accepts it after him). Alice's
-/// client flags Bob loudly (identity changed, no longer verified), shows nothing of
-/// Mallory's, keeps that state across a restart, and still reads the real Bob; comparing
-/// safety numbers again clears the flag.
+/// got hold of the one-time link Alice gave Bob, and accepts it after him, while Alice
+/// is offline and the invitation's mailbox is still Bob's way to her). Alice's client
+/// flags Bob loudly (identity changed, no longer verified), shows nothing of Mallory's,
+/// keeps that state across a restart, and still reads the real Bob; comparing safety
+/// numbers again clears the flag. Once Bob has moved to his own locked mailbox, the
+/// invitation's is deleted: whoever uses the link later reaches nothing at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_different_identity_on_a_contacts_channel_is_flagged_loudly() -> anyhow::Result<()> {
-    use boucle_client_core::Event;
     let relay = RelayProcess::start(RelayOptions::default())?;
-    let mut alice = User::new("Alice", &relay).await?;
+    let alice = User::new("Alice", &relay).await?;
     let bob = User::new("Bob", &relay).await?;
     let mallory = User::new("Mallory", &relay).await?;
 
     let invitation = alice.engine.invite().await?;
     let link = invitation.to_link();
+    let User {
+        dir: alice_dir,
+        engine,
+        ..
+    } = alice;
+    engine.lock().await;
+
+    // Alice is offline: Bob accepts and writes, then Mallory uses the same link.
     let alice_for_bob = bob.engine.accept(&link).await?;
-    let bob_contact = alice.contact_named("Bob").await?;
-    let bob_id = bob_contact.id;
-    let safety = alice.engine.safety_number(bob_id)?;
-    assert_eq!(
-        safety.digits(),
-        bob.engine.safety_number(alice_for_bob.id)?.digits()
-    );
-    alice.engine.mark_verified(bob_id)?;
-    let chat = ConversationId::Contact(bob_id);
     bob.engine
         .send_text(ConversationId::Contact(alice_for_bob.id), "it's really me")?;
-    assert_eq!(text(&alice.next_message().await?), "it's really me");
-
-    // Mallory uses the same link, then writes.
+    anyhow::ensure!(bob.engine.sync(Duration::from_secs(20)).await);
     let alice_for_mallory = mallory.engine.accept(&link).await?;
     mallory.engine.send_text(
         ConversationId::Contact(alice_for_mallory.id),
         "this is Bob, new phone, send me the list",
     )?;
+    anyhow::ensure!(mallory.engine.sync(Duration::from_secs(20)).await);
+
+    let mut alice = User::reopen(alice_dir).await?;
+    let bob_contact = alice.contact_named("Bob").await?;
+    let bob_id = bob_contact.id;
+    let chat = ConversationId::Contact(bob_id);
     let flagged = alice
-        .wait_for(|e| match e {
-            Event::IdentityChanged(id) => Some(*id),
-            _ => None,
-        })
+        .until(|e| e.contact(bob_id).ok().filter(|c| c.identity_changed))
         .await?;
-    assert_eq!(flagged, bob_id);
-    mallory.engine.sync(Duration::from_secs(20)).await;
-    let bob_now = alice.engine.contact(bob_id)?;
-    assert!(bob_now.identity_changed, "the change is flagged");
     assert!(
-        !bob_now.verified,
+        !flagged.verified,
         "a changed identity is no longer verified"
+    );
+    let safety = alice.engine.safety_number(bob_id)?;
+    assert_eq!(
+        safety.digits(),
+        bob.engine.safety_number(alice_for_bob.id)?.digits()
     );
     assert!(
         alice.engine.contacts()?.iter().all(|c| c.name != "Mallory"),
@@ -248,19 +250,59 @@ async fn a_different_identity_on_a_contacts_channel_is_flagged_loudly() -> anyho
         .iter()
         .map(text)
         .collect();
+    assert!(shown.iter().any(|t| t == "it's really me"), "{shown:?}");
     assert!(
         shown.iter().all(|t| !t.contains("new phone")),
         "an impostor's message is shown: {shown:?}"
     );
 
     // The flag survives a restart, and only a new verification clears it.
-    let profile = alice.profile();
-    alice.engine.lock().await;
-    let engine = Engine::unlock(&profile, PASSPHRASE, options()).await?;
-    assert!(engine.contact(bob_id)?.identity_changed);
-    let cleared = engine.mark_verified(bob_id)?;
+    let User {
+        dir: alice_dir,
+        engine,
+        ..
+    } = alice;
+    engine.lock().await;
+    let alice = User::reopen(alice_dir).await?;
+    assert!(alice.engine.contact(bob_id)?.identity_changed);
+    let cleared = alice.engine.mark_verified(bob_id)?;
     assert!(cleared.verified && !cleared.identity_changed);
-    assert_eq!(engine.safety_number(bob_id)?.digits(), safety.digits());
+    assert_eq!(
+        alice.engine.safety_number(bob_id)?.digits(),
+        safety.digits()
+    );
+
+    // Bob moves to a locked mailbox of his own, and the invitation's is deleted.
+    let used: boucle_wire::MailboxAddress = postcard::from_bytes(&invitation.card.mailbox().0)?;
+    let probe =
+        boucle_relay_client::RelayClient::connect(relay.address(), Default::default()).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let envelope = boucle_wire::Envelope {
+            header: boucle_wire::Header::new(vec![0; 81])?,
+            body: boucle_wire::Body::new(vec![0; 256])?,
+        };
+        match probe.send(used.send_id, envelope).await {
+            Err(e) if e.code() == Some(boucle_wire::ErrorCode::UnknownMailbox) => break,
+            _ => {}
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the used invitation's mailbox was not deleted"
+        );
+        alice.engine.sync(Duration::from_secs(5)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Whoever uses the link now reaches nothing: no flag, no contact.
+    let eve = User::new("Eve", &relay).await?;
+    let alice_for_eve = eve.engine.accept(&link).await?;
+    eve.engine
+        .send_text(ConversationId::Contact(alice_for_eve.id), "it's Bob again")?;
+    eve.engine.sync(Duration::from_secs(10)).await;
+    anyhow::ensure!(alice.engine.sync(Duration::from_secs(10)).await);
+    let bob_now = alice.engine.contact(bob_id)?;
+    assert!(bob_now.verified && !bob_now.identity_changed);
+    assert!(alice.engine.contacts()?.iter().all(|c| c.name != "Eve"));
     Ok(())
 }
 

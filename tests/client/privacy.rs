@@ -6,6 +6,7 @@
 
 mod at_rest;
 mod flood;
+mod locked;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

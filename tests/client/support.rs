@@ -82,6 +82,17 @@ impl User {
         })
     }
 
+    /// The user of a profile locked earlier, unlocked again (as after a restart).
+    pub async fn reopen(dir: tempfile::TempDir) -> anyhow::Result<User> {
+        let engine = Engine::unlock(&dir.path().join("profile"), PASSPHRASE, options()).await?;
+        let events = engine.events();
+        Ok(User {
+            dir,
+            engine,
+            events,
+        })
+    }
+
     pub fn profile(&self) -> std::path::PathBuf {
         self.dir.path().join("profile")
     }
@@ -156,6 +167,18 @@ pub async fn introduce(alice: &mut User, bob: &mut User) -> anyhow::Result<(Cont
         .await?;
     bob.until(|e| e.contact(b).ok().filter(|c| c.can_share))
         .await?;
+    // Bob moves from the invitation's mailbox to a locked one of his own; once that is
+    // done on both sides, nothing of the introduction is left in either outbox.
+    let used = invitation.card.mailbox().0.clone();
+    bob.until(|e| {
+        let now = postcard::to_allocvec(&e.contact_address(b).ok()?).ok()?;
+        (now != used).then_some(())
+    })
+    .await?;
+    for _ in 0..2 {
+        anyhow::ensure!(alice.engine.sync(WAIT).await, "Alice did not sync");
+        anyhow::ensure!(bob.engine.sync(WAIT).await, "Bob did not sync");
+    }
     Ok((a, b))
 }
 

@@ -75,6 +75,9 @@ pub(crate) enum MailboxPurpose {
     /// shareable card we gave that contact (`organizing.md` §3). Shared by everyone who
     /// arrives through it; messages are told apart by their sealed sender.
     Introductions(ContactId),
+    /// A contact's old mailbox, theirs alone, that they no longer write to
+    /// (`engine/rehome.rs`): being deleted on its relay.
+    Retiring,
 }
 
 /// One of our mailboxes, with everything needed to use it.

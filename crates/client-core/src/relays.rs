@@ -117,6 +117,25 @@ impl RelayPool {
         slot.wake.notify_one();
     }
 
+    /// Stops keeping a mailbox subscribed (it is being deleted); from the next
+    /// connection on it is not subscribed again.
+    pub(crate) fn forget(&self, address: &RelayAddress, receive_id: ReceiveId) {
+        self.slot(address)
+            .wanted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&receive_id);
+    }
+
+    /// A connection of its own, for operations that prove a mailbox's ownership and
+    /// should not disturb the subscriptions of the shared one.
+    pub(crate) async fn connect_fresh(
+        &self,
+        address: &RelayAddress,
+    ) -> Result<RelayClient, ClientError> {
+        RelayClient::connect(address, self.options.clone()).await
+    }
+
     /// The relay's current connection, waiting at most `wait` for one.
     pub(crate) async fn connected(
         &self,

@@ -123,7 +123,25 @@ pub enum Content {
         card: ContactCard,
         /// The sender's chosen display name.
         name: String,
+        /// The secret half of the card mailbox's sender key (relay-protocol §7): sign
+        /// what you send there with it; the relay refuses anything unsigned. `None` from
+        /// a sender whose mailbox is not locked.
+        sender_key: Option<[u8; 32]>,
     },
+    /// Where to write to the sender from now on: a mailbox made for this contact alone
+    /// (its card), locked with a sender key whose secret half this carries. Sent over a
+    /// pairwise session only, by a contact met on a mailbox that others can write to (a
+    /// one-time invitation, a shared card), or not locked yet.
+    Rehome {
+        /// The new mailbox, in a card of the sender's identity.
+        card: ContactCard,
+        /// The secret half of the new mailbox's sender key.
+        sender_key: [u8; 32],
+    },
+    /// The answer to [`Content::Rehome`], sent to the old mailbox: the last message that
+    /// goes there. Everything queued before it was sent before it, so the old mailbox can
+    /// be deleted once this is read.
+    Rehomed,
     /// A show-of-hands poll; its id is this message's id.
     Poll(PollSpec),
     /// A vote: every option chosen (indices into the poll's options), replacing the
@@ -250,6 +268,8 @@ impl fmt::Debug for Content {
             Content::KeyShare(k) => f.debug_tuple("KeyShare").field(k).finish(),
             Content::Control(c) => f.debug_tuple("Control").field(c).finish(),
             Content::Introduction { .. } => f.debug_struct("Introduction").finish_non_exhaustive(),
+            Content::Rehome { .. } => f.debug_struct("Rehome").finish_non_exhaustive(),
+            Content::Rehomed => f.write_str("Rehomed"),
             Content::LoopInvitation { history } => f
                 .debug_struct("LoopInvitation")
                 .field("changes", &history.len())
@@ -329,6 +349,8 @@ mod kind {
     pub const LOOP_JOIN: u16 = 20;
     pub const FILE_CHUNK: u16 = 21;
     pub const TIMER: u16 = 22;
+    pub const REHOME: u16 = 23;
+    pub const REHOMED: u16 = 24;
 }
 
 fn pc<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
@@ -356,9 +378,22 @@ impl Message {
             Content::LoopJoin { loop_id, card } => {
                 (kind::LOOP_JOIN, pc(&(loop_id.0, card.to_bytes())))
             }
-            Content::Introduction { card, name } => {
-                (kind::INTRODUCTION, pc(&(card.to_bytes(), name)))
+            Content::Introduction {
+                card,
+                name,
+                sender_key,
+            } => {
+                let mut payload = pc(&(card.to_bytes(), name));
+                // Appended (e2ee.md §6): absent, it decodes as `None`.
+                if sender_key.is_some() {
+                    payload.extend_from_slice(&pc(sender_key));
+                }
+                (kind::INTRODUCTION, payload)
             }
+            Content::Rehome { card, sender_key } => {
+                (kind::REHOME, pc(&(card.to_bytes(), sender_key)))
+            }
+            Content::Rehomed => (kind::REHOMED, Vec::new()),
             Content::Poll(p) => (kind::POLL, pc(p)),
             Content::Vote { poll, choices } => (kind::VOTE, pc(&(poll, choices))),
             Content::ClosePoll { poll } => (kind::CLOSE_POLL, pc(poll)),
@@ -447,12 +482,30 @@ impl Message {
                 }
             }
             kind::INTRODUCTION => {
-                let (card, name): (Vec<u8>, String) = postcard::from_bytes(p).map_err(bad)?;
+                let ((card, name), rest): ((Vec<u8>, String), _) =
+                    postcard::take_from_bytes(p).map_err(bad)?;
+                let sender_key = if rest.is_empty() {
+                    None
+                } else {
+                    postcard::take_from_bytes::<Option<[u8; 32]>>(rest)
+                        .map_err(bad)?
+                        .0
+                };
                 Content::Introduction {
                     card: ContactCard::from_bytes(&card).map_err(|_| ContentError::Malformed(k))?,
                     name,
+                    sender_key,
                 }
             }
+            kind::REHOME => {
+                let (card, sender_key): (Vec<u8>, [u8; 32]) =
+                    postcard::from_bytes(p).map_err(bad)?;
+                Content::Rehome {
+                    card: ContactCard::from_bytes(&card).map_err(|_| ContentError::Malformed(k))?,
+                    sender_key,
+                }
+            }
+            kind::REHOMED => Content::Rehomed,
             kind::POLL => Content::Poll(postcard::from_bytes(p).map_err(bad)?),
             kind::VOTE => {
                 let (poll, choices) = postcard::from_bytes(p).map_err(bad)?;

@@ -112,6 +112,7 @@ fn an_introduction_round_trips_with_its_card() {
         content: Content::Introduction {
             card: card.clone(),
             name: "Aïcha".into(),
+            sender_key: Some([7; 32]),
         },
     };
     let back = Message::from_bytes(&m.to_bytes()).unwrap();
@@ -121,6 +122,60 @@ fn an_introduction_round_trips_with_its_card() {
     };
     assert!(got.verify().is_ok());
     assert_eq!(got.identity(), &account.identity_keys());
+}
+
+#[test]
+fn an_introduction_without_a_sender_key_keeps_the_first_encoding() {
+    let mut account = Account::new();
+    let keys = MailboxKeys::generate(&mut rand::rng());
+    let card = account.contact_card(keys.seal_key(), MailboxAddress(b"where".to_vec()));
+    let without = Message {
+        id: id(10),
+        sent_at: Timestamp(7),
+        content: Content::Introduction {
+            card: card.clone(),
+            name: "Aïcha".into(),
+            sender_key: None,
+        },
+    };
+    let with = Message {
+        content: Content::Introduction {
+            card,
+            name: "Aïcha".into(),
+            sender_key: Some([9; 32]),
+        },
+        ..without.clone()
+    };
+    let (old, new) = (without.to_bytes(), with.to_bytes());
+    // The key is appended after the first version's payload, which is left as it was.
+    assert_eq!(&new[..old.len()], &old[..]);
+    assert_eq!(new.len(), old.len() + 33);
+    assert_eq!(Message::from_bytes(&old).unwrap(), without);
+    // A truncated key is an error, not a missing one.
+    assert!(Message::from_bytes(&new[..new.len() - 1]).is_err());
+}
+
+#[test]
+fn a_rehome_carries_its_card_and_key() {
+    let mut account = Account::new();
+    let keys = MailboxKeys::generate(&mut rand::rng());
+    let card = account.member_card(keys.seal_key(), MailboxAddress(b"new place".to_vec()));
+    for content in [
+        Content::Rehome {
+            card,
+            sender_key: [3; 32],
+        },
+        Content::Rehomed,
+    ] {
+        let m = Message {
+            id: id(11),
+            sent_at: Timestamp(8),
+            content,
+        };
+        let back = Message::from_bytes(&m.to_bytes()).unwrap();
+        assert_eq!(back, m);
+        assert!(!format!("{:?}", back.content).contains("3, 3"));
+    }
 }
 
 #[test]

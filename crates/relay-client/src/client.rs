@@ -209,6 +209,17 @@ impl RelayClient {
         self.send_with(send_id, envelope, Some(signature)).await
     }
 
+    /// Sends an envelope with the signature its mailbox's sender key requires, if any
+    /// (`None` for a mailbox without one).
+    pub async fn send_with_signature(
+        &self,
+        send_id: SendId,
+        envelope: Envelope,
+        sender_signature: Option<Signature>,
+    ) -> Result<(), ClientError> {
+        self.send_with(send_id, envelope, sender_signature).await
+    }
+
     async fn send_with(
         &self,
         send_id: SendId,

@@ -79,8 +79,9 @@ async fn junk_to_a_leaked_send_id_does_not_grow_the_profile() -> anyhow::Result<
     let relay = RelayProcess::start(RelayOptions::default())?;
     let mut alice = User::new("Alice", &relay).await?;
     let mut bob = User::new("Bob", &relay).await?;
-    // The first invitation becomes the mailbox where Bob writes to Alice; the second
-    // stays open, waiting for whoever accepts it.
+    // The first invitation is used (Bob is then moved to a locked mailbox of his own
+    // and the invitation's is deleted: junk to it is refused); the second stays open,
+    // waiting for whoever accepts it.
     let used = alice.engine.invite().await?;
     let alice_for_bob = bob.engine.accept(&used.to_link()).await?.id;
     let bob_for_alice = alice.contact_named("Bob").await?.id;

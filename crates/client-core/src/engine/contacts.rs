@@ -54,7 +54,8 @@ impl Engine {
             }
         }
         let id = ContactId::random();
-        let mailbox = self.new_mailbox(MailboxPurpose::Contact(id)).await?;
+        // Theirs alone and locked: only they get its sender key (`rehome.rs`).
+        let (mailbox, sender) = self.new_locked_mailbox(MailboxPurpose::Contact(id)).await?;
         let mut core = self.inner.core()?;
         let my_card = core
             .account
@@ -67,6 +68,7 @@ impl Engine {
             content: Content::Introduction {
                 card: my_card,
                 name: core.profile.name.clone(),
+                sender_key: Some(sender.to_bytes()),
             },
         };
         let ciphertext = session
@@ -108,6 +110,7 @@ impl Engine {
             batch.put(crate::model::META, crate::model::ACCOUNT_KEY, &account)?;
             batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
             batch.put_value(OUTBOX, &outbox_key, &item)?;
+            super::rehome::put(batch, &id, &super::rehome::introducing())?;
             core.save_counters(batch)
         });
         if let Err(error) = written {
@@ -174,6 +177,18 @@ impl Engine {
         let mut contact = view(id, &core.contact_record(&id)?);
         super::sharing::annotate(&core, &mut contact);
         Ok(contact)
+    }
+
+    /// Where we write to a contact: their relay, mailbox send id and seal key, as their
+    /// latest card gives it (for diagnostics and tests; people never need it).
+    pub fn contact_address(&self, id: ContactId) -> Result<MailboxAddress, EngineError> {
+        let record = self.inner.core()?.contact_record(&id)?;
+        boucle_crypto::ContactCard::from_bytes(&record.card)
+            .ok()
+            .and_then(|card| postcard::from_bytes(&card.mailbox().0).ok())
+            .ok_or_else(|| {
+                crate::store::StoreError::Corrupt("a contact card is unreadable".into()).into()
+            })
     }
 
     /// The safety number to compare with a contact, in person or on a trusted channel.

@@ -67,12 +67,21 @@ pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<
                             Some(Followup::OfferCard { contact }) => {
                                 super::sharing::spawn_offer(&inner, contact);
                             }
+                            Some(Followup::Retire { mailbox }) => {
+                                super::rehome::spawn_retire(&inner, mailbox);
+                            }
                             None => {}
                         }
                         if let Ok(address) = relay.parse::<RelayAddress>() {
                             inner.pool.ack(&address, receive_id, seq);
                         }
                         let wrote = !events.is_empty();
+                        for event in &events {
+                            // Met on a mailbox others can write to: give them their own.
+                            if let Event::ContactAdded(contact) = event {
+                                super::rehome::spawn(&inner, contact.id);
+                            }
+                        }
                         for event in events {
                             inner.emit(event);
                         }
@@ -130,6 +139,8 @@ pub(crate) enum Followup {
     OfferCard { contact: ContactId },
     /// We joined a loop: what its member mailbox (this receive id) holds can be read now.
     Joined { mailbox: [u8; 16] },
+    /// A contact's old mailbox is no longer written to: delete it (`rehome.rs`).
+    Retire { mailbox: [u8; 16] },
 }
 
 pub(crate) type Handled = (Vec<Event>, Option<Followup>);
@@ -207,11 +218,14 @@ fn handle_opened(
         MailboxPurpose::Introductions(via) => {
             super::sharing::on_introductions(core, via, receive_id, &opened, seen)
         }
-        MailboxPurpose::Contact(contact) => from_contact(core, contact, &opened, seen),
+        MailboxPurpose::Contact(contact) => from_contact(core, contact, receive_id, &opened, seen),
         MailboxPurpose::Loop(id) => Ok((
             super::loop_inbound::on_loop_mailbox(core, id, &opened, seen)?,
             None,
         )),
+        // Being deleted: its contact said they write elsewhere; whatever still comes
+        // here is someone else's.
+        MailboxPurpose::Retiring => Ok((Vec::new(), None)),
     }
 }
 
@@ -232,7 +246,12 @@ fn introduction(
         mark_seen(core, seen)?;
         return Ok(Vec::new());
     };
-    let Content::Introduction { card, name } = message.content else {
+    let Content::Introduction {
+        card,
+        name,
+        sender_key,
+    } = message.content
+    else {
         mark_seen(core, seen)?;
         return Ok(Vec::new());
     };
@@ -263,6 +282,9 @@ fn introduction(
     };
     mailbox.record.purpose = MailboxPurpose::Contact(id);
     let mailbox_record = mailbox.record.clone();
+    // The invitation's link may have leaked: the contact is moved to a locked mailbox
+    // of their own (`rehome.rs`, started by the `ContactAdded` event).
+    let keys = super::rehome::introduced(core, &card, sender_key);
     core.sessions.insert(id, session);
     let session = core.session_pickle(&id).unwrap_or_default();
     let account = core.account_pickle();
@@ -271,10 +293,14 @@ fn introduction(
         batch.put(SESSIONS, &id.0, &session)?;
         batch.put(META, ACCOUNT_KEY, &account)?;
         batch.put_value(MAILBOXES, receive_id.as_bytes(), &mailbox_record)?;
+        super::rehome::put(batch, &id, &keys)?;
         seen.record(batch)
     });
     if let Err(error) = written {
         core.sessions.remove(&id);
+        if let Some(send) = keys.send {
+            core.send_keys.remove(&send.send_id);
+        }
         if let Some(mailbox) = core.mailboxes.get_mut(receive_id.as_bytes()) {
             mailbox.record.purpose = MailboxPurpose::Invitation;
         }
@@ -289,6 +315,7 @@ fn introduction(
 pub(crate) fn from_contact(
     core: &mut Core,
     contact: ContactId,
+    receive_id: &ReceiveId,
     opened: &boucle_crypto::Opened,
     seen: &Seen,
 ) -> Result<Handled, EngineError> {
@@ -344,6 +371,12 @@ pub(crate) fn from_contact(
         Content::LoopJoin { loop_id, card } => {
             let events = super::loop_inbound::on_join(core, contact, *loop_id, card.clone(), seen)?;
             return Ok((events, None));
+        }
+        Content::Rehome { card, sender_key } => {
+            return super::rehome::on_rehome(core, contact, opened, card, *sender_key, seen);
+        }
+        Content::Rehomed => {
+            return super::rehome::on_rehomed(core, contact, receive_id, opened, seen);
         }
         _ => {}
     }

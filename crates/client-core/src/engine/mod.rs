@@ -13,6 +13,7 @@ mod messages;
 mod organize;
 mod outbox;
 mod polls;
+mod rehome;
 mod roles;
 mod schema;
 mod seen;
@@ -145,6 +146,9 @@ pub(crate) struct Core {
     /// them by `loops::commit_loop` (`kept.rs`). Emptied whenever the lock is taken, so
     /// nothing of an operation that failed half-way is written by the next one.
     pub kept: Vec<kept::Pending>,
+    /// Sender keys of our contacts' locked mailboxes, by send id: the outbox signs with
+    /// them (`rehome.rs`).
+    pub send_keys: HashMap<[u8; 16], SigningKey>,
 }
 
 pub(crate) struct Inner {
@@ -158,6 +162,10 @@ pub(crate) struct Inner {
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Contacts we are offering our shareable card to right now.
     pub offering: Mutex<HashSet<ContactId>>,
+    /// Contacts being moved to a locked mailbox of their own, and old mailboxes being
+    /// deleted (`rehome.rs`).
+    pub rehoming: Mutex<HashSet<ContactId>>,
+    pub retiring: Mutex<HashSet<[u8; 16]>>,
 }
 
 /// An unlocked profile with its relays connected. Cheap to clone.
@@ -239,6 +247,8 @@ impl Engine {
             progress: Notify::new(),
             tasks: Mutex::new(Vec::new()),
             offering: Mutex::new(HashSet::new()),
+            rehoming: Mutex::new(HashSet::new()),
+            retiring: Mutex::new(HashSet::new()),
         });
         let engine = Engine { inner };
         engine.subscribe_all();
@@ -248,6 +258,7 @@ impl Engine {
             tokio::spawn(loop_inbound::accept_invitation(engine.inner.clone(), id));
         }
         sharing::offer_pending(&engine.inner);
+        rehome::spawn_pending(&engine.inner);
         let inbound = tokio::spawn(inbound::run(engine.inner.clone(), inbound_rx));
         let outbox = tokio::spawn(outbox::run(engine.inner.clone()));
         let housekeeping = tokio::spawn(timers::run(engine.inner.clone()));
@@ -273,12 +284,19 @@ impl Engine {
     /// engine is left). Queued messages stay queued for the next unlock.
     pub async fn lock(self) {
         self.inner.pool.shutdown();
-        let tasks: Vec<JoinHandle<()>> = self.inner.tasks_lock().drain(..).collect();
-        for task in &tasks {
-            task.abort();
-        }
-        for task in tasks {
-            let _ = task.await;
+        // A task may start another while it is being stopped (the inbox starts the
+        // rehoming of a contact it just met): stop those too, until none is left.
+        loop {
+            let tasks: Vec<JoinHandle<()>> = self.inner.tasks_lock().drain(..).collect();
+            if tasks.is_empty() {
+                break;
+            }
+            for task in &tasks {
+                task.abort();
+            }
+            for task in tasks {
+                let _ = task.await;
+            }
         }
     }
 
@@ -322,7 +340,9 @@ impl Engine {
                 .map(|core| loop_inbound::pending_invitations(&core).is_empty())
                 .unwrap_or(true);
             let offered = self.inner.offering_lock().is_empty();
-            if connected && drained && outbox_empty && joined && offered {
+            let rehomed =
+                self.inner.rehoming_lock().is_empty() && self.inner.retiring_lock().is_empty();
+            if connected && drained && outbox_empty && joined && offered && rehomed {
                 return true;
             }
             self.inner.outbox_wake.notify_one();
@@ -372,7 +392,15 @@ impl Inner {
         self.offering.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn tasks_lock(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
+    pub(crate) fn rehoming_lock(&self) -> MutexGuard<'_, HashSet<ContactId>> {
+        self.rehoming.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn retiring_lock(&self) -> MutexGuard<'_, HashSet<[u8; 16]>> {
+        self.retiring.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn tasks_lock(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
         self.tasks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -463,6 +491,7 @@ fn load_core(store: ProfileStore, clock: crate::Clock) -> Result<Core, EngineErr
         clock,
         names: loops::NameCache::default(),
         kept: Vec::new(),
+        send_keys: state.send_keys,
     })
 }
 
@@ -480,6 +509,7 @@ struct LoadedState {
     mailboxes: HashMap<[u8; 16], Mailbox>,
     loops: HashMap<LoopId, LoopSession>,
     member_sessions: HashMap<[u8; 32], PairwiseSession>,
+    send_keys: HashMap<[u8; 16], SigningKey>,
 }
 
 impl Core {
@@ -495,6 +525,7 @@ impl Core {
         self.mailboxes = state.mailboxes;
         self.loops = state.loops;
         self.member_sessions = state.member_sessions;
+        self.send_keys = state.send_keys;
         Ok(())
     }
 }
@@ -559,6 +590,7 @@ fn load_state(store: &ProfileStore, pickle_key: &PickleKey) -> Result<LoadedStat
         mailboxes,
         loops,
         member_sessions,
+        send_keys: rehome::load_send_keys(store)?,
     })
 }
 

@@ -31,6 +31,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
 }
 
 async fn send_all(inner: &Inner) {
+    let mut send_keys = HashMap::new();
     let items: Vec<(Vec<u8>, OutboxRecord)> = match inner.core() {
         Ok(core) => match core.store.scan(OUTBOX, b"") {
             Ok(items) => {
@@ -38,6 +39,7 @@ async fn send_all(inner: &Inner) {
                     .into_iter()
                     .filter_map(|(key, bytes)| Some((key, postcard::from_bytes(&bytes).ok()?)))
                     .collect();
+                send_keys.clone_from(&core.send_keys);
                 drop_orphans(&core, items)
             }
             Err(error) => {
@@ -60,7 +62,7 @@ async fn send_all(inner: &Inner) {
             keep(inner, &key, &item, false, Some(waiting.clone()));
             continue;
         }
-        let (relay, body, recipients) = match prepare(&item) {
+        let (relay, body, recipients) = match prepare(&item, &send_keys) {
             Ok(parts) => parts,
             Err(reason) => {
                 finish(inner, &key, &item, DeliveryState::Failed(reason.into()));
@@ -83,7 +85,10 @@ async fn send_all(inner: &Inner) {
                     header: one.header,
                     body,
                 };
-                match client.send(one.send_id, envelope).await {
+                match client
+                    .send_with_signature(one.send_id, envelope, one.sender_signature)
+                    .await
+                {
                     Ok(()) => Ok(vec![Ok(())]),
                     Err(error) => match error.code() {
                         Some(code) => Ok(vec![Err(code)]),
@@ -258,8 +263,12 @@ fn withdrawn_if_orphan(inner: &Inner, key: &[u8], item: &OutboxRecord) -> bool {
     gone
 }
 
-/// The relay, body and recipients of an item, or why it can never be sent.
-fn prepare(item: &OutboxRecord) -> Result<(RelayAddress, Body, Vec<BatchRecipient>), &'static str> {
+/// The relay, body and recipients of an item (signed for the mailboxes locked with a
+/// sender key we hold), or why it can never be sent.
+fn prepare(
+    item: &OutboxRecord,
+    send_keys: &HashMap<[u8; 16], ed25519_dalek::SigningKey>,
+) -> Result<(RelayAddress, Body, Vec<BatchRecipient>), &'static str> {
     let relay = item
         .relay
         .parse::<RelayAddress>()
@@ -269,11 +278,13 @@ fn prepare(item: &OutboxRecord) -> Result<(RelayAddress, Body, Vec<BatchRecipien
         .recipients
         .iter()
         .map(|(send_id, header)| {
-            Ok(BatchRecipient {
+            let mut recipient = BatchRecipient {
                 send_id: SendId::from_bytes(*send_id),
                 header: Header::new(header.clone()).map_err(|_| "a header is too large")?,
                 sender_signature: None,
-            })
+            };
+            super::rehome::sign(send_keys, &mut recipient, &body);
+            Ok(recipient)
         })
         .collect::<Result<Vec<_>, &'static str>>()?;
     Ok((relay, body, recipients))

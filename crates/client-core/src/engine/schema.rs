@@ -10,6 +10,7 @@ use crate::store::Table;
 
 use super::files::{ATTACHMENTS, FILE_CHUNKS, ORPHAN_CHUNKS, UPLOADS};
 use super::kept::{KEPT, KEPT_INDEX};
+use super::rehome::CONTACT_KEYS;
 use super::seen::{LEGACY_SEEN, PROCESSED};
 use super::sharing::{CARD_OFFERS, INTRODUCED};
 use super::timers::{EXPIRES, EXPIRY, TIMERS};
@@ -41,6 +42,7 @@ pub(crate) const TABLES: &[Table] = &[
     LEGACY_SEEN,
     KEPT,
     KEPT_INDEX,
+    CONTACT_KEYS,
 ];
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ impl Engine {
         let address: MailboxAddress = postcard::from_bytes(&card.mailbox().0)
             .map_err(|_| StoreError::Corrupt("a shared card's address is unreadable".into()))?;
         let id = ContactId::random();
-        let mailbox = self.new_mailbox(MailboxPurpose::Contact(id)).await?;
+        let (mailbox, sender) = self.new_locked_mailbox(MailboxPurpose::Contact(id)).await?;
         let mut core = self.inner.core()?;
         // Added meanwhile (twice at once, or they reached us first)? Keep that one.
         if let Some((existing, _)) = contact_by_identity(&core.store, card.identity())? {
@@ -124,6 +124,7 @@ impl Engine {
             Content::Introduction {
                 card: my_card,
                 name: core.profile.name.clone(),
+                sender_key: Some(sender.to_bytes()),
             },
         );
         let ciphertext = session
@@ -170,6 +171,7 @@ impl Engine {
             batch.put_value(INTRODUCED, &id.0, &intro)?;
             batch.put(SESSIONS, &id.0, &session)?;
             batch.put(META, ACCOUNT_KEY, &account)?;
+            super::rehome::put(batch, &id, &super::rehome::introducing())?;
             batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
             if let Some(view) = &updated {
                 put_view(batch, view)?;
@@ -337,9 +339,10 @@ pub(crate) fn on_introductions(
     seen: &Seen,
 ) -> Result<Handled, EngineError> {
     if let Some((id, record)) = contact_by_identity(&core.store, &opened.sender)?
-        && record.my_mailbox == *receive_id.as_bytes()
+        && (record.my_mailbox == *receive_id.as_bytes()
+            || super::rehome::is_old_mailbox(core, &id, receive_id))
     {
-        return super::inbound::from_contact(core, id, opened, seen);
+        return super::inbound::from_contact(core, id, receive_id, opened, seen);
     }
     let drop_it = |core: &Core, why: &str| -> Result<Handled, EngineError> {
         tracing::info!("dropped an envelope on an introduction mailbox: {why}");
@@ -349,7 +352,12 @@ pub(crate) fn on_introductions(
     let Ok((session, message)) = PairwiseSession::inbound(&mut core.account, opened) else {
         return drop_it(core, "not a valid first message");
     };
-    let Content::Introduction { card, name } = message.content else {
+    let Content::Introduction {
+        card,
+        name,
+        sender_key,
+    } = message.content
+    else {
         return drop_it(core, "not an introduction");
     };
     if card.verify().is_err() || card.identity() != &opened.sender {
@@ -378,6 +386,9 @@ pub(crate) fn on_introductions(
         created_at: now,
     };
     let intro = IntroRecord { by, via: Some(via) };
+    // They write to a mailbox everyone introduced this way writes to: they get one of
+    // their own, locked (`rehome.rs`, started by the `ContactAdded` event).
+    let keys = super::rehome::introduced(core, &card, sender_key);
     core.sessions.insert(id, session);
     let session = core.session_pickle(&id).unwrap_or_default();
     let account = core.account_pickle();
@@ -386,10 +397,14 @@ pub(crate) fn on_introductions(
         batch.put_value(INTRODUCED, &id.0, &intro)?;
         batch.put(SESSIONS, &id.0, &session)?;
         batch.put(META, ACCOUNT_KEY, &account)?;
+        super::rehome::put(batch, &id, &keys)?;
         seen.record(batch)
     });
     if let Err(error) = written {
         core.sessions.remove(&id);
+        if let Some(send) = keys.send {
+            core.send_keys.remove(&send.send_id);
+        }
         return Err(error.into());
     }
     let mut contact = super::contacts::view(id, &record);

@@ -44,6 +44,7 @@ fn core(dir: &std::path::Path) -> Core {
         clock: crate::Clock::manual(1_000),
         names: Default::default(),
         kept: Vec::new(),
+        send_keys: HashMap::new(),
     }
 }
 
