@@ -159,3 +159,27 @@ async fn main() -> ExitCode {
 fn fail(error: &anyhow::Error) -> ExitCode {
     exit::report(error)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    /// Access tokens are base64url: one in 64 starts with `-`, and must still be taken as
+    /// the token, not as an option.
+    #[test]
+    fn a_token_that_starts_with_a_dash_is_a_token() {
+        let token = "-EbeznEwRqbg8XK_Xbv6YGFDrzKJthMyo3MScnMMeCI";
+        for args in [
+            vec!["boucle", "token", "set", token],
+            vec![
+                "boucle", "init", "--name", "Alice", "--relay", "r", "--token", token,
+            ],
+        ] {
+            let parsed = Cli::try_parse_from(&args);
+            assert!(parsed.is_ok(), "{args:?}: {:?}", parsed.err());
+            assert!(format!("{:?}", parsed.ok()).contains(token));
+        }
+    }
+}

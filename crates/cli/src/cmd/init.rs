@@ -16,7 +16,7 @@ pub struct Args {
     #[arg(long)]
     relay: String,
     /// An access token from the relay's operator (not needed on an open relay).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     token: Option<String>,
 }
 

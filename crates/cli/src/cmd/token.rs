@@ -11,6 +11,8 @@ pub enum Command {
     /// Give the profile an access token for its home relay (checked with it first).
     Set {
         /// The token the relay's operator gave you (from `boucle-relay token create`).
+        /// It may start with `-`.
+        #[arg(allow_hyphen_values = true)]
         token: String,
     },
 }

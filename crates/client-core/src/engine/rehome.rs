@@ -397,6 +397,9 @@ pub(crate) fn on_rehomed(
     Ok((Vec::new(), followup))
 }
 
+/// What a handler writes with the session, in the same write.
+type MoreWrites<'a> = dyn Fn(&mut WriteBatch<'_>) -> Result<(), StoreError> + 'a;
+
 /// Writes the session (and the account, after a first message) with the seen mark and
 /// whatever `more` adds, in one write.
 fn write_session(
@@ -404,7 +407,7 @@ fn write_session(
     contact: ContactId,
     opened: &boucle_crypto::Opened,
     seen: &Seen,
-    more: Option<&dyn Fn(&mut WriteBatch<'_>) -> Result<(), StoreError>>,
+    more: Option<&MoreWrites<'_>>,
 ) -> Result<(), EngineError> {
     let session = core.session_pickle(&contact).unwrap_or_default();
     let account = is_prekey(opened).then(|| core.account_pickle());
