@@ -305,3 +305,71 @@ fn help_has_examples_the_environment_and_exit_statuses() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Issue 11, item 1, as it was met: `loop create`, then at once a poll and an event in
+/// the loop before Bob has run anything. Alice's `sync` says they wait for Bob to join
+/// (not "synced" with nothing queued), and once Bob has joined he gets both and can vote.
+#[test]
+fn a_poll_and_an_event_made_right_after_loop_create_reach_the_member_who_joins_later()
+-> anyhow::Result<()> {
+    let relay = RelayProcess::start(RelayOptions::default())?;
+    let address = relay.address().to_string();
+    let alice = User::new("alice")?;
+    let bob = User::new("bob")?;
+    alice.ok(&["init", "--name", "Alice", "--relay", &address])?;
+    bob.ok(&["init", "--name", "Bob", "--relay", &address])?;
+    let invite: Value = serde_json::from_str(alice.ok(&["--json", "invite"])?.trim())?;
+    let link = invite["link"].as_str().context("a link")?.to_owned();
+    bob.ok(&["accept", &link])?;
+    alice.ok(&["sync"])?;
+    alice.ok(&["loop", "create", "North group", "Bob"])?;
+    let poll: Value = serde_json::from_str(
+        alice
+            .ok(&[
+                "--json",
+                "poll",
+                "create",
+                "North group",
+                "Which day?",
+                "Saturday",
+                "Sunday",
+            ])?
+            .trim(),
+    )?;
+    let poll_id = poll["id"].as_str().context("a poll id")?.to_owned();
+    alice.ok(&[
+        "event",
+        "create",
+        "North group",
+        "Assembly",
+        "--start",
+        "2027-01-09 18:00+01:00",
+    ])?;
+    let synced: Value = serde_json::from_str(alice.ok(&["--json", "sync"])?.trim())?;
+    ensure!(
+        synced["waiting_for_members"]["messages"].as_u64() >= Some(2),
+        "the poll and the event are counted as waiting for Bob: {synced}"
+    );
+    // Bob joins on his next run; Alice adds him and sends what he missed.
+    let mut got = false;
+    for _ in 0..20 {
+        bob.run(&["sync", "--wait", "2"])?;
+        alice.run(&["sync", "--wait", "2"])?;
+        let polls = bob.run(&["poll", "list", "North group"])?;
+        let events = bob.run(&["event", "list", "North group"])?;
+        if polls.stdout.contains("Which day?") && events.stdout.contains("Assembly") {
+            got = true;
+            break;
+        }
+    }
+    ensure!(got, "Bob never got the poll and the event");
+    bob.ok(&["poll", "vote", "North group", &poll_id[..8], "2"])?;
+    let synced: Value = serde_json::from_str(alice.ok(&["--json", "sync"])?.trim())?;
+    ensure!(
+        synced["waiting_for_members"]["messages"] == 0 && synced["queued"] == 0,
+        "{synced}"
+    );
+    let read = alice.ok(&["loop", "read", "North group"])?;
+    ensure!(!read.contains("queued"), "still queued for Alice: {read}");
+    Ok(())
+}
