@@ -416,4 +416,27 @@ mod tests {
         };
         assert_eq!(details.ends_at, Some(details.starts_at + 4 * 3_600_000));
     }
+
+    /// The same event as `boucle event create --start '2031-05-01 18:00' --tz
+    /// Europe/Paris` (crates/cli/tests/organize.rs): the same instant, 16:00 UTC, and
+    /// the `.ics` export (from that instant) says so too.
+    #[test]
+    fn a_time_typed_in_a_zone_is_the_instant_the_cli_stores() {
+        let mut state = new();
+        state.update(Message::Title("Assemblée".into()));
+        state.update(Message::Zone("Europe/Paris".into()));
+        state.update(Message::Date("2031-05-01".into()));
+        state.update(Message::Start("18:00".into()));
+        let Action::Save { details, .. } = state.update(Message::Save) else {
+            panic!("saved");
+        };
+        let cli = boucle_client_core::time::parse_in_zone("2031-05-01 18:00", "Europe/Paris")
+            .expect("a time");
+        assert_eq!(details.starts_at, cli);
+        assert_eq!(details.starts_at, 1_935_417_600_000);
+        assert_eq!(
+            boucle_client_core::time::wall_clock(details.starts_at, &details.time_zone),
+            "2031-05-01 18:00"
+        );
+    }
 }

@@ -144,10 +144,11 @@ fn a_poll_and_an_event_from_the_command_line() -> anyhow::Result<()> {
         "create",
         "bob",
         "Assemblée, salle 2",
+        // A clock in the event's zone (issue 13: this used to be read as UTC).
         "--start",
-        "2031-05-01 18:00+02:00",
+        "2031-05-01 18:00",
         "--end",
-        "2031-05-01 20:00+02:00",
+        "2031-05-01 20:00",
         "--tz",
         "Europe/Paris",
         "--place",
@@ -180,6 +181,7 @@ fn a_poll_and_an_event_from_the_command_line() -> anyhow::Result<()> {
     ensure!(ics.contains(&format!("UID:{event}@boucle")), "{ics}");
     ensure!(ics.contains("SUMMARY:Assemblée\\, salle 2"), "{ics}");
     ensure!(ics.contains("DTSTART:20310501T160000Z"), "{ics}");
+    ensure!(ics.contains("DTEND:20310501T180000Z"), "{ics}");
     ensure!(ics.contains("STATUS:CANCELLED"), "{ics}");
     // The history shows both items.
     let history = bob.ok(&["read", "alice"])?;

@@ -33,6 +33,7 @@ mod model;
 mod organize;
 mod relays;
 pub mod store;
+pub mod time;
 
 pub use boucle_crypto::RsvpAnswer;
 pub use boucle_crypto::{Inviting, LoopPolicy, Posting};

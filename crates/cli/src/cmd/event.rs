@@ -23,13 +23,15 @@ pub enum Command {
         r#where: String,
         /// What it is.
         title: String,
-        /// When it starts (`2026-05-01 18:00`, UTC unless an offset like `+02:00` follows).
+        /// When it starts (`2026-05-01 18:00`): a clock in `--tz`, unless an offset
+        /// like `+02:00` follows.
         #[arg(long, value_name = "TIME")]
         start: String,
-        /// When it ends.
+        /// When it ends (as `--start`).
         #[arg(long, value_name = "TIME")]
         end: Option<String>,
-        /// The time zone it is planned in, for display (`Europe/Paris`).
+        /// The time zone it is planned in (`Europe/Paris`): `--start` and `--end` are
+        /// read as its clocks show them, and it is shown in it.
         #[arg(long, value_name = "ZONE", default_value = "UTC")]
         tz: String,
         /// Where: an address or a meeting link.
@@ -103,8 +105,8 @@ async fn dispatch(globals: &Globals, engine: &Engine, command: Command) -> anyho
             let conversation = conversation(engine, &r#where)?;
             let details = EventDetails {
                 title,
-                starts_at: parse_time(&start)?,
-                ends_at: end.as_deref().map(parse_time).transpose()?,
+                starts_at: parse_time_in(&start, &tz)?,
+                ends_at: end.as_deref().map(|e| parse_time_in(e, &tz)).transpose()?,
                 time_zone: tz,
                 place,
                 description,
@@ -129,14 +131,17 @@ async fn dispatch(globals: &Globals, engine: &Engine, command: Command) -> anyho
             if let Some(title) = title {
                 details.title = title;
             }
+            if let Some(tz) = tz {
+                // A known zone, even when no time changes with it.
+                boucle_client_core::time::zone(&tz)
+                    .map_err(|e| crate::exit::usage(e.to_string()))?;
+                details.time_zone = tz;
+            }
             if let Some(start) = start {
-                details.starts_at = parse_time(&start)?;
+                details.starts_at = parse_time_in(&start, &details.time_zone)?;
             }
             if let Some(end) = end {
-                details.ends_at = Some(parse_time(&end)?);
-            }
-            if let Some(tz) = tz {
-                details.time_zone = tz;
+                details.ends_at = Some(parse_time_in(&end, &details.time_zone)?);
             }
             if let Some(place) = place {
                 details.place = place;
@@ -337,92 +342,35 @@ fn event_json(event: &EventView) -> serde_json::Value {
     })
 }
 
-/// Unix milliseconds from `YYYY-MM-DD[ T]HH:MM[:SS][Z|±HH:MM]` (UTC when no offset).
+/// Unix milliseconds from `YYYY-MM-DD[ T]HH:MM[:SS][Z|±HH:MM]`: a clock in `zone`
+/// (an IANA name; UTC when empty), unless an explicit offset says otherwise.
+pub fn parse_time_in(text: &str, zone: &str) -> anyhow::Result<u64> {
+    boucle_client_core::time::parse_in_zone(text, zone)
+        .map_err(|e| crate::exit::usage(e.to_string()))
+}
+
+/// [`parse_time_in`] UTC.
 pub fn parse_time(text: &str) -> anyhow::Result<u64> {
-    let bad = || {
-        crate::exit::usage(format!(
-            "{text:?} is not a time like 2026-05-01 18:00 (UTC) or 2026-05-01T18:00+02:00"
-        ))
-    };
-    let text = text.trim();
-    let (date, rest) = text.split_at_checked(10).ok_or_else(bad)?;
-    let mut parts = date.split('-');
-    let (Some(y), Some(m), Some(d), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad());
-    };
-    let year: i64 = y.parse().map_err(|_| bad())?;
-    let month: u32 = m.parse().map_err(|_| bad())?;
-    let day: u32 = d.parse().map_err(|_| bad())?;
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return Err(bad());
-    }
-    let rest = rest
-        .strip_prefix(' ')
-        .or_else(|| rest.strip_prefix('T'))
-        .ok_or_else(bad)?;
-    // Split the clock from the offset.
-    let (clock, offset_minutes) = if let Some(clock) = rest.strip_suffix('Z') {
-        (clock, 0i64)
-    } else if let Some(pos) = rest.rfind(['+', '-']) {
-        let (clock, offset) = rest.split_at(pos);
-        let sign = if offset.starts_with('-') { -1 } else { 1 };
-        let (h, m) = offset[1..].split_once(':').ok_or_else(bad)?;
-        let h: i64 = h.parse().map_err(|_| bad())?;
-        let m: i64 = m.parse().map_err(|_| bad())?;
-        if h > 14 || m > 59 {
-            return Err(bad());
-        }
-        (clock, sign * (h * 60 + m))
-    } else {
-        (rest, 0)
-    };
-    let fields: Vec<&str> = clock.trim().split(':').collect();
-    let (hour, minute, second) = match fields.as_slice() {
-        [h, m] => (h.parse::<i64>(), m.parse::<i64>(), Ok(0)),
-        [h, m, s] => (h.parse::<i64>(), m.parse::<i64>(), s.parse::<i64>()),
-        _ => return Err(bad()),
-    };
-    let (hour, minute, second) = (
-        hour.map_err(|_| bad())?,
-        minute.map_err(|_| bad())?,
-        second.map_err(|_| bad())?,
-    );
-    if hour > 23 || minute > 59 || second > 59 || hour < 0 || minute < 0 || second < 0 {
-        return Err(bad());
-    }
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-    if secs < 0 {
-        refuse!("{text:?} is before 1970");
-    }
-    Ok(secs as u64 * 1000)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    parse_time_in(text, "UTC")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_parse_in_the_event_s_zone() {
+        // 18:00 in Paris in May is 16:00 UTC; in January, 17:00 UTC.
+        assert_eq!(
+            parse_time_in("2026-05-01 18:00", "Europe/Paris").unwrap(),
+            1_777_651_200_000
+        );
+        assert_eq!(
+            parse_time_in("2026-01-10 18:00", "Europe/Paris").unwrap(),
+            1_768_064_400_000
+        );
+        assert!(parse_time_in("2026-05-01 18:00", "Mars/Olympus").is_err());
+    }
 
     #[test]
     fn times_parse_in_utc_or_with_an_offset() {
