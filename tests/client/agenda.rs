@@ -304,7 +304,7 @@ async fn an_event_answered_edited_and_cancelled_ends_the_same_for_everyone() -> 
     // The calendar export.
     let ics = users[1].engine.export_ics(&agenda)?;
     let unfolded = ics.replace("\r\n ", "");
-    let hex = |id: &MessageId| id.0.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let hex = |id: &MessageId| hex::encode(id.0);
     assert!(ics.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"));
     assert!(ics.ends_with("END:VCALENDAR\r\n"));
     assert_eq!(ics.matches("BEGIN:VEVENT\r\n").count(), 2);

@@ -141,9 +141,9 @@ impl MessageJson {
             _ => (None, None),
         };
         MessageJson {
-            id: hex(&view.id.0),
+            id: hex::encode(view.id.0),
             contact: contact_of(view.conversation).map(|id| id.to_hex()),
-            loop_id: loop_of(view.conversation).map(|id| hex(&id.0)),
+            loop_id: loop_of(view.conversation).map(|id| hex::encode(id.0)),
             from_me: view.from_me,
             sender: if view.from_me {
                 "me".into()
@@ -154,7 +154,7 @@ impl MessageJson {
             received_at: view.received_at,
             text,
             unsupported_kind,
-            reply_to: view.reply_to.map(|id| hex(&id.0)),
+            reply_to: view.reply_to.map(|id| hex::encode(id.0)),
             reactions: view
                 .reactions
                 .iter()
@@ -249,7 +249,7 @@ pub fn message_line(view: &MessageView, peer: &str) -> String {
                 } else {
                     line.push_str(&format!(
                         "; add them: boucle add-shared {})",
-                        hex(&view.id.0[..4])
+                        hex::encode(&view.id.0[..4])
                     ));
                 }
             }
@@ -358,11 +358,7 @@ pub fn human_size(bytes: u64) -> String {
 
 /// The first 8 hexadecimal digits of a message id.
 pub fn short_message(id: &MessageId) -> String {
-    hex(&id.0[..4])
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(&id.0[..4])
 }
 
 /// `YYYY-MM-DD HH:MM UTC` from Unix milliseconds.

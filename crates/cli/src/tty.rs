@@ -1,9 +1,8 @@
 //! Asking for a passphrase: from an environment variable, else on the terminal
-//! without echo (via `stty`), else from standard input.
+//! without echo (`rpassword`), else from standard input.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::BufRead;
 
 use anyhow::Context;
 
@@ -15,8 +14,10 @@ pub fn passphrase(env: &str, prompt: &str) -> anyhow::Result<String> {
         }
         return Ok(value);
     }
+    // No controlling terminal (a script, a service): read a line from standard input.
     let typed = match File::options().read(true).write(true).open("/dev/tty") {
-        Ok(tty) => read_hidden(tty, prompt)?,
+        Ok(_) => rpassword::prompt_password(prompt)
+            .context("cannot read the passphrase from the terminal")?,
         Err(_) => read_stdin(prompt)?,
     };
     if typed.is_empty() {
@@ -36,35 +37,6 @@ pub fn new_passphrase(env: &str) -> anyhow::Result<String> {
         refuse!("the two passphrases differ; nothing was changed");
     }
     Ok(first)
-}
-
-fn read_hidden(tty: File, prompt: &str) -> anyhow::Result<String> {
-    let mut out = tty.try_clone().context("cannot use the terminal")?;
-    write!(out, "{prompt}")?;
-    out.flush()?;
-    let hidden = set_echo(&tty, false);
-    let mut line = String::new();
-    let read = BufReader::new(&tty).read_line(&mut line);
-    if hidden {
-        set_echo(&tty, true);
-        writeln!(out)?;
-    }
-    read.context("cannot read the passphrase from the terminal")?;
-    Ok(trim_newline(line))
-}
-
-/// Turns terminal echo on or off with `stty`; returns whether it worked.
-fn set_echo(tty: &File, on: bool) -> bool {
-    let Ok(stdin) = tty.try_clone() else {
-        return false;
-    };
-    Command::new("stty")
-        .arg(if on { "echo" } else { "-echo" })
-        .stdin(Stdio::from(stdin))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
 }
 
 fn read_stdin(prompt: &str) -> anyhow::Result<String> {

@@ -17,12 +17,12 @@ impl ContactId {
 
     /// Short hexadecimal form (8 characters) for people and command lines.
     pub fn short(&self) -> String {
-        self.0[..4].iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(&self.0[..4])
     }
 
     /// Full hexadecimal form.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(self.0)
     }
 }
 

@@ -8,7 +8,7 @@ use anyhow::Context;
 use boucle_client_core::{Engine, EventDetails, EventView, MessageId, RsvpAnswer};
 
 use super::poll::{conversation, conversation_json, participant_json, pick};
-use crate::output::{hex, json_line, short_message, utc_time};
+use crate::output::{json_line, short_message, utc_time};
 use crate::profile::Globals;
 
 const SEND_WAIT: Duration = Duration::from_secs(10);
@@ -320,7 +320,7 @@ fn event_json(event: &EventView) -> serde_json::Value {
     let (contact, loop_id) = conversation_json(event.conversation);
     let details = &event.details;
     serde_json::json!({
-        "id": hex(&event.id.0),
+        "id": hex::encode(event.id.0),
         "contact": contact,
         "loop": loop_id,
         "conversation_name": event.conversation_name,

@@ -70,7 +70,7 @@ impl FileJson {
             _ => ("unknown", 0, None),
         };
         FileJson {
-            id: crate::output::hex(&view.message.0),
+            id: hex::encode(view.message.0),
             name: view.name.clone(),
             media_type: view.media_type.clone(),
             size: view.size,

@@ -8,7 +8,7 @@ use boucle_client_core::{
     ConversationId, DeliveryState, Engine, Inviting, LoopPolicy, LoopView, MemberView, Posting,
 };
 
-use crate::output::{MessageJson, hex, json_line, message_line, peer_name, short_message};
+use crate::output::{MessageJson, json_line, message_line, peer_name, short_message};
 use crate::profile::Globals;
 
 #[derive(clap::Subcommand, Debug)]
@@ -94,7 +94,7 @@ async fn dispatch(globals: &Globals, engine: &Engine, command: Command) -> anyho
                 .collect::<Result<Vec<_>, _>>()?;
             let id = engine.create_loop(&name, &ids).await?;
             engine.sync(Duration::from_secs(10)).await;
-            let view = find(engine, &hex(&id.0))?;
+            let view = find(engine, &hex::encode(id.0))?;
             done(
                 globals,
                 &view,
@@ -132,7 +132,7 @@ async fn dispatch(globals: &Globals, engine: &Engine, command: Command) -> anyho
             let id = engine.find_loop(&r#loop)?;
             engine.rename_loop(id, &name)?;
             engine.sync(Duration::from_secs(10)).await;
-            done(globals, &find(engine, &hex(&id.0))?, "renamed")
+            done(globals, &find(engine, &hex::encode(id.0))?, "renamed")
         }
         Command::Policy {
             r#loop,
@@ -142,7 +142,7 @@ async fn dispatch(globals: &Globals, engine: &Engine, command: Command) -> anyho
             admins_invite,
         } => {
             let id = engine.find_loop(&r#loop)?;
-            let current = find(engine, &hex(&id.0))?.policy;
+            let current = find(engine, &hex::encode(id.0))?.policy;
             let policy = LoopPolicy {
                 posting: match (admins_only_post, everyone_posts) {
                     (true, _) => Posting::Admins,
@@ -159,14 +159,14 @@ async fn dispatch(globals: &Globals, engine: &Engine, command: Command) -> anyho
                 engine.set_loop_policy(id, policy)?;
                 engine.sync(Duration::from_secs(10)).await;
             }
-            let view = find(engine, &hex(&id.0))?;
+            let view = find(engine, &hex::encode(id.0))?;
             done(globals, &view, &policy_text(&view))
         }
         Command::Leave { r#loop } => {
             let id = engine.find_loop(&r#loop)?;
             engine.leave_loop(id)?;
             engine.sync(Duration::from_secs(10)).await;
-            done(globals, &find(engine, &hex(&id.0))?, "left")
+            done(globals, &find(engine, &hex::encode(id.0))?, "left")
         }
         Command::Members { r#loop } => {
             let members = engine.loop_members(engine.find_loop(&r#loop)?)?;
@@ -261,7 +261,7 @@ fn done(globals: &Globals, view: &LoopView, what: &str) -> anyhow::Result<()> {
 
 fn loop_json(view: &LoopView) -> serde_json::Value {
     serde_json::json!({
-        "id": hex(&view.id.0),
+        "id": hex::encode(view.id.0),
         "name": view.name,
         "members": view.members,
         "admin": view.admin,
@@ -290,7 +290,7 @@ fn policy_text(view: &LoopView) -> String {
 fn loop_line(view: &LoopView) -> String {
     let mut line = format!(
         "{}  {}  {} members",
-        hex(&view.id.0[..4]),
+        hex::encode(&view.id.0[..4]),
         view.name,
         view.members
     );

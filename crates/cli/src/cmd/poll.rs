@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use boucle_client_core::{ConversationId, Engine, MessageId, Participant, PollView};
 
-use crate::output::{contact_of, hex, json_line, loop_of, short_message, utc_time};
+use crate::output::{contact_of, json_line, loop_of, short_message, utc_time};
 use crate::profile::Globals;
 
 /// Seconds to wait for what we send to reach the relays before leaving it queued.
@@ -176,7 +176,7 @@ pub fn pick(ids: &[MessageId], prefix: &str, what: &str) -> anyhow::Result<Messa
     }
     let found: Vec<&MessageId> = ids
         .iter()
-        .filter(|id| hex(&id.0).starts_with(&prefix))
+        .filter(|id| hex::encode(id.0).starts_with(&prefix))
         .collect();
     match found.as_slice() {
         [one] => Ok(**one),
@@ -258,14 +258,14 @@ pub fn participant_json(p: &Participant) -> serde_json::Value {
 pub fn conversation_json(conversation: ConversationId) -> (Option<String>, Option<String>) {
     (
         contact_of(conversation).map(|id| id.to_hex()),
-        loop_of(conversation).map(|id| hex(&id.0)),
+        loop_of(conversation).map(|id| hex::encode(id.0)),
     )
 }
 
 fn poll_json(poll: &PollView) -> serde_json::Value {
     let (contact, loop_id) = conversation_json(poll.conversation);
     serde_json::json!({
-        "id": hex(&poll.id.0),
+        "id": hex::encode(poll.id.0),
         "contact": contact,
         "loop": loop_id,
         "author": participant_json(&poll.author),

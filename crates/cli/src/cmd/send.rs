@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use boucle_client_core::{ConversationId, DeliveryState, Engine, MessageId};
 
-use crate::output::{MessageJson, hex, json_line, short_message, state_text};
+use crate::output::{MessageJson, json_line, short_message, state_text};
 use crate::profile::Globals;
 
 #[derive(clap::Args, Debug)]
@@ -93,7 +93,7 @@ pub fn find_message(
         before = Some(first.position);
         found.extend(
             page.iter()
-                .filter(|m| hex(&m.id.0).starts_with(&prefix))
+                .filter(|m| hex::encode(m.id.0).starts_with(&prefix))
                 .map(|m| m.id),
         );
     }

@@ -111,8 +111,8 @@ fn show(globals: &Globals, engine: &Engine, event: Event) {
         } if globals.json => json_line(&serde_json::json!({
             "event": "progress",
             "contact": crate::output::contact_of(conversation).map(|id| id.to_hex()),
-            "loop": crate::output::loop_of(conversation).map(|id| crate::output::hex(&id.0)),
-            "id": crate::output::hex(&message.0),
+            "loop": crate::output::loop_of(conversation).map(|id| hex::encode(id.0)),
+            "id": hex::encode(message.0),
             "done": done,
             "total": total,
             "upload": upload,
@@ -135,7 +135,7 @@ fn organizing(
             "event": what,
             "contact": contact,
             "loop": loop_id,
-            "id": crate::output::hex(&id.0),
+            "id": hex::encode(id.0),
         }));
         return;
     }

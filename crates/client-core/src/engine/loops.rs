@@ -206,7 +206,7 @@ impl Engine {
             .iter()
             .filter(|l| {
                 l.name.to_lowercase() == lower
-                    || (lower.len() >= 4 && hex(&l.id.0).starts_with(&lower))
+                    || (lower.len() >= 4 && hex::encode(l.id.0).starts_with(&lower))
             })
             .collect();
         match matches.as_slice() {
@@ -229,7 +229,7 @@ impl Engine {
                 let key = card.identity().ed25519;
                 let contact = contacts.get(&key);
                 MemberView {
-                    id: hex(&key[..4]),
+                    id: hex::encode(&key[..4]),
                     name: contact.map(|(name, _)| name.clone()),
                     me: key == me.ed25519,
                     admin: session.state().is_admin(&key),
@@ -249,7 +249,7 @@ impl Engine {
             .members()
             .map(|c| c.identity().ed25519)
             .filter(|key| {
-                hex(&key[..4]).starts_with(&query) && query.len() >= 4
+                hex::encode(&key[..4]).starts_with(&query) && query.len() >= 4
                     || contacts
                         .get(key)
                         .is_some_and(|(name, _)| name.to_lowercase() == query)
@@ -558,7 +558,7 @@ pub(crate) fn member_label(names: &ByIdentity, ed25519: &[u8; 32]) -> String {
     names
         .get(ed25519)
         .map(|(name, _)| name.clone())
-        .unwrap_or_else(|| format!("member {}", hex(&ed25519[..4])))
+        .unwrap_or_else(|| format!("member {}", hex::encode(&ed25519[..4])))
 }
 
 /// How a loop message's sender is shown.
@@ -567,10 +567,6 @@ pub(crate) fn sender_label(core: &Core, ed25519: &[u8; 32]) -> String {
         Ok(names) => member_label(&names, ed25519),
         Err(_) => member_label(&ByIdentity::new(), ed25519),
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub(crate) fn conversation(id: LoopId) -> ConversationId {

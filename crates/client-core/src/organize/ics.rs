@@ -24,7 +24,7 @@ pub fn calendar(events: &[EventView], now_ms: u64) -> String {
     for event in events {
         let details = &event.details;
         line("BEGIN:VEVENT");
-        line(&format!("UID:{}@boucle", hex(&event.id.0)));
+        line(&format!("UID:{}@boucle", hex::encode(event.id.0)));
         line(&format!("DTSTAMP:{}", utc(now_ms)));
         line(&format!("DTSTART:{}", utc(details.starts_at)));
         if let Some(end) = details.ends_at {
@@ -132,10 +132,6 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -126,7 +126,7 @@ pub(crate) fn valid_time_zone(name: &str) -> bool {
 }
 
 pub(crate) fn short(bytes: &[u8]) -> String {
-    bytes.iter().take(4).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&bytes[..bytes.len().min(4)])
 }
 
 #[cfg(test)]

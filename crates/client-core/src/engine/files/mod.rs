@@ -530,55 +530,17 @@ pub(crate) fn clean_media_type(given: &str) -> String {
     }
 }
 
-/// The media type of a file, from its first bytes for common images, else its name.
+/// The media type of a file: from its first bytes when they say (`infer` knows the
+/// signatures of images, documents, archives, audio and video), else from its name's
+/// extension (`mime_guess`), else `application/octet-stream`.
 pub(crate) fn guess_media_type(name: &str, data: &[u8]) -> String {
-    let sniffed = if data.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if data.starts_with(&[0xff, 0xd8, 0xff]) {
-        Some("image/jpeg")
-    } else if data.starts_with(b"GIF87a") || data.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if data.len() >= 12 && &data[..4] == b"RIFF" && &data[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if data.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else {
-        None
-    };
-    if let Some(kind) = sniffed {
-        return kind.to_owned();
+    if let Some(kind) = infer::get(data) {
+        return clean_media_type(kind.mime_type());
     }
-    let extension = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    let kind = match extension.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "svg" => "image/svg+xml",
-        "heic" => "image/heic",
-        "pdf" => "application/pdf",
-        "txt" | "md" => "text/plain",
-        "csv" => "text/csv",
-        "html" | "htm" => "text/html",
-        "json" => "application/json",
-        "zip" => "application/zip",
-        "odt" => "application/vnd.oasis.opendocument.text",
-        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "mp3" => "audio/mpeg",
-        "ogg" | "oga" | "opus" => "audio/ogg",
-        "m4a" => "audio/mp4",
-        "wav" => "audio/wav",
-        "mp4" => "video/mp4",
-        "webm" => "video/webm",
-        "mov" => "video/quicktime",
-        _ => OCTET_STREAM,
-    };
-    kind.to_owned()
+    match mime_guess::from_path(name).first() {
+        Some(guessed) => clean_media_type(guessed.essence_str()),
+        None => OCTET_STREAM.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -608,6 +570,17 @@ mod tests {
         );
         assert_eq!(guess_media_type("tract.PDF", b""), "application/pdf");
         assert_eq!(guess_media_type("noext", b"hello"), OCTET_STREAM);
+        // The bytes win over a wrong name; a name is enough for what has no signature.
+        assert_eq!(
+            guess_media_type("photo.png", &[0xff, 0xd8, 0xff, 0xe0, 0, 0x10]),
+            "image/jpeg"
+        );
+        assert_eq!(
+            guess_media_type("minutes.odt", b""),
+            "application/vnd.oasis.opendocument.text"
+        );
+        assert_eq!(guess_media_type("flyer.webm", b""), "video/webm");
+        assert_eq!(guess_media_type("notes.CSV", b"a,b"), "text/csv");
     }
 
     #[test]
