@@ -25,6 +25,7 @@
 //! them in order and keeps them across restarts until a relay has stored them.
 
 mod clock;
+mod core;
 mod engine;
 mod error;
 mod ids;

@@ -120,7 +120,7 @@ impl Engine {
     ) -> Result<Vec<EventView>, EngineError> {
         let core = self.inner.core()?;
         let names = Names::load(&core)?;
-        let now = core.clock.now_ms();
+        let now = core.now();
         let prefix = conversation.map(|c| c.key().to_vec()).unwrap_or_default();
         let mut out = Vec::new();
         for (key, bytes) in core.store.scan(EVENTS, &prefix)? {
@@ -152,7 +152,7 @@ impl Engine {
     /// These events as an iCalendar (`.ics`) file for calendar applications: times in
     /// UTC, cancelled events marked `STATUS:CANCELLED`.
     pub fn export_ics(&self, events: &[EventView]) -> Result<String, EngineError> {
-        let now = self.inner.core()?.clock.now_ms();
+        let now = self.inner.core()?.now();
         Ok(ics::calendar(events, now))
     }
 }

@@ -63,8 +63,8 @@ impl Engine {
         let mut session = PairwiseSession::outbound(&core.account, &invitation.card)
             .map_err(|e| EngineError::Crypto(e.to_string()))?;
         let introduction = Message {
-            id: MessageId::random(&mut rand::rng()),
-            sent_at: Timestamp(core.clock.now_ms()),
+            id: MessageId::random(&mut *core.rng()),
+            sent_at: Timestamp(core.now()),
             content: Content::Introduction {
                 card: my_card,
                 name: core.profile.name.clone(),
@@ -75,13 +75,13 @@ impl Engine {
             .encrypt(&introduction)
             .map_err(|e| EngineError::Crypto(e.to_string()))?;
         let envelope = seal_pairwise(
-            &mut rand::rng(),
+            &mut *core.rng(),
             &core.account.sender_proof(),
             &ciphertext,
             invitation.card.seal_key(),
         )
         .map_err(|e| EngineError::Crypto(e.to_string()))?;
-        let now = core.clock.now_ms();
+        let now = core.now();
         let record = ContactRecord {
             name: invitation.name.clone(),
             card: invitation.card.to_bytes(),
@@ -240,13 +240,11 @@ impl Engine {
             .create_mailbox(&owner, token.map(AccessToken::from_bytes))
             .await
             .map_err(|e| EngineError::relay(&home, e))?;
-        let keys = MailboxKeys::generate(&mut rand::rng());
-        let (pickled, now) = {
+        let (keys, pickled, now) = {
             let core = self.inner.core()?;
-            (
-                keys.pickle(&core.pickle_key, &mut rand::rng()),
-                core.clock.now_ms(),
-            )
+            let keys = MailboxKeys::generate(&mut *core.rng());
+            let pickled = keys.pickle(&core.pickle_key, &mut *core.rng());
+            (keys, pickled, core.now())
         };
         Ok(Mailbox {
             record: MailboxRecord {

@@ -265,7 +265,7 @@ fn introduction(
         return Ok(Vec::new());
     }
     let id = ContactId::random();
-    let now = core.clock.now_ms();
+    let now = core.now();
     let record = ContactRecord {
         name: clean_name(&name),
         card: card.to_bytes(),
@@ -425,15 +425,15 @@ pub(crate) fn from_contact(
     let organized = super::organize::receive(core, conversation_of(contact), &sender, &message)?;
     if organized.visible {
         record.unread += 1;
-        record.last_activity = core.clock.now_ms();
+        record.last_activity = core.now();
         receipt = Some(vec![message.id]);
     }
     events.extend(organized.events.iter().cloned());
     let receipt_item = match receipt {
         Some(ids) => {
             let receipt = Message {
-                id: boucle_crypto::MessageId::random(&mut rand::rng()),
-                sent_at: boucle_crypto::Timestamp(core.clock.now_ms()),
+                id: boucle_crypto::MessageId::random(&mut *core.rng()),
+                sent_at: boucle_crypto::Timestamp(core.now()),
                 content: Content::Receipt { ids, read: false },
             };
             Some(seal_for(core, contact, &receipt, None)?)
@@ -481,7 +481,7 @@ fn apply(
     receipt: &mut Option<Vec<boucle_crypto::MessageId>>,
 ) -> Result<(), EngineError> {
     let conversation = conversation_of(contact);
-    let now = core.clock.now_ms();
+    let now = core.now();
     let new_view = |core: &mut Core, body: MessageBody, reply_to| {
         core.counters.message += 1;
         MessageView {

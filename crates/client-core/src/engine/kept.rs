@@ -237,14 +237,14 @@ pub(crate) fn deliver(
         record.waiting.retain(|c| *c != contact);
         let message = Message::from_bytes(&record.message)
             .map_err(|_| StoreError::Corrupt("a kept loop message is unreadable".into()))?;
-        let now = Timestamp(core.clock.now_ms());
+        let now = Timestamp(core.now());
         let session = core.loops.get_mut(&id).ok_or(EngineError::NotInLoop)?;
         // The first time (the membership just changed), and every `max_messages`: a key
         // for the newcomer alone.
         let share = if session.rotation_due(now) {
             Some(
                 session
-                    .rotate(&mut rand::rng(), now)
+                    .rotate(&mut *core.rng.borrow_mut(), now)
                     .map_err(|e| EngineError::Crypto(e.to_string()))?,
             )
         } else {
@@ -254,10 +254,11 @@ pub(crate) fn deliver(
             .encrypt(&message, now)
             .map_err(|e| EngineError::Crypto(e.to_string()))?;
         if let Some(share) = share {
-            let keys = new_message(&core.clock, Content::KeyShare(share));
+            let keys = new_message(&core, Content::KeyShare(share));
             items.push(to_member(core, card, &keys)?);
         }
         items.extend(loops::seal_to(
+            &mut *core.rng(),
             &me,
             &ciphertext,
             std::slice::from_ref(card),

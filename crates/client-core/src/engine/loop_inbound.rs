@@ -153,7 +153,7 @@ fn loop_message(
     if !allowed {
         tracing::debug!("ignored a post from a member who may not post in this loop");
     }
-    let now = core.clock.now_ms();
+    let now = core.now();
     let duplicate = core
         .store
         .get(crate::model::MESSAGE_INDEX, &message.id.0)?
@@ -296,7 +296,7 @@ pub(crate) fn on_invitation(
             };
             record.name = session.state().name().to_owned();
             record.history = history.iter().map(SignedControl::to_bytes).collect();
-            record.last_activity = core.clock.now_ms();
+            record.last_activity = core.now();
             core.loops.insert(id, session);
             // Changes that reached our member mailbox before this history did.
             apply_pending(core, id, &mut record)?;
@@ -326,7 +326,7 @@ pub(crate) fn on_invitation(
                 my_mailbox: [0; 16],
                 invited: Vec::new(),
                 unread: 0,
-                last_activity: core.clock.now_ms(),
+                last_activity: core.now(),
             };
             core.store.write(|batch| {
                 batch.put_value(LOOPS, &id.0, &record)?;
@@ -383,7 +383,7 @@ pub(crate) fn on_join(
     }
     let mut items = loops::issue(core, id, &mut record, ControlOp::AddMember(card.clone()))?;
     let history = decode_history(&record.history)?;
-    let welcome = new_message(&core.clock, Content::LoopInvitation { history });
+    let welcome = new_message(&core, Content::LoopInvitation { history });
     items.push(seal_for(core, contact, &welcome, None)?);
     // What we posted since inviting them, to them alone and in order (`kept.rs`).
     let (backlog, kept) = super::kept::deliver(core, id, contact, &card)?;
@@ -433,7 +433,7 @@ pub(crate) async fn accept_invitation(inner: Arc<Inner>, id: LoopId) {
             mailbox.keys.seal_key(),
             super::contacts::card_address(&mailbox),
         );
-        let join = new_message(&core.clock, Content::LoopJoin { loop_id: id, card });
+        let join = new_message(&core, Content::LoopJoin { loop_id: id, card });
         let item = seal_for(&mut core, inviter, &join, None)?;
         record.phase = LoopPhase::Joining { inviter };
         record.my_mailbox = mailbox.record.receive_id;

@@ -37,7 +37,7 @@ impl Engine {
         contacts: &[ContactId],
     ) -> Result<LoopId, EngineError> {
         let name = crate::invite::clean_name(name);
-        let id = LoopId::random(&mut rand::rng());
+        let id = LoopId::random(&mut *self.inner.core()?.rng());
         let mailbox = self.new_mailbox(MailboxPurpose::Loop(id)).await?;
         let mut core = self.inner.core()?;
         for contact in contacts {
@@ -53,7 +53,7 @@ impl Engine {
             &name,
             card,
             Vec::new(),
-            Timestamp(core.clock.now_ms()),
+            Timestamp(core.now()),
         )
         .map_err(|e| EngineError::Crypto(e.to_string()))?;
         let mut record = LoopRecord {
@@ -66,13 +66,13 @@ impl Engine {
             my_mailbox: mailbox.record.receive_id,
             invited: contacts.to_vec(),
             unread: 0,
-            last_activity: core.clock.now_ms(),
+            last_activity: core.now(),
         };
         core.loops.insert(id, session);
         let mut items = Vec::new();
         for contact in contacts {
             let invitation = new_message(
-                &core.clock,
+                &core,
                 Content::LoopInvitation {
                     history: vec![create.clone()],
                 },
@@ -121,7 +121,7 @@ impl Engine {
             return Err(EngineError::NotAdmin);
         }
         let history = decode_history(&record.history)?;
-        let invitation = new_message(&core.clock, Content::LoopInvitation { history });
+        let invitation = new_message(&core, Content::LoopInvitation { history });
         let item = super::messages::seal_for(&mut core, contact, &invitation, None)?;
         if !record.invited.contains(&contact) {
             record.invited.push(contact);
@@ -292,7 +292,7 @@ pub(crate) fn issue(
             loop_id: id,
             version: session.state().version() + 1,
             author: me,
-            issued_at: Timestamp(core.clock.now_ms()),
+            issued_at: Timestamp(core.now),
             op: op.clone(),
         },
     );
@@ -300,7 +300,7 @@ pub(crate) fn issue(
         .apply_control(&control)
         .map_err(|e| EngineError::LoopChange(e.to_string()))?;
     record.history.push(control.to_bytes());
-    record.last_activity = core.clock.now_ms();
+    record.last_activity = core.now;
     let added = match &op {
         ControlOp::AddMember(card) => Some(card.identity().ed25519),
         _ => None,
@@ -320,7 +320,7 @@ pub(crate) fn issue(
     }
     let mut items = Vec::new();
     for card in targets.values() {
-        let message = new_message(&core.clock, Content::Control(control.clone()));
+        let message = new_message(&core, Content::Control(control.clone()));
         items.push(to_member(core, card, &message)?);
     }
     if effect.removed_me {
@@ -339,10 +339,10 @@ pub(crate) fn loop_message(
     message: &Message,
     visible: Option<([u8; 16], u64)>,
 ) -> Result<Vec<OutboxRecord>, EngineError> {
-    let now = Timestamp(core.clock.now_ms());
+    let now = Timestamp(core.now());
     let session = core.loops.get_mut(&id).ok_or(EngineError::NotInLoop)?;
     let share = session
-        .rotate_if_needed(&mut rand::rng(), now)
+        .rotate_if_needed(&mut *core.rng.borrow_mut(), now)
         .map_err(|e| EngineError::Crypto(e.to_string()))?;
     let ciphertext = session
         .encrypt(message, now)
@@ -351,20 +351,27 @@ pub(crate) fn loop_message(
     let mut items = Vec::new();
     if let Some(share) = share {
         for card in &others {
-            let keys = new_message(&core.clock, Content::KeyShare(share.clone()));
+            let keys = new_message(&core, Content::KeyShare(share.clone()));
             items.push(to_member(core, card, &keys)?);
         }
     }
     // Contacts we invited who have not joined yet get it when they do.
     super::kept::note(core, id, message, visible)?;
     let me = core.account.identity_keys();
-    items.extend(seal_to(&me, &ciphertext, &others, visible)?);
+    items.extend(seal_to(
+        &mut *core.rng(),
+        &me,
+        &ciphertext,
+        &others,
+        visible,
+    )?);
     Ok(items)
 }
 
 /// Seals a loop ciphertext for these members: one outbox item per relay, the body once
 /// and a header per member there. Nothing when there is nobody.
 pub(crate) fn seal_to(
+    rng: &mut impl rand::CryptoRng,
     me: &boucle_crypto::IdentityKeys,
     ciphertext: &boucle_crypto::LoopCiphertext,
     members: &[ContactCard],
@@ -374,7 +381,7 @@ pub(crate) fn seal_to(
     if recipients.is_empty() {
         return Ok(Vec::new());
     }
-    let sealed = seal_loop(&mut rand::rng(), me, ciphertext, &recipients)
+    let sealed = seal_loop(rng, me, ciphertext, &recipients)
         .map_err(|e| EngineError::Crypto(e.to_string()))?;
     // One batch per relay: the body once, a header per member there.
     let mut per_relay: BTreeMap<String, Vec<Recipient>> = BTreeMap::new();
@@ -419,7 +426,7 @@ pub(crate) fn to_member(
     let ciphertext = session
         .encrypt(message)
         .map_err(|e| EngineError::Crypto(e.to_string()))?;
-    let envelope = seal_pairwise(&mut rand::rng(), &proof, &ciphertext, card.seal_key())
+    let envelope = seal_pairwise(&mut *core.rng(), &proof, &ciphertext, card.seal_key())
         .map_err(|e| EngineError::Crypto(e.to_string()))?;
     let address: MailboxAddress = postcard::from_bytes(&card.mailbox().0)
         .map_err(|_| StoreError::Corrupt("a member's mailbox address is unreadable".into()))?;
@@ -446,7 +453,7 @@ pub(crate) fn save_loop(
 ) -> Result<(), EngineError> {
     if let Some(session) = core.loops.get(&id) {
         record.phase = LoopPhase::Member {
-            session: session.pickle(&core.pickle_key, &mut rand::rng()),
+            session: session.pickle(&core.pickle_key, &mut *core.rng()),
         };
     }
     Ok(())
@@ -486,7 +493,7 @@ pub(crate) fn commit_loop(
 pub(crate) fn member_session_pickles(core: &Core) -> Vec<([u8; 32], Vec<u8>)> {
     core.member_sessions
         .iter()
-        .map(|(key, session)| (*key, session.pickle(&core.pickle_key, &mut rand::rng())))
+        .map(|(key, session)| (*key, session.pickle(&core.pickle_key, &mut *core.rng())))
         .collect()
 }
 

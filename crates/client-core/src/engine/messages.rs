@@ -155,7 +155,7 @@ impl Engine {
         };
         let mut core = self.inner.core()?;
         super::roles::check_may_post(&core, conversation, &content)?;
-        let message = new_message(&core.clock, content);
+        let message = new_message(&core, content);
         core.counters.message += 1;
         let position = core.counters.message;
         let mut view = MessageView {
@@ -164,7 +164,7 @@ impl Engine {
             from_me: true,
             sender: None,
             sent_at: message.sent_at.0,
-            received_at: core.clock.now_ms(),
+            received_at: core.now(),
             body,
             reply_to,
             reactions: Vec::new(),
@@ -201,7 +201,7 @@ impl Engine {
             return Err(EngineError::NotYours);
         }
         apply_change(&mut view, &content, true);
-        let message = new_message(&core.clock, content);
+        let message = new_message(&core, content);
         let items = encrypt_for(&mut core, conversation, &message, None)?;
         persist(&mut core, conversation, Some(&view), items)?;
         drop(core);
@@ -244,7 +244,7 @@ pub(crate) fn persist_with(
     items: Vec<OutboxRecord>,
     extra: impl FnOnce(&mut WriteBatch<'_>) -> Result<(), StoreError>,
 ) -> Result<(), EngineError> {
-    let now = core.clock.now_ms();
+    let now = core.now();
     match conversation {
         ConversationId::Contact(contact) => {
             let mut record = core.contact_record(&contact)?;
@@ -277,10 +277,10 @@ pub(crate) fn persist_with(
     Ok(())
 }
 
-pub(crate) fn new_message(clock: &crate::Clock, content: Content) -> Message {
+pub(crate) fn new_message(core: &Core, content: Content) -> Message {
     Message {
-        id: MessageId::random(&mut rand::rng()),
-        sent_at: Timestamp(clock.now_ms()),
+        id: MessageId::random(&mut *core.rng()),
+        sent_at: Timestamp(core.now()),
         content,
     }
 }
@@ -310,7 +310,7 @@ pub(crate) fn seal_for(
         .encrypt(message)
         .map_err(|e| EngineError::Crypto(e.to_string()))?;
     let envelope =
-        seal_pairwise(&mut rand::rng(), &proof, &ciphertext, card.seal_key()).map_err(|e| {
+        seal_pairwise(&mut *core.rng(), &proof, &ciphertext, card.seal_key()).map_err(|e| {
             if message.to_bytes().len() > boucle_crypto::MAX_PAYLOAD {
                 EngineError::MessageTooLong(message.to_bytes().len())
             } else {

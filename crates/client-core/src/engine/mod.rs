@@ -6,14 +6,14 @@ mod blocking;
 mod contacts;
 pub(crate) mod files;
 mod inbound;
-mod kept;
+pub(crate) mod kept;
 mod loop_inbound;
-mod loops;
+pub(crate) mod loops;
 mod messages;
 mod organize;
 mod outbox;
 mod polls;
-mod rehome;
+pub(crate) mod rehome;
 mod roles;
 mod schema;
 mod seen;
@@ -24,23 +24,25 @@ mod token;
 pub use kept::AwaitingMembers;
 pub use timers::TIMER_CHOICES;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use boucle_crypto::{Account, LoopId, LoopSession, MailboxKeys, PairwiseSession, PickleKey};
+use boucle_crypto::{Account, LoopId};
 use boucle_relay_client::ClientOptions;
 use boucle_wire::{ReceiveId, RelayAddress};
 use ed25519_dalek::SigningKey;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio::task::JoinHandle;
 
+pub(crate) use crate::core::{Core, Mailbox};
 use crate::error::EngineError;
 use crate::ids::{ContactId, ConversationId};
 use crate::model::{
-    ACCOUNT_KEY, CONTACTS, COUNTERS_KEY, ContactRecord, Counters, MAILBOXES, META, MailboxRecord,
-    MessageView, PROFILE_KEY, ProfileRecord, SESSIONS,
+    ACCOUNT_KEY, COUNTERS_KEY, Counters, META, MessageView, PROFILE_KEY, ProfileRecord,
 };
 use crate::relays::{Inbound, RelayPool};
 use crate::store::{KdfParams, ProfileStore, StoreError};
@@ -54,6 +56,9 @@ pub struct EngineOptions {
     pub client: ClientOptions,
     /// Where time comes from ([`Clock::system`] outside tests).
     pub clock: crate::Clock,
+    /// Seed of the core's random number generator; `None` (outside tests) seeds it from
+    /// the operating system.
+    pub rng_seed: Option<[u8; 32]>,
 }
 
 /// Something that happened, for front ends to show.
@@ -118,41 +123,10 @@ pub enum Event {
     },
 }
 
-/// One of our mailboxes, ready to use.
-pub(crate) struct Mailbox {
-    pub record: MailboxRecord,
-    pub keys: MailboxKeys,
-    pub relay: RelayAddress,
-}
-
-/// Everything mutable, behind one lock: writes to the store are serialized through it.
-pub(crate) struct Core {
-    pub store: ProfileStore,
-    pub pickle_key: PickleKey,
-    pub account: Account,
-    pub profile: ProfileRecord,
-    pub home: RelayAddress,
-    pub counters: Counters,
-    pub sessions: HashMap<ContactId, PairwiseSession>,
-    pub mailboxes: HashMap<[u8; 16], Mailbox>,
-    /// Loops we are a member of.
-    pub loops: HashMap<LoopId, LoopSession>,
-    /// Pairwise sessions with loop members, by Ed25519 identity key.
-    pub member_sessions: HashMap<[u8; 32], PairwiseSession>,
-    pub clock: crate::Clock,
-    /// Contact names by identity key (see [`loops::contacts_by_identity`]).
-    pub names: loops::NameCache,
-    /// What encrypting loop messages left to keep for invited contacts, written with
-    /// them by `loops::commit_loop` (`kept.rs`). Emptied whenever the lock is taken, so
-    /// nothing of an operation that failed half-way is written by the next one.
-    pub kept: Vec<kept::Pending>,
-    /// Sender keys of our contacts' locked mailboxes, by send id: the outbox signs with
-    /// them (`rehome.rs`).
-    pub send_keys: HashMap<[u8; 16], SigningKey>,
-}
-
 pub(crate) struct Inner {
     pub core: Mutex<Core>,
+    /// The clock the core's time is read from, each time it is taken.
+    pub clock: crate::Clock,
     pub pool: RelayPool,
     pub events: broadcast::Sender<Event>,
     pub outbox_wake: Notify,
@@ -234,12 +208,17 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let store = ProfileStore::unlock(dir, passphrase, schema::TABLES)?;
         seen::convert_legacy(&store)?;
-        let core = load_core(store, options.clock.clone())?;
+        let rng = match options.rng_seed {
+            Some(seed) => StdRng::from_seed(seed),
+            None => rand::make_rng(),
+        };
+        let core = crate::core::load(store, options.clock.now_ms(), rng)?;
         files::prune_orphans(&core);
         let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(4096);
         let inner = Arc::new(Inner {
             core: Mutex::new(core),
+            clock: options.clock.clone(),
             pool: RelayPool::new(inbound_tx, options.client.clone()),
             events,
             outbox_wake: Notify::new(),
@@ -381,6 +360,7 @@ impl Inner {
     pub(crate) fn core(&self) -> Result<MutexGuard<'_, Core>, EngineError> {
         let mut core = self.core.lock().map_err(|_| EngineError::Locked)?;
         core.kept.clear();
+        core.set_now(self.clock.now_ms());
         Ok(core)
     }
 
@@ -440,158 +420,6 @@ impl Inner {
             self.progress.notify_waiters();
         }
     }
-}
-
-impl Core {
-    pub(crate) fn save_counters(
-        &self,
-        batch: &mut crate::store::WriteBatch<'_>,
-    ) -> Result<(), StoreError> {
-        batch.put_value(META, COUNTERS_KEY, &self.counters)
-    }
-
-    pub(crate) fn account_pickle(&self) -> Vec<u8> {
-        self.account.pickle(&self.pickle_key, &mut rand::rng())
-    }
-
-    pub(crate) fn session_pickle(&self, contact: &ContactId) -> Option<Vec<u8>> {
-        self.sessions
-            .get(contact)
-            .map(|s| s.pickle(&self.pickle_key, &mut rand::rng()))
-    }
-
-    pub(crate) fn contact_record(&self, id: &ContactId) -> Result<ContactRecord, EngineError> {
-        self.store
-            .get_value::<ContactRecord>(CONTACTS, &id.0)?
-            .ok_or_else(|| EngineError::UnknownContact(id.short()))
-    }
-}
-
-fn load_core(store: ProfileStore, clock: crate::Clock) -> Result<Core, EngineError> {
-    let pickle_key = store.pickle_key();
-    let profile: ProfileRecord = store
-        .get_value(META, PROFILE_KEY)?
-        .ok_or_else(|| damaged("profile"))?;
-    let home: RelayAddress = profile
-        .home_relay
-        .parse()
-        .map_err(|_| damaged("home relay"))?;
-    let state = load_state(&store, &pickle_key)?;
-    Ok(Core {
-        store,
-        pickle_key,
-        account: state.account,
-        profile,
-        home,
-        counters: state.counters,
-        sessions: state.sessions,
-        mailboxes: state.mailboxes,
-        loops: state.loops,
-        member_sessions: state.member_sessions,
-        clock,
-        names: loops::NameCache::default(),
-        kept: Vec::new(),
-        send_keys: state.send_keys,
-    })
-}
-
-fn damaged(what: &str) -> EngineError {
-    EngineError::Store(StoreError::Corrupt(format!(
-        "the {what} record is missing or unreadable"
-    )))
-}
-
-/// The part of [`Core`] that handling a message changes in memory before it is written.
-struct LoadedState {
-    account: Account,
-    counters: Counters,
-    sessions: HashMap<ContactId, PairwiseSession>,
-    mailboxes: HashMap<[u8; 16], Mailbox>,
-    loops: HashMap<LoopId, LoopSession>,
-    member_sessions: HashMap<[u8; 32], PairwiseSession>,
-    send_keys: HashMap<[u8; 16], SigningKey>,
-}
-
-impl Core {
-    /// Puts the in-memory state back to what the store holds (what a restart would load).
-    /// Called when writing the effects of an incoming envelope failed: decrypting it
-    /// already advanced a session in memory, and the relay will deliver it again, to be
-    /// decrypted from the stored session.
-    pub(crate) fn reload(&mut self) -> Result<(), EngineError> {
-        let state = load_state(&self.store, &self.pickle_key)?;
-        self.account = state.account;
-        self.counters = state.counters;
-        self.sessions = state.sessions;
-        self.mailboxes = state.mailboxes;
-        self.loops = state.loops;
-        self.member_sessions = state.member_sessions;
-        self.send_keys = state.send_keys;
-        Ok(())
-    }
-}
-
-fn load_state(store: &ProfileStore, pickle_key: &PickleKey) -> Result<LoadedState, EngineError> {
-    let pickle_key = pickle_key.clone();
-    let account_bytes = store
-        .get(META, ACCOUNT_KEY)?
-        .ok_or_else(|| damaged("identity"))?;
-    let account =
-        Account::from_pickle(&account_bytes, &pickle_key).map_err(|_| damaged("identity"))?;
-    let counters: Counters = store.get_value(META, COUNTERS_KEY)?.unwrap_or_default();
-    let mut sessions = HashMap::new();
-    for (key, bytes) in store.scan(SESSIONS, b"")? {
-        let id = ContactId(key.as_slice().try_into().map_err(|_| damaged("session"))?);
-        let session =
-            PairwiseSession::from_pickle(&bytes, &pickle_key).map_err(|_| damaged("session"))?;
-        sessions.insert(id, session);
-    }
-    let mut mailboxes = HashMap::new();
-    for (_, bytes) in store.scan(MAILBOXES, b"")? {
-        let record: MailboxRecord = postcard::from_bytes(&bytes).map_err(|_| damaged("mailbox"))?;
-        let keys =
-            MailboxKeys::from_pickle(&record.keys, &pickle_key).map_err(|_| damaged("mailbox"))?;
-        let relay: RelayAddress = record.relay.parse().map_err(|_| damaged("mailbox"))?;
-        mailboxes.insert(
-            record.receive_id,
-            Mailbox {
-                record,
-                keys,
-                relay,
-            },
-        );
-    }
-    let mut loops = HashMap::new();
-    for (key, bytes) in store.scan(crate::model::LOOPS, b"")? {
-        let Ok(id) = <[u8; 16]>::try_from(key.as_slice()) else {
-            return Err(damaged("loop"));
-        };
-        let record: crate::model::LoopRecord =
-            postcard::from_bytes(&bytes).map_err(|_| damaged("loop"))?;
-        if let crate::model::LoopPhase::Member { session } = record.phase {
-            let session =
-                LoopSession::from_pickle(&session, &pickle_key).map_err(|_| damaged("loop"))?;
-            loops.insert(LoopId(id), session);
-        }
-    }
-    let mut member_sessions = HashMap::new();
-    for (key, bytes) in store.scan(crate::model::MEMBER_SESSIONS, b"")? {
-        let key: [u8; 32] = key
-            .as_slice()
-            .try_into()
-            .map_err(|_| damaged("member session"))?;
-        let session = PairwiseSession::from_pickle(&bytes, &pickle_key)
-            .map_err(|_| damaged("member session"))?;
-        member_sessions.insert(key, session);
-    }
-    Ok(LoadedState {
-        account,
-        counters,
-        sessions,
-        mailboxes,
-        loops,
-        member_sessions,
-        send_keys: rehome::load_send_keys(store)?,
-    })
 }
 
 /// Conversation key helpers shared by the submodules.

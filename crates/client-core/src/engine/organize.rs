@@ -183,7 +183,7 @@ pub(crate) fn receive(
             from_me: false,
             sender: sender.label.clone(),
             sent_at: message.sent_at.0,
-            received_at: core.clock.now_ms(),
+            received_at: core.now(),
             body,
             reply_to: None,
             reactions: Vec::new(),
@@ -216,7 +216,7 @@ pub(crate) fn send(
         return Err(EngineError::NotInLoop);
     }
     check(&core, &me)?;
-    let message = new_message(&core.clock, content);
+    let message = new_message(&core, content);
     let mut out = fold(&mut core, conversation, &me, &message)?;
     let mut view = match out.created.take() {
         Some((body, edited)) => {
@@ -227,7 +227,7 @@ pub(crate) fn send(
                 from_me: true,
                 sender: None,
                 sent_at: message.sent_at.0,
-                received_at: core.clock.now_ms(),
+                received_at: core.now(),
                 body,
                 reply_to: None,
                 reactions: Vec::new(),

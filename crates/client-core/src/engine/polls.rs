@@ -39,7 +39,7 @@ impl Engine {
             }
         }
         let check = |core: &super::Core, me: &Sender| {
-            if closes_at.is_some_and(|t| t <= core.clock.now_ms()) {
+            if closes_at.is_some_and(|t| t <= core.now()) {
                 return Err(EngineError::InvalidPoll(
                     "its closing time is already past".into(),
                 ));
@@ -67,7 +67,7 @@ impl Engine {
         let check = |core: &super::Core, _: &Sender| {
             let record = load_poll(core, conversation, poll)?;
             let created = record.state.created().ok_or(EngineError::UnknownPoll)?;
-            if record.state.is_closed(core.clock.now_ms()) {
+            if record.state.is_closed(core.now()) {
                 return Err(EngineError::PollClosed);
             }
             let options = created.spec.options.len();
@@ -108,7 +108,7 @@ impl Engine {
             if !(me.admin || created.author == me.key) {
                 return Err(EngineError::NotOrganizer);
             }
-            if record.state.is_closed(core.clock.now_ms()) {
+            if record.state.is_closed(core.now()) {
                 return Err(EngineError::PollClosed);
             }
             Ok(())
@@ -132,7 +132,7 @@ impl Engine {
         let record = load_poll(&core, conversation, poll)?;
         let names = Names::load(&core)?;
         let me = Sender::me(&core, conversation);
-        poll_view(&record, poll, &names, &me, core.clock.now_ms()).ok_or(EngineError::UnknownPoll)
+        poll_view(&record, poll, &names, &me, core.now()).ok_or(EngineError::UnknownPoll)
     }
 
     /// The polls of a conversation, newest first.
@@ -140,7 +140,7 @@ impl Engine {
         let core = self.inner.core()?;
         let names = Names::load(&core)?;
         let me = Sender::me(&core, conversation);
-        let now = core.clock.now_ms();
+        let now = core.now();
         let mut out = Vec::new();
         for (key, bytes) in core.store.scan(POLLS, &conversation.key())? {
             let Some(id) = key.get(16..32).and_then(|id| <[u8; 16]>::try_from(id).ok()) else {

@@ -120,7 +120,7 @@ impl Engine {
         let mut session = PairwiseSession::outbound(&core.account, &card)
             .map_err(|e| EngineError::Crypto(e.to_string()))?;
         let introduction = new_message(
-            &core.clock,
+            &core,
             Content::Introduction {
                 card: my_card,
                 name: core.profile.name.clone(),
@@ -131,13 +131,13 @@ impl Engine {
             .encrypt(&introduction)
             .map_err(|e| EngineError::Crypto(e.to_string()))?;
         let envelope = seal_pairwise(
-            &mut rand::rng(),
+            &mut *core.rng(),
             &core.account.sender_proof(),
             &ciphertext,
             card.seal_key(),
         )
         .map_err(|e| EngineError::Crypto(e.to_string()))?;
-        let now = core.clock.now_ms();
+        let now = core.now();
         let record = ContactRecord {
             name: clean_name(&name),
             card: card.to_bytes(),
@@ -374,7 +374,7 @@ pub(crate) fn on_introductions(
         .map(|r| r.name)
         .unwrap_or_else(|_| "a former contact".to_owned());
     let id = ContactId::random();
-    let now = core.clock.now_ms();
+    let now = core.now();
     let record = ContactRecord {
         name: clean_name(&name),
         card: card.to_bytes(),
@@ -509,7 +509,7 @@ async fn offer_card(inner: Arc<Inner>, contact: ContactId) {
                         .account
                         .member_card(mailbox.keys.seal_key(), card_address(&mailbox));
                     let offer = new_message(
-                        &core.clock,
+                        &core,
                         Content::SharedContact {
                             card,
                             name: core.profile.name.clone(),

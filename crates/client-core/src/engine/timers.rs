@@ -97,10 +97,10 @@ impl Engine {
                 }
                 // Later than the change it replaces, even if our clock is behind the
                 // other side's: the latest change wins on both sides.
-                let now = core.clock.now_ms();
+                let now = core.now();
                 let sent_at = current.map_or(now, |r| now.max(r.set_at.saturating_add(1)));
                 let message = Message {
-                    id: MessageId::random(&mut rand::rng()),
+                    id: MessageId::random(&mut *core.rng()),
                     sent_at: Timestamp(sent_at),
                     content: Content::Timer { seconds },
                 };
@@ -302,7 +302,7 @@ pub(crate) fn loop_timer_line(
     if seconds == stored {
         return Ok(None);
     }
-    let now = core.clock.now_ms();
+    let now = core.now();
     let me = core.account.identity_keys().ed25519;
     let setter = decode_history(&record.history)?
         .iter()
@@ -318,7 +318,7 @@ pub(crate) fn loop_timer_line(
     core.counters.message += 1;
     Ok(Some(timer_line(
         conversation,
-        MessageId::random(&mut rand::rng()),
+        MessageId::random(&mut *core.rng()),
         seconds,
         who,
         sent_at,
@@ -331,7 +331,7 @@ pub(crate) fn loop_timer_line(
 /// by conversation. Bounded: each round deletes what it read, and rounds stop when a
 /// read comes back short.
 pub(crate) fn sweep(core: &mut Core) -> Result<Vec<(ConversationId, Vec<MessageId>)>, EngineError> {
-    let end = core.clock.now_ms().saturating_add(1).to_be_bytes();
+    let end = core.now().saturating_add(1).to_be_bytes();
     let mut expired: BTreeMap<[u8; 16], (ConversationId, Vec<MessageId>)> = BTreeMap::new();
     loop {
         let due = core

@@ -255,7 +255,7 @@ fn orphan(
         .store
         .get_value::<OrphanRecord>(ORPHAN_CHUNKS, &id.0)?
         .unwrap_or(OrphanRecord {
-            first_seen: core.clock.now_ms(),
+            first_seen: core.now(),
             senders: Vec::new(),
         });
     match orphans.senders.iter_mut().find(|(t, _)| t == tag) {
@@ -314,7 +314,7 @@ fn index_of(key: &[u8]) -> Option<u32> {
 
 /// Deletes chunks whose `Attachment` message never came (run at unlock).
 pub(crate) fn prune_orphans(core: &Core) {
-    let now = core.clock.now_ms();
+    let now = core.now();
     let Ok(orphans) = core.store.scan(ORPHAN_CHUNKS, b"") else {
         return;
     };

@@ -68,7 +68,7 @@ pub(super) fn queue_file(
         media_type: media_type.clone(),
         name: name.clone(),
     };
-    let message = new_message(&core.clock, Content::Attachment(reference));
+    let message = new_message(&core, Content::Attachment(reference));
     let id = message.id;
     core.counters.message += 1;
     let position = core.counters.message;
@@ -78,7 +78,7 @@ pub(super) fn queue_file(
         from_me: true,
         sender: None,
         sent_at: message.sent_at.0,
-        received_at: core.clock.now_ms(),
+        received_at: core.now(),
         body: MessageBody::Attachment {
             name: name.clone(),
             media_type: media_type.clone(),
@@ -103,7 +103,7 @@ pub(super) fn queue_file(
     let mut own_chunks = Vec::with_capacity(sealed.chunks.len());
     for (index, data) in (0u32..).zip(sealed.chunks) {
         let chunk = new_message(
-            &core.clock,
+            &core,
             Content::FileChunk {
                 attachment: id,
                 index,
@@ -181,7 +181,7 @@ fn persist_with(
     items: Vec<OutboxRecord>,
     extra: impl FnOnce(&mut WriteBatch<'_>) -> Result<(), StoreError>,
 ) -> Result<(), EngineError> {
-    let now = core.clock.now_ms();
+    let now = core.now();
     match conversation {
         ConversationId::Contact(contact) => {
             let mut record = core.contact_record(&contact)?;
