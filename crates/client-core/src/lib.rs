@@ -26,20 +26,20 @@
 
 mod clock;
 mod core;
+mod driver;
 mod engine;
 mod error;
 mod ids;
 pub mod invite;
 mod model;
 mod organize;
-mod relays;
 pub mod store;
 pub mod time;
 
+pub use crate::core::files::{AttachmentView, MAX_FILE_SIZE, TransferState};
 pub use boucle_crypto::RsvpAnswer;
 pub use boucle_crypto::{Inviting, LoopPolicy, Posting};
 pub use clock::Clock;
-pub use engine::files::{AttachmentView, MAX_FILE_SIZE, TransferState};
 pub use engine::{AwaitingMembers, Engine, EngineOptions, Event, TIMER_CHOICES};
 pub use error::EngineError;
 pub use ids::{ContactId, ConversationId, LoopId, MessageId};

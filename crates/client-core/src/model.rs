@@ -94,6 +94,13 @@ pub(crate) struct MailboxRecord {
     pub created_at: u64,
 }
 
+impl MailboxRecord {
+    /// The mailbox's receive id (ours alone).
+    pub fn receive(&self) -> boucle_wire::ReceiveId {
+        boucle_wire::ReceiveId::from_bytes(self.receive_id)
+    }
+}
+
 /// A contact as stored.
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct ContactRecord {

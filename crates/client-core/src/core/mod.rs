@@ -10,21 +10,38 @@
 //!    delivered);
 //! 3. act on what it returned: events for front ends, follow-up network work.
 
+pub(crate) mod agenda;
+pub(crate) mod blocking;
+pub(crate) mod contacts;
+pub(crate) mod files;
+pub(crate) mod inbound;
+pub(crate) mod kept;
+pub(crate) mod loop_inbound;
+pub(crate) mod loops;
+pub(crate) mod messages;
+pub(crate) mod organized;
+pub(crate) mod outbox;
+pub(crate) mod rehome;
+pub(crate) mod roles;
+pub(crate) mod schema;
+pub(crate) mod seen;
+pub(crate) mod sharing;
+pub(crate) mod timers;
+pub(crate) mod token;
+
 use std::cell::{RefCell, RefMut};
 use std::collections::HashMap;
 
 use boucle_crypto::{Account, LoopId, LoopSession, MailboxKeys, PairwiseSession, PickleKey};
-use boucle_wire::RelayAddress;
+use boucle_wire::{ReceiveId, RelayAddress, SendId};
 use ed25519_dalek::SigningKey;
 use rand::rngs::StdRng;
 
-use crate::engine::kept;
-use crate::engine::loops;
 use crate::error::EngineError;
-use crate::ids::ContactId;
+use crate::ids::{ContactId, ConversationId};
 use crate::model::{
     ACCOUNT_KEY, CONTACTS, COUNTERS_KEY, ContactRecord, Counters, MAILBOXES, META, MailboxRecord,
-    PROFILE_KEY, ProfileRecord, SESSIONS,
+    MessageView, PROFILE_KEY, ProfileRecord, SESSIONS,
 };
 use crate::store::{ProfileStore, StoreError};
 
@@ -44,7 +61,7 @@ pub(crate) struct Core {
     pub home: RelayAddress,
     pub counters: Counters,
     pub sessions: HashMap<ContactId, PairwiseSession>,
-    pub mailboxes: HashMap<[u8; 16], Mailbox>,
+    pub mailboxes: HashMap<ReceiveId, Mailbox>,
     /// Loops we are a member of.
     pub loops: HashMap<LoopId, LoopSession>,
     /// Pairwise sessions with loop members, by Ed25519 identity key.
@@ -63,7 +80,7 @@ pub(crate) struct Core {
     pub kept: Vec<kept::Pending>,
     /// Sender keys of our contacts' locked mailboxes, by send id: the outbox signs with
     /// them (`rehome.rs`).
-    pub send_keys: HashMap<[u8; 16], SigningKey>,
+    pub send_keys: HashMap<SendId, SigningKey>,
 }
 
 impl Core {
@@ -132,10 +149,10 @@ struct LoadedState {
     account: Account,
     counters: Counters,
     sessions: HashMap<ContactId, PairwiseSession>,
-    mailboxes: HashMap<[u8; 16], Mailbox>,
+    mailboxes: HashMap<ReceiveId, Mailbox>,
     loops: HashMap<LoopId, LoopSession>,
     member_sessions: HashMap<[u8; 32], PairwiseSession>,
-    send_keys: HashMap<[u8; 16], SigningKey>,
+    send_keys: HashMap<SendId, SigningKey>,
 }
 
 impl Core {
@@ -178,7 +195,7 @@ fn load_state(store: &ProfileStore, pickle_key: &PickleKey) -> Result<LoadedStat
             MailboxKeys::from_pickle(&record.keys, &pickle_key).map_err(|_| damaged("mailbox"))?;
         let relay: RelayAddress = record.relay.parse().map_err(|_| damaged("mailbox"))?;
         mailboxes.insert(
-            record.receive_id,
+            record.receive(),
             Mailbox {
                 record,
                 keys,
@@ -216,7 +233,7 @@ fn load_state(store: &ProfileStore, pickle_key: &PickleKey) -> Result<LoadedStat
         mailboxes,
         loops,
         member_sessions,
-        send_keys: crate::engine::rehome::load_send_keys(store)?,
+        send_keys: rehome::load_send_keys(store)?,
     })
 }
 
@@ -236,4 +253,71 @@ impl Core {
     pub(crate) fn rng(&self) -> RefMut<'_, StdRng> {
         self.rng.borrow_mut()
     }
+}
+
+/// Something that happened, for front ends to show.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// A new message arrived.
+    MessageReceived(MessageView),
+    /// A message changed: edited, deleted, reacted to, or its delivery state moved on.
+    MessageUpdated(MessageView),
+    /// Someone accepted our invitation, or we accepted theirs.
+    ContactAdded(crate::model::Contact),
+    /// A contact's identity key changed: warn until re-verified.
+    IdentityChanged(ContactId),
+    /// A loop was joined, left, or changed (members, admins, name).
+    LoopChanged(LoopId),
+    /// A relay connection came up or went down.
+    RelayStatus {
+        /// Host and port of the relay.
+        relay: String,
+        /// Whether it is connected now.
+        connected: bool,
+        /// What went wrong, if it is not.
+        error: Option<String>,
+    },
+    /// A poll was created, or its votes or state changed: ask [`Engine::poll`].
+    PollChanged {
+        /// Where it is.
+        conversation: ConversationId,
+        /// The poll.
+        poll: boucle_crypto::MessageId,
+    },
+    /// An agenda event was created, edited, cancelled or answered: ask [`Engine::event`].
+    AgendaChanged {
+        /// Where it is.
+        conversation: ConversationId,
+        /// The event.
+        event: boucle_crypto::MessageId,
+    },
+    /// Messages of a conversation reached the end of their disappearing-messages timer
+    /// and were deleted from this profile.
+    MessagesExpired {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The messages deleted.
+        ids: Vec<boucle_crypto::MessageId>,
+    },
+    /// A file is on its way: `done` of `total` bytes sent (`upload`, ours) or received.
+    /// Sent at most every 2%; [`Event::MessageUpdated`] follows when it is complete or
+    /// failed ([`Engine::attachment`] tells which).
+    TransferProgress {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The message that carries the file.
+        message: crate::ids::MessageId,
+        /// Bytes done.
+        done: u64,
+        /// The file's size.
+        total: u64,
+        /// `true` for a file we send, `false` for one we receive.
+        upload: bool,
+    },
+}
+
+/// Conversation key helpers shared by the submodules.
+pub(crate) fn conversation_of(contact: ContactId) -> ConversationId {
+    ConversationId::Contact(contact)
 }

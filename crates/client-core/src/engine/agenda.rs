@@ -1,3 +1,6 @@
+//! *Public API side*: the [`Engine`](crate::Engine) methods of this feature; what they
+//! change is in `crate::core::agenda`.
+//!
 //! The agenda: events in loops and 1:1 conversations, their answers, and the calendar
 //! export (`protocol-spec/organizing.md` §2).
 
@@ -12,6 +15,8 @@ use crate::ids::ConversationId;
 use crate::model::{EVENTS, MessageView};
 use crate::organize::{EventDetails, EventView, check_event, ics};
 use crate::store::StoreError;
+
+pub(crate) use crate::core::agenda::*;
 
 impl Engine {
     /// Plans an event in a conversation. Returns its entry in the history; its id is the
@@ -155,22 +160,4 @@ impl Engine {
         let now = self.inner.core()?.now();
         Ok(ics::calendar(events, now))
     }
-}
-
-/// Only an event's author or an admin may edit or cancel it, and not once cancelled.
-fn organizer_check(
-    core: &super::Core,
-    conversation: ConversationId,
-    event: MessageId,
-    me: &Sender,
-) -> Result<(), EngineError> {
-    let record = load_event(core, conversation, event)?;
-    let created = record.state.created().ok_or(EngineError::UnknownEvent)?;
-    if !(me.admin || created.author == me.key) {
-        return Err(EngineError::NotOrganizer);
-    }
-    if record.state.cancelled() {
-        return Err(EngineError::EventCancelled);
-    }
-    Ok(())
 }

@@ -1,10 +1,13 @@
+//! *Public API side*: the [`Engine`](crate::Engine) methods of this feature; what they
+//! change is in `crate::core::contacts`.
+//!
 //! Invitations, contacts, safety numbers.
 
 use boucle_crypto::{
-    Content, MailboxAddress as CardAddress, MailboxKeys, Message, MessageId, PairwiseSession,
-    SafetyNumber, Timestamp, seal_pairwise,
+    Content, MailboxKeys, Message, MessageId, PairwiseSession, SafetyNumber, Timestamp,
+    seal_pairwise,
 };
-use boucle_wire::{AccessToken, MailboxAddress, RelayAddress, SealKey};
+use boucle_wire::{AccessToken, MailboxAddress};
 use ed25519_dalek::SigningKey;
 
 use super::{Engine, Event, Mailbox};
@@ -15,6 +18,8 @@ use crate::model::{
     CONTACTS, Contact, ContactRecord, MAILBOXES, MailboxPurpose, MailboxRecord, OUTBOX,
     OutboxRecord, SESSIONS,
 };
+
+pub(crate) use crate::core::contacts::*;
 
 impl Engine {
     /// Makes a one-time invitation: a fresh mailbox on the home relay, waiting for
@@ -34,7 +39,7 @@ impl Engine {
             card,
         };
         self.inner.watch_mailbox(&mailbox);
-        core.mailboxes.insert(mailbox.record.receive_id, mailbox);
+        core.mailboxes.insert(mailbox.record.receive(), mailbox);
         Ok(invitation)
     }
 
@@ -118,10 +123,10 @@ impl Engine {
             return Err(error.into());
         }
         self.inner.watch_mailbox(&mailbox);
-        core.mailboxes.insert(mailbox.record.receive_id, mailbox);
+        core.mailboxes.insert(mailbox.record.receive(), mailbox);
         let contact = view(id, &record);
         drop(core);
-        self.inner.outbox_wake.notify_one();
+        self.inner.changed();
         self.inner.emit(Event::ContactAdded(contact.clone()));
         super::sharing::spawn_offer(&self.inner, id);
         Ok(contact)
@@ -260,56 +265,4 @@ impl Engine {
             relay: home,
         })
     }
-}
-
-/// The address others write to, as carried in a card.
-pub(crate) fn card_address(mailbox: &Mailbox) -> CardAddress {
-    let address = MailboxAddress {
-        relay: mailbox.relay.clone(),
-        send_id: boucle_wire::SendId::from_bytes(mailbox.record.send_id),
-        seal_key: SealKey::from_bytes(mailbox.keys.seal_key().0),
-    };
-    // An address always encodes.
-    CardAddress(postcard::to_allocvec(&address).unwrap_or_default())
-}
-
-pub(crate) fn view(id: ContactId, record: &ContactRecord) -> Contact {
-    let relay_host = boucle_crypto::ContactCard::from_bytes(&record.card)
-        .ok()
-        .and_then(|card| postcard::from_bytes::<MailboxAddress>(&card.mailbox().0).ok())
-        .map(|address| relay_label(&address.relay))
-        .unwrap_or_default();
-    Contact {
-        id,
-        name: record.name.clone(),
-        verified: record.verified,
-        identity_changed: record.identity_changed,
-        unread: record.unread,
-        relay_host,
-        last_activity: record.last_activity,
-        introduced_by: None,
-        can_share: false,
-        blocked: false,
-    }
-}
-
-fn relay_label(relay: &RelayAddress) -> String {
-    format!("{}:{}", relay.host(), relay.port())
-}
-
-pub(crate) fn find_by_identity(
-    store: &crate::store::ProfileStore,
-    identity: &boucle_crypto::IdentityKeys,
-) -> Result<Option<ContactRecord>, EngineError> {
-    for (_, bytes) in store.scan(CONTACTS, b"")? {
-        let Ok(record) = postcard::from_bytes::<ContactRecord>(&bytes) else {
-            continue;
-        };
-        let same = boucle_crypto::ContactCard::from_bytes(&record.card)
-            .is_ok_and(|card| card.identity() == identity);
-        if same {
-            return Ok(Some(record));
-        }
-    }
-    Ok(None)
 }

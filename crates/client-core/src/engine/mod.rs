@@ -1,35 +1,39 @@
 //! The engine: a profile unlocked, its relays connected, its inbox processed and its
 //! outbox sent. Front ends call its methods and listen to its [`Event`]s.
 
-mod agenda;
-mod blocking;
-mod contacts;
+pub(crate) mod agenda;
+pub(crate) mod blocking;
+pub(crate) mod contacts;
 pub(crate) mod files;
-mod inbound;
-pub(crate) mod kept;
-mod loop_inbound;
 pub(crate) mod loops;
-mod messages;
-mod organize;
-mod outbox;
-mod polls;
+pub(crate) mod messages;
+pub(crate) mod organize;
+pub(crate) mod polls;
 pub(crate) mod rehome;
-mod roles;
-mod schema;
-mod seen;
-mod sharing;
-mod timers;
-mod token;
+pub(crate) mod roles;
+pub(crate) mod sharing;
+pub(crate) mod timers;
+pub(crate) mod token;
 
-pub use kept::AwaitingMembers;
-pub use timers::TIMER_CHOICES;
+pub(crate) use crate::core::{kept, schema, seen};
+pub(crate) mod inbound {
+    pub(crate) use crate::core::inbound::*;
+    pub(crate) use crate::driver::inbound::*;
+}
+pub(crate) mod loop_inbound {
+    pub(crate) use crate::core::loop_inbound::*;
+    pub(crate) use crate::driver::loop_inbound::*;
+}
+
+pub use crate::core::kept::AwaitingMembers;
+pub use crate::core::timers::TIMER_CHOICES;
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use boucle_crypto::{Account, LoopId};
+use boucle_crypto::Account;
 use boucle_relay_client::ClientOptions;
 use boucle_wire::{ReceiveId, RelayAddress};
 use ed25519_dalek::SigningKey;
@@ -38,13 +42,12 @@ use rand::rngs::StdRng;
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio::task::JoinHandle;
 
+pub use crate::core::Event;
 pub(crate) use crate::core::{Core, Mailbox};
+pub(crate) use crate::driver::Inner;
+use crate::driver::relays::RelayPool;
 use crate::error::EngineError;
-use crate::ids::{ContactId, ConversationId};
-use crate::model::{
-    ACCOUNT_KEY, COUNTERS_KEY, Counters, META, MessageView, PROFILE_KEY, ProfileRecord,
-};
-use crate::relays::{Inbound, RelayPool};
+use crate::model::{ACCOUNT_KEY, COUNTERS_KEY, Counters, META, PROFILE_KEY, ProfileRecord};
 use crate::store::{KdfParams, ProfileStore, StoreError};
 
 /// Settings of an engine.
@@ -59,87 +62,6 @@ pub struct EngineOptions {
     /// Seed of the core's random number generator; `None` (outside tests) seeds it from
     /// the operating system.
     pub rng_seed: Option<[u8; 32]>,
-}
-
-/// Something that happened, for front ends to show.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Event {
-    /// A new message arrived.
-    MessageReceived(MessageView),
-    /// A message changed: edited, deleted, reacted to, or its delivery state moved on.
-    MessageUpdated(MessageView),
-    /// Someone accepted our invitation, or we accepted theirs.
-    ContactAdded(crate::model::Contact),
-    /// A contact's identity key changed: warn until re-verified.
-    IdentityChanged(ContactId),
-    /// A loop was joined, left, or changed (members, admins, name).
-    LoopChanged(LoopId),
-    /// A relay connection came up or went down.
-    RelayStatus {
-        /// Host and port of the relay.
-        relay: String,
-        /// Whether it is connected now.
-        connected: bool,
-        /// What went wrong, if it is not.
-        error: Option<String>,
-    },
-    /// A poll was created, or its votes or state changed: ask [`Engine::poll`].
-    PollChanged {
-        /// Where it is.
-        conversation: ConversationId,
-        /// The poll.
-        poll: boucle_crypto::MessageId,
-    },
-    /// An agenda event was created, edited, cancelled or answered: ask [`Engine::event`].
-    AgendaChanged {
-        /// Where it is.
-        conversation: ConversationId,
-        /// The event.
-        event: boucle_crypto::MessageId,
-    },
-    /// Messages of a conversation reached the end of their disappearing-messages timer
-    /// and were deleted from this profile.
-    MessagesExpired {
-        /// The conversation.
-        conversation: ConversationId,
-        /// The messages deleted.
-        ids: Vec<boucle_crypto::MessageId>,
-    },
-    /// A file is on its way: `done` of `total` bytes sent (`upload`, ours) or received.
-    /// Sent at most every 2%; [`Event::MessageUpdated`] follows when it is complete or
-    /// failed ([`Engine::attachment`] tells which).
-    TransferProgress {
-        /// The conversation.
-        conversation: ConversationId,
-        /// The message that carries the file.
-        message: crate::ids::MessageId,
-        /// Bytes done.
-        done: u64,
-        /// The file's size.
-        total: u64,
-        /// `true` for a file we send, `false` for one we receive.
-        upload: bool,
-    },
-}
-
-pub(crate) struct Inner {
-    pub core: Mutex<Core>,
-    /// The clock the core's time is read from, each time it is taken.
-    pub clock: crate::Clock,
-    pub pool: RelayPool,
-    pub events: broadcast::Sender<Event>,
-    pub outbox_wake: Notify,
-    /// Mailboxes subscribed but not yet drained since the last (re)connection.
-    pub undrained: Mutex<HashSet<[u8; 16]>>,
-    pub progress: Notify,
-    pub tasks: Mutex<Vec<JoinHandle<()>>>,
-    /// Contacts we are offering our shareable card to right now.
-    pub offering: Mutex<HashSet<ContactId>>,
-    /// Contacts being moved to a locked mailbox of their own, and old mailboxes being
-    /// deleted (`rehome.rs`).
-    pub rehoming: Mutex<HashSet<ContactId>>,
-    pub retiring: Mutex<HashSet<[u8; 16]>>,
 }
 
 /// An unlocked profile with its relays connected. Cheap to clone.
@@ -222,6 +144,7 @@ impl Engine {
             pool: RelayPool::new(inbound_tx, options.client.clone()),
             events,
             outbox_wake: Notify::new(),
+            housekeeping_wake: Notify::new(),
             undrained: Mutex::new(HashSet::new()),
             progress: Notify::new(),
             tasks: Mutex::new(Vec::new()),
@@ -239,7 +162,7 @@ impl Engine {
         sharing::offer_pending(&engine.inner);
         rehome::spawn_pending(&engine.inner);
         let inbound = tokio::spawn(inbound::run(engine.inner.clone(), inbound_rx));
-        let outbox = tokio::spawn(outbox::run(engine.inner.clone()));
+        let outbox = tokio::spawn(crate::driver::outbox::run(engine.inner.clone()));
         let housekeeping = tokio::spawn(timers::run(engine.inner.clone()));
         engine
             .inner
@@ -351,78 +274,7 @@ impl Engine {
                 ReceiveId::from_bytes(mailbox.record.receive_id),
                 SigningKey::from_bytes(&mailbox.record.owner_secret),
             );
-            undrained.insert(mailbox.record.receive_id);
+            undrained.insert(mailbox.record.receive());
         }
     }
-}
-
-impl Inner {
-    pub(crate) fn core(&self) -> Result<MutexGuard<'_, Core>, EngineError> {
-        let mut core = self.core.lock().map_err(|_| EngineError::Locked)?;
-        core.kept.clear();
-        core.set_now(self.clock.now_ms());
-        Ok(core)
-    }
-
-    pub(crate) fn undrained_lock(&self) -> MutexGuard<'_, HashSet<[u8; 16]>> {
-        self.undrained.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn offering_lock(&self) -> MutexGuard<'_, HashSet<ContactId>> {
-        self.offering.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn rehoming_lock(&self) -> MutexGuard<'_, HashSet<ContactId>> {
-        self.rehoming.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn retiring_lock(&self) -> MutexGuard<'_, HashSet<[u8; 16]>> {
-        self.retiring.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn tasks_lock(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
-        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn emit(&self, event: Event) {
-        let _ = self.events.send(event);
-    }
-
-    /// Starts keeping a new mailbox subscribed.
-    pub(crate) fn watch_mailbox(&self, mailbox: &Mailbox) {
-        self.undrained_lock().insert(mailbox.record.receive_id);
-        self.pool.subscribe(
-            &mailbox.relay,
-            ReceiveId::from_bytes(mailbox.record.receive_id),
-            SigningKey::from_bytes(&mailbox.record.owner_secret),
-        );
-    }
-
-    /// Subscribes one of our mailboxes afresh, now, so that its relay delivers again what
-    /// was left unacknowledged; `sync` waits for it.
-    pub(crate) fn redeliver_now(&self, receive_id: ReceiveId) {
-        let relay = match self.core() {
-            Ok(core) => core
-                .mailboxes
-                .get(receive_id.as_bytes())
-                .map(|m| m.relay.clone()),
-            Err(_) => None,
-        };
-        if let Some(relay) = relay {
-            self.undrained_lock().insert(*receive_id.as_bytes());
-            self.pool.redeliver_now(&relay, receive_id);
-        }
-    }
-
-    pub(crate) fn on_relay_event(&self, event: &Inbound) {
-        if let Inbound::Drained { receive_id } = event {
-            self.undrained_lock().remove(receive_id.as_bytes());
-            self.progress.notify_waiters();
-        }
-    }
-}
-
-/// Conversation key helpers shared by the submodules.
-pub(crate) fn conversation_of(contact: ContactId) -> ConversationId {
-    ConversationId::Contact(contact)
 }

@@ -1,3 +1,6 @@
+//! *Public API side*: the [`Engine`](crate::Engine) methods of this feature; what they
+//! change is in `crate::core::rehome`.
+//!
 //! Locked mailboxes per contact (client-protocol §2.1, relay-protocol §7).
 //!
 //! Whoever knows a mailbox's send id can fill it, unless the mailbox has a sender key.
@@ -18,116 +21,19 @@
 //! [`ContactKeys`] holds, per contact, the key to sign with when writing to them, and
 //! how far the rehoming has come.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use boucle_crypto::{ContactCard, Content};
-use boucle_relay_client::RelayClient;
-use boucle_wire::{MailboxAddress, PublicKey, ReceiveId};
+use boucle_wire::ReceiveId;
+
 use ed25519_dalek::SigningKey;
-use serde::{Deserialize, Serialize};
 
-use super::contacts::card_address;
-use super::inbound::{Followup, Handled, is_prekey};
-use super::messages::{new_message, seal_for};
-use super::seen::Seen;
-use super::{Core, Engine, Inner, Mailbox};
+use super::{Engine, Inner, Mailbox};
 use crate::error::EngineError;
 use crate::ids::ContactId;
-use crate::model::{
-    ACCOUNT_KEY, BY_ID, CONTACTS, MAILBOXES, META, MailboxPurpose, OUTBOX, SESSIONS,
-};
-use crate::store::{StoreError, Table, WriteBatch};
+use crate::model::{CONTACTS, MailboxPurpose};
 
-/// Per contact: [`ContactKeys`].
-pub(crate) const CONTACT_KEYS: Table = Table::new("contact_keys", BY_ID);
-
-/// How often, and how many times, a rehoming or a deletion that could not reach the
-/// relay is tried again in one run (the next unlock starts over).
-const RETRY_EVERY: Duration = Duration::from_secs(10);
-const RETRIES: u32 = 360;
-
-/// What we hold about a contact's mailbox keys.
-#[derive(Clone, Default, Serialize, Deserialize)]
-pub(crate) struct ContactKeys {
-    /// Their mailbox's sender key, if it is locked: sign what goes to `send_id` with it.
-    pub send: Option<SendKey>,
-    /// Whether the mailbox they write to is theirs alone and locked.
-    pub rehome: Rehome,
-}
-
-/// The sender key of a contact's mailbox.
-#[derive(Clone, Copy, Serialize, Deserialize)]
-pub(crate) struct SendKey {
-    pub send_id: [u8; 16],
-    pub secret: [u8; 32],
-}
-
-/// How far moving a contact to a locked mailbox of their own has come.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum Rehome {
-    /// They write to a mailbox others can write to (or a contact of an older version,
-    /// with no record here): to do.
-    #[default]
-    Needed,
-    /// `Rehome` is sent; they may still write to `from` until their `Rehomed` comes.
-    Sent { from: [u8; 16] },
-    /// They write to a locked mailbox of their own.
-    Done,
-}
-
-/// A contact's keys (a contact with none predates locked mailboxes: rehoming needed).
-pub(crate) fn keys(core: &Core, contact: &ContactId) -> Result<ContactKeys, EngineError> {
-    Ok(core
-        .store
-        .get_value::<ContactKeys>(CONTACT_KEYS, &contact.0)?
-        .unwrap_or_default())
-}
-
-pub(crate) fn put(
-    batch: &mut WriteBatch<'_>,
-    contact: &ContactId,
-    keys: &ContactKeys,
-) -> Result<(), StoreError> {
-    batch.put_value(CONTACT_KEYS, &contact.0, keys)
-}
-
-/// The key for writing to `card`'s mailbox, if its owner gave one; also updates the
-/// in-memory map the outbox signs with (the caller writes `keys`).
-pub(crate) fn learn_send_key(
-    core: &mut Core,
-    keys: &mut ContactKeys,
-    card: &ContactCard,
-    secret: Option<[u8; 32]>,
-) {
-    if let Some(old) = keys.send.take() {
-        core.send_keys.remove(&old.send_id);
-    }
-    let Some(secret) = secret else { return };
-    let Ok(address) = postcard::from_bytes::<MailboxAddress>(&card.mailbox().0) else {
-        return;
-    };
-    let send_id = *address.send_id.as_bytes();
-    core.send_keys
-        .insert(send_id, SigningKey::from_bytes(&secret));
-    keys.send = Some(SendKey { send_id, secret });
-}
-
-/// The signing keys by send id, as stored (loaded at unlock).
-pub(crate) fn load_send_keys(
-    store: &crate::store::ProfileStore,
-) -> Result<HashMap<[u8; 16], SigningKey>, EngineError> {
-    let mut map = HashMap::new();
-    for (_, bytes) in store.scan(CONTACT_KEYS, b"")? {
-        let keys: ContactKeys = postcard::from_bytes(&bytes)
-            .map_err(|_| StoreError::Corrupt("a contact's mailbox keys are unreadable".into()))?;
-        if let Some(send) = keys.send {
-            map.insert(send.send_id, SigningKey::from_bytes(&send.secret));
-        }
-    }
-    Ok(map)
-}
+pub(crate) use crate::core::rehome::*;
+pub(crate) use crate::driver::rehome::*;
 
 impl Engine {
     /// A new mailbox on the home relay, locked with a fresh sender key (returned): the
@@ -154,26 +60,6 @@ impl Engine {
     }
 }
 
-/// Sets the sender key of a mailbox made on this connection (setting it needs ownership
-/// proven, which a subscription does; it is ended at once, the engine subscribes later).
-async fn lock(
-    client: &RelayClient,
-    mailbox: &Mailbox,
-    sender: &SigningKey,
-) -> Result<(), boucle_relay_client::ClientError> {
-    let receive_id = ReceiveId::from_bytes(mailbox.record.receive_id);
-    let owner = SigningKey::from_bytes(&mailbox.record.owner_secret);
-    let subscription = client.subscribe(receive_id, &owner).await?;
-    drop(subscription);
-    client
-        .set_sender_key(
-            receive_id,
-            Some(PublicKey::from_bytes(sender.verifying_key().to_bytes())),
-        )
-        .await?;
-    client.unsubscribe(receive_id).await
-}
-
 /// Starts rehoming a contact, unless it is under way or not needed.
 pub(crate) fn spawn(inner: &Arc<Inner>, contact: ContactId) {
     let needed = inner
@@ -198,11 +84,11 @@ pub(crate) fn spawn_pending(inner: &Arc<Inner>) {
                 .into_iter()
                 .filter_map(|(key, _)| Some(ContactId(key.as_slice().try_into().ok()?)))
                 .collect();
-            let retiring: Vec<[u8; 16]> = core
+            let retiring: Vec<ReceiveId> = core
                 .mailboxes
                 .values()
                 .filter(|m| matches!(m.record.purpose, MailboxPurpose::Retiring))
-                .map(|m| m.record.receive_id)
+                .map(|m| m.record.receive())
                 .collect();
             (contacts, retiring)
         }
@@ -216,217 +102,8 @@ pub(crate) fn spawn_pending(inner: &Arc<Inner>) {
     }
 }
 
-/// Makes a locked mailbox for `contact` and tells them (`Rehome`), retrying while the
-/// relay cannot be reached.
-async fn rehome(inner: Arc<Inner>, contact: ContactId) {
-    let engine = Engine {
-        inner: inner.clone(),
-    };
-    for attempt in 0..RETRIES {
-        if attempt > 0 {
-            tokio::time::sleep(RETRY_EVERY).await;
-        }
-        let still = inner
-            .core()
-            .is_ok_and(|core| keys(&core, &contact).is_ok_and(|k| k.rehome == Rehome::Needed));
-        if !still {
-            break;
-        }
-        let made = engine
-            .new_locked_mailbox(MailboxPurpose::Contact(contact))
-            .await;
-        let result = match made {
-            Ok((mailbox, sender)) => send_rehome(&inner, contact, mailbox, &sender),
-            Err(error) => Err(error),
-        };
-        match result {
-            Ok(()) => break,
-            Err(EngineError::Blocked | EngineError::UnknownContact(_)) => break,
-            Err(error) => tracing::debug!(%error, "rehoming a contact deferred"),
-        }
-    }
-    inner.rehoming_lock().remove(&contact);
-    inner.progress.notify_waiters();
-}
-
-/// Records the new mailbox and queues `Rehome` to the contact, in one write.
-fn send_rehome(
-    inner: &Inner,
-    contact: ContactId,
-    mailbox: Mailbox,
-    sender: &SigningKey,
-) -> Result<(), EngineError> {
-    let mut core = inner.core()?;
-    let mut keys = keys(&core, &contact)?;
-    if keys.rehome != Rehome::Needed {
-        // Done meanwhile: the mailbox made is left to expire on the relay.
-        return Ok(());
-    }
-    let mut record = core.contact_record(&contact)?;
-    let card = core
-        .account
-        .member_card(mailbox.keys.seal_key(), card_address(&mailbox));
-    let message = new_message(
-        &core,
-        Content::Rehome {
-            card,
-            sender_key: sender.to_bytes(),
-        },
-    );
-    let item = seal_for(&mut core, contact, &message, None)?;
-    keys.rehome = Rehome::Sent {
-        from: record.my_mailbox,
-    };
-    record.my_mailbox = mailbox.record.receive_id;
-    let session = core.session_pickle(&contact).unwrap_or_default();
-    let account = core.account_pickle();
-    core.counters.outbox += 1;
-    let outbox_key = core.counters.outbox.to_be_bytes();
-    let written = core.store.write(|batch| {
-        batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
-        batch.put_value(CONTACTS, &contact.0, &record)?;
-        put(batch, &contact, &keys)?;
-        batch.put_value(OUTBOX, &outbox_key, &item)?;
-        batch.put(SESSIONS, &contact.0, &session)?;
-        batch.put(META, ACCOUNT_KEY, &account)?;
-        core.save_counters(batch)
-    });
-    if let Err(error) = written {
-        // The session advanced in memory for a message that was not kept.
-        core.reload()?;
-        return Err(error.into());
-    }
-    inner.watch_mailbox(&mailbox);
-    core.mailboxes.insert(mailbox.record.receive_id, mailbox);
-    drop(core);
-    inner.outbox_wake.notify_one();
-    Ok(())
-}
-
-/// A contact tells us where to write to them from now on, and the key to sign with.
-/// We answer `Rehomed` at the old address (after whatever we queued for it), then write
-/// to the new one.
-pub(crate) fn on_rehome(
-    core: &mut Core,
-    contact: ContactId,
-    opened: &boucle_crypto::Opened,
-    card: &ContactCard,
-    sender_key: [u8; 32],
-    seen: &Seen,
-) -> Result<Handled, EngineError> {
-    let mut record = core.contact_record(&contact)?;
-    let same = ContactCard::from_bytes(&record.card).is_ok_and(|known| {
-        known.identity() == card.identity()
-            && card.verify().is_ok()
-            && postcard::from_bytes::<MailboxAddress>(&card.mailbox().0).is_ok()
-    });
-    if !same {
-        tracing::info!("dropped a new address that is not the contact's");
-        write_session(core, contact, opened, seen, None)?;
-        return Ok((Vec::new(), None));
-    }
-    let answer = new_message(&core, Content::Rehomed);
-    let item = seal_for(core, contact, &answer, None)?;
-    let mut keys = keys(core, &contact)?;
-    learn_send_key(core, &mut keys, card, Some(sender_key));
-    record.card = card.to_bytes();
-    core.counters.outbox += 1;
-    let outbox_key = core.counters.outbox.to_be_bytes();
-    write_session(
-        core,
-        contact,
-        opened,
-        seen,
-        Some(&|batch: &mut WriteBatch<'_>| {
-            batch.put_value(OUTBOX, &outbox_key, &item)?;
-            batch.put_value(CONTACTS, &contact.0, &record)?;
-            put(batch, &contact, &keys)
-        }),
-    )?;
-    Ok((Vec::new(), None))
-}
-
-/// The contact will not write to the old mailbox again: the rehoming is done, and the
-/// old mailbox, if it was theirs alone, is deleted.
-pub(crate) fn on_rehomed(
-    core: &mut Core,
-    contact: ContactId,
-    receive_id: &ReceiveId,
-    opened: &boucle_crypto::Opened,
-    seen: &Seen,
-) -> Result<Handled, EngineError> {
-    let mut keys = keys(core, &contact)?;
-    let from = match keys.rehome {
-        Rehome::Sent { from } if from == *receive_id.as_bytes() => from,
-        _ => {
-            write_session(core, contact, opened, seen, None)?;
-            return Ok((Vec::new(), None));
-        }
-    };
-    keys.rehome = Rehome::Done;
-    let retire = core
-        .mailboxes
-        .get(&from)
-        .filter(|m| m.record.purpose == MailboxPurpose::Contact(contact))
-        .map(|m| {
-            let mut record = m.record.clone();
-            record.purpose = MailboxPurpose::Retiring;
-            record
-        });
-    write_session(
-        core,
-        contact,
-        opened,
-        seen,
-        Some(&|batch: &mut WriteBatch<'_>| {
-            put(batch, &contact, &keys)?;
-            if let Some(record) = &retire {
-                batch.put_value(MAILBOXES, &record.receive_id, record)?;
-            }
-            Ok(())
-        }),
-    )?;
-    let followup = retire.map(|record| {
-        if let Some(mailbox) = core.mailboxes.get_mut(&record.receive_id) {
-            mailbox.record.purpose = MailboxPurpose::Retiring;
-        }
-        Followup::Retire {
-            mailbox: record.receive_id,
-        }
-    });
-    Ok((Vec::new(), followup))
-}
-
-/// What a handler writes with the session, in the same write.
-type MoreWrites<'a> = dyn Fn(&mut WriteBatch<'_>) -> Result<(), StoreError> + 'a;
-
-/// Writes the session (and the account, after a first message) with the seen mark and
-/// whatever `more` adds, in one write.
-fn write_session(
-    core: &Core,
-    contact: ContactId,
-    opened: &boucle_crypto::Opened,
-    seen: &Seen,
-    more: Option<&MoreWrites<'_>>,
-) -> Result<(), EngineError> {
-    let session = core.session_pickle(&contact).unwrap_or_default();
-    let account = is_prekey(opened).then(|| core.account_pickle());
-    core.store.write(|batch| {
-        batch.put(SESSIONS, &contact.0, &session)?;
-        if let Some(account) = &account {
-            batch.put(META, ACCOUNT_KEY, account)?;
-        }
-        if let Some(more) = more {
-            more(batch)?;
-        }
-        seen.record(batch)?;
-        core.save_counters(batch)
-    })?;
-    Ok(())
-}
-
 /// Starts deleting an old mailbox, unless that is under way.
-pub(crate) fn spawn_retire(inner: &Arc<Inner>, mailbox: [u8; 16]) {
+pub(crate) fn spawn_retire(inner: &Arc<Inner>, mailbox: ReceiveId) {
     if inner.retiring_lock().insert(mailbox) {
         let task = tokio::spawn(retire(inner.clone(), mailbox));
         keep_task(inner, task);
@@ -438,107 +115,4 @@ fn keep_task(inner: &Inner, task: tokio::task::JoinHandle<()>) {
     let mut tasks = inner.tasks_lock();
     tasks.retain(|t| !t.is_finished());
     tasks.push(task);
-}
-
-/// Deletes an old mailbox on its relay, then forgets it here.
-async fn retire(inner: Arc<Inner>, receive_id: [u8; 16]) {
-    for attempt in 0..RETRIES {
-        if attempt > 0 {
-            tokio::time::sleep(RETRY_EVERY).await;
-        }
-        let Some((relay, owner)) = inner.core().ok().and_then(|core| {
-            core.mailboxes
-                .get(&receive_id)
-                .map(|m| (m.relay.clone(), m.record.owner_secret))
-        }) else {
-            break;
-        };
-        let id = ReceiveId::from_bytes(receive_id);
-        inner.pool.forget(&relay, id);
-        let deleted = async {
-            let client = inner.pool.connect_fresh(&relay).await?;
-            let result = async {
-                let subscription = client
-                    .subscribe(id, &SigningKey::from_bytes(&owner))
-                    .await?;
-                drop(subscription);
-                client.delete_mailbox(id).await
-            }
-            .await;
-            client.close();
-            result
-        }
-        .await;
-        let gone = match deleted {
-            Ok(()) => true,
-            // Deleted already (an earlier attempt whose answer was lost), or expired.
-            Err(error) if error.code() == Some(boucle_wire::ErrorCode::UnknownMailbox) => true,
-            Err(error) => {
-                tracing::debug!(%error, "deleting an old mailbox deferred");
-                false
-            }
-        };
-        if gone {
-            if let Ok(mut core) = inner.core() {
-                match core.store.write(|batch| {
-                    batch.delete(MAILBOXES, &receive_id)?;
-                    Ok(())
-                }) {
-                    Ok(()) => {
-                        core.mailboxes.remove(&receive_id);
-                    }
-                    Err(error) => tracing::warn!(%error, "cannot forget a deleted mailbox"),
-                }
-            }
-            inner.undrained_lock().remove(&receive_id);
-            break;
-        }
-    }
-    inner.retiring_lock().remove(&receive_id);
-    inner.progress.notify_waiters();
-}
-
-/// Signs a recipient's header and the body with its mailbox's sender key, if it has one.
-pub(crate) fn sign(
-    keys: &HashMap<[u8; 16], SigningKey>,
-    recipient: &mut boucle_wire::BatchRecipient,
-    body: &boucle_wire::Body,
-) {
-    use ed25519_dalek::Signer;
-    if let Some(key) = keys.get(recipient.send_id.as_bytes()) {
-        let proof = boucle_wire::sender_proof(&recipient.send_id, &recipient.header, body);
-        recipient.sender_signature = Some(boucle_wire::Signature::from_bytes(
-            key.sign(&proof).to_bytes(),
-        ));
-    }
-}
-
-/// A contact's record, for `Introduction` handlers: their keys as the introduction
-/// gives them, rehoming needed (they wrote to a mailbox others can write to).
-pub(crate) fn introduced(
-    core: &mut Core,
-    card: &ContactCard,
-    sender_key: Option<[u8; 32]>,
-) -> ContactKeys {
-    let mut keys = ContactKeys::default();
-    learn_send_key(core, &mut keys, card, sender_key);
-    keys
-}
-
-/// The keys of a contact we wrote our introduction to: we made them a locked mailbox.
-pub(crate) fn introducing() -> ContactKeys {
-    ContactKeys {
-        send: None,
-        rehome: Rehome::Done,
-    }
-}
-
-/// Whether `receive_id` is the old mailbox a contact may still write to.
-pub(crate) fn is_old_mailbox(core: &Core, contact: &ContactId, receive_id: &ReceiveId) -> bool {
-    keys(core, contact).is_ok_and(|k| {
-        k.rehome
-            == Rehome::Sent {
-                from: *receive_id.as_bytes(),
-            }
-    })
 }

@@ -1,3 +1,6 @@
+//! *Public API side*: the [`Engine`](crate::Engine) methods of this feature; what they
+//! change is in `crate::core::sharing`.
+//!
 //! Shared contacts (normative: `protocol-spec/organizing.md` §3).
 //!
 //! A card from an invitation carries a one-time key, used up once someone accepted it,
@@ -12,44 +15,25 @@
 //! sees a new, unverified contact, "introduced through" the contact whose card it came
 //! by; both compare safety numbers as with anyone.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
-use boucle_crypto::{
-    ContactCard, Content, IdentityKeys, MessageId, Opened, PairwiseSession, SafetyNumber,
-    seal_pairwise,
-};
-use boucle_wire::{MailboxAddress, ReceiveId};
-use serde::{Deserialize, Serialize};
+use boucle_crypto::{ContactCard, Content, MessageId, PairwiseSession, seal_pairwise};
+use boucle_wire::MailboxAddress;
 
 use super::contacts::card_address;
-use super::inbound::{Followup, Handled, mark_seen};
-use super::messages::{decode_view, find_view, new_message, put_view, seal_for};
-use super::seen::Seen;
+use super::messages::{decode_view, find_view, new_message, put_view};
 use super::{Core, Engine, Event, Inner};
 use crate::error::EngineError;
 use crate::ids::{ContactId, ConversationId};
 use crate::invite::clean_name;
 use crate::model::{
-    ACCOUNT_KEY, CONTACTS, Contact, ContactRecord, MAILBOXES, MESSAGE_INDEX, META, MailboxPurpose,
-    MessageBody, MessageLocation, MessageView, OutboxRecord, SESSIONS, SharedCard, message_key,
+    ACCOUNT_KEY, CONTACTS, ContactRecord, MAILBOXES, MESSAGE_INDEX, META, MailboxPurpose,
+    MessageLocation, MessageView, OutboxRecord, SESSIONS, message_key,
 };
-use crate::store::{ProfileStore, StoreError, Table};
+use crate::store::StoreError;
 
-/// Each contact's shareable card, as they offered it: contact id → card bytes.
-pub(crate) const CARD_OFFERS: Table = Table::new("card_offers", crate::model::BY_ID);
-/// How contacts made from shared cards came: contact id → [`IntroRecord`].
-pub(crate) const INTRODUCED: Table = Table::new("introduced", crate::model::BY_ID);
-
-/// How a contact made from a shared card came to us.
-#[derive(Clone, Serialize, Deserialize)]
-pub(crate) struct IntroRecord {
-    /// Who shared them with us, or through whose card they reached us (a name as we
-    /// knew it then).
-    pub by: String,
-    /// The contact whose card they used, when they reached us.
-    pub via: Option<ContactId>,
-}
+pub(crate) use crate::core::sharing::*;
+pub(crate) use crate::driver::sharing::*;
 
 impl Engine {
     /// Shares a contact into a conversation (a 1:1 chat or a loop): everyone there can
@@ -183,11 +167,11 @@ impl Engine {
             return Err(error.into());
         }
         self.inner.watch_mailbox(&mailbox);
-        core.mailboxes.insert(mailbox.record.receive_id, mailbox);
+        core.mailboxes.insert(mailbox.record.receive(), mailbox);
         let mut contact = super::contacts::view(id, &record);
         annotate(&core, &mut contact);
         drop(core);
-        self.inner.outbox_wake.notify_one();
+        self.inner.changed();
         self.inner.emit(Event::ContactAdded(contact));
         if let Some(view) = updated {
             self.inner.emit(Event::MessageUpdated(view));
@@ -248,229 +232,6 @@ impl Engine {
     }
 }
 
-/// The shared-contact message `message` of `conversation`.
-fn shared_view(
-    core: &Core,
-    conversation: ConversationId,
-    message: MessageId,
-) -> Result<MessageView, EngineError> {
-    let view = find_view(core, &message)?
-        .filter(|v| v.conversation == conversation)
-        .ok_or(EngineError::UnknownMessage)?;
-    if view.deleted || !matches!(view.body, MessageBody::SharedContact { .. }) {
-        return Err(EngineError::NotASharedContact);
-    }
-    Ok(view)
-}
-
-fn view_card(view: &MessageView) -> Result<(ContactCard, String), EngineError> {
-    let MessageBody::SharedContact { card, name, .. } = &view.body else {
-        return Err(EngineError::NotASharedContact);
-    };
-    let card = ContactCard::from_bytes(&card.0)
-        .map_err(|_| StoreError::Corrupt("a shared card is unreadable".into()))?;
-    Ok((card, name.clone()))
-}
-
-fn added(mut view: MessageView, id: ContactId) -> MessageView {
-    if let MessageBody::SharedContact {
-        already_contact,
-        contact,
-        ..
-    } = &mut view.body
-    {
-        *already_contact = true;
-        *contact = Some(id);
-    }
-    view
-}
-
-/// How a shared card is shown.
-fn shared_body(core: &Core, card: &ContactCard, name: &str) -> Result<MessageBody, EngineError> {
-    let known = contact_by_identity(&core.store, card.identity())?.map(|(id, _)| id);
-    Ok(MessageBody::SharedContact {
-        name: clean_name(name),
-        safety_number: SafetyNumber::new(&core.account.identity_keys(), card.identity())
-            .digits()
-            .to_owned(),
-        already_contact: known.is_some(),
-        contact: known,
-        card: SharedCard(card.to_bytes()),
-    })
-}
-
-/// A `SharedContact` received, from a contact (`from`) or in a loop: its body to show,
-/// or `None` if there is nothing to show (a card offer, stored here; an unusable card).
-pub(crate) fn received(
-    core: &Core,
-    from: Option<ContactId>,
-    card: &ContactCard,
-    name: &str,
-) -> Result<Option<MessageBody>, EngineError> {
-    if postcard::from_bytes::<MailboxAddress>(&card.mailbox().0).is_err() {
-        tracing::debug!("ignored a shared card without a usable address");
-        return Ok(None);
-    }
-    if let Some(contact) = from {
-        let record = core.contact_record(&contact)?;
-        let own =
-            ContactCard::from_bytes(&record.card).is_ok_and(|c| c.identity() == card.identity());
-        if own {
-            // Their shareable card. Stored on its own (idempotent, so a redelivery after a
-            // failed write of the rest is harmless).
-            let bytes = card.to_bytes();
-            if core.store.get(CARD_OFFERS, &contact.0)?.as_deref() != Some(bytes.as_slice()) {
-                core.store
-                    .write(|batch| batch.put(CARD_OFFERS, &contact.0, &bytes))?;
-            }
-            return Ok(None);
-        }
-    }
-    Ok(Some(shared_body(core, card, name)?))
-}
-
-/// An envelope on one of our introduction mailboxes: from someone already introduced
-/// through it (an ordinary contact message), or a new introduction.
-pub(crate) fn on_introductions(
-    core: &mut Core,
-    via: ContactId,
-    receive_id: &ReceiveId,
-    opened: &Opened,
-    seen: &Seen,
-) -> Result<Handled, EngineError> {
-    if let Some((id, record)) = contact_by_identity(&core.store, &opened.sender)?
-        && (record.my_mailbox == *receive_id.as_bytes()
-            || super::rehome::is_old_mailbox(core, &id, receive_id))
-    {
-        return super::inbound::from_contact(core, id, receive_id, opened, seen);
-    }
-    let drop_it = |core: &Core, why: &str| -> Result<Handled, EngineError> {
-        tracing::info!("dropped an envelope on an introduction mailbox: {why}");
-        mark_seen(core, seen)?;
-        Ok((Vec::new(), None))
-    };
-    let Ok((session, message)) = PairwiseSession::inbound(&mut core.account, opened) else {
-        return drop_it(core, "not a valid first message");
-    };
-    let Content::Introduction {
-        card,
-        name,
-        sender_key,
-    } = message.content
-    else {
-        return drop_it(core, "not an introduction");
-    };
-    if card.verify().is_err() || card.identity() != &opened.sender {
-        return drop_it(core, "the card is not the sender's");
-    }
-    if postcard::from_bytes::<MailboxAddress>(&card.mailbox().0).is_err() {
-        return drop_it(core, "the card has no usable address");
-    }
-    if contact_by_identity(&core.store, card.identity())?.is_some() {
-        return drop_it(core, "already a contact");
-    }
-    let by = core
-        .contact_record(&via)
-        .map(|r| r.name)
-        .unwrap_or_else(|_| "a former contact".to_owned());
-    let id = ContactId::random();
-    let now = core.now();
-    let record = ContactRecord {
-        name: clean_name(&name),
-        card: card.to_bytes(),
-        my_mailbox: *receive_id.as_bytes(),
-        verified: false,
-        identity_changed: false,
-        unread: 0,
-        last_activity: now,
-        created_at: now,
-    };
-    let intro = IntroRecord { by, via: Some(via) };
-    // They write to a mailbox everyone introduced this way writes to: they get one of
-    // their own, locked (`rehome.rs`, started by the `ContactAdded` event).
-    let keys = super::rehome::introduced(core, &card, sender_key);
-    core.sessions.insert(id, session);
-    let session = core.session_pickle(&id).unwrap_or_default();
-    let account = core.account_pickle();
-    let written = core.store.write(|batch| {
-        batch.put_value(CONTACTS, &id.0, &record)?;
-        batch.put_value(INTRODUCED, &id.0, &intro)?;
-        batch.put(SESSIONS, &id.0, &session)?;
-        batch.put(META, ACCOUNT_KEY, &account)?;
-        super::rehome::put(batch, &id, &keys)?;
-        seen.record(batch)
-    });
-    if let Err(error) = written {
-        core.sessions.remove(&id);
-        if let Some(send) = keys.send {
-            core.send_keys.remove(&send.send_id);
-        }
-        return Err(error.into());
-    }
-    let mut contact = super::contacts::view(id, &record);
-    annotate(core, &mut contact);
-    Ok((
-        vec![Event::ContactAdded(contact)],
-        Some(Followup::OfferCard { contact: id }),
-    ))
-}
-
-/// Fills in what a contact view shows about sharing.
-pub(crate) fn annotate(core: &Core, contact: &mut Contact) {
-    contact.introduced_by = core
-        .store
-        .get_value::<IntroRecord>(INTRODUCED, &contact.id.0)
-        .ok()
-        .flatten()
-        .map(|r| r.by);
-    contact.can_share = core
-        .store
-        .get(CARD_OFFERS, &contact.id.0)
-        .ok()
-        .flatten()
-        .is_some();
-    contact.blocked = super::blocking::is_blocked(core, &contact.id);
-}
-
-/// The offer to make after a new contact arrived (if one did).
-pub(crate) fn offer_after(events: &[Event]) -> Option<Followup> {
-    events.iter().find_map(|event| match event {
-        Event::ContactAdded(contact) => Some(Followup::OfferCard {
-            contact: contact.id,
-        }),
-        _ => None,
-    })
-}
-
-/// Contacts we have not offered a shareable card to yet.
-pub(crate) fn pending_offers(core: &Core) -> Vec<ContactId> {
-    let Ok(contacts) = core.store.scan(CONTACTS, b"") else {
-        return Vec::new();
-    };
-    let offered: HashSet<ContactId> = core
-        .mailboxes
-        .values()
-        .filter_map(|m| match m.record.purpose {
-            MailboxPurpose::Introductions(contact) => Some(contact),
-            _ => None,
-        })
-        .collect();
-    contacts
-        .into_iter()
-        .filter_map(|(key, _)| <[u8; 16]>::try_from(key.as_slice()).ok().map(ContactId))
-        .filter(|id| !offered.contains(id))
-        .collect()
-}
-
-/// Whether this contact still waits for our shareable card.
-fn needs_offer(core: &Core, contact: ContactId) -> bool {
-    core.contact_record(&contact).is_ok()
-        && !core
-            .mailboxes
-            .values()
-            .any(|m| m.record.purpose == MailboxPurpose::Introductions(contact))
-}
-
 /// Starts an offer to every contact still without one (and no offer under way).
 pub(crate) fn offer_pending(inner: &Arc<Inner>) {
     let pending = match inner.core() {
@@ -487,80 +248,4 @@ pub(crate) fn spawn_offer(inner: &Arc<Inner>, contact: ContactId) {
     if inner.offering_lock().insert(contact) {
         tokio::spawn(offer_card(inner.clone(), contact));
     }
-}
-
-/// Offers a contact our shareable card: a new introduction mailbox on our home relay,
-/// and a card for it with our fallback key, sent as a `SharedContact` of ourselves. If
-/// the relay cannot be reached, the offer is retried later.
-async fn offer_card(inner: Arc<Inner>, contact: ContactId) {
-    let engine = Engine {
-        inner: inner.clone(),
-    };
-    let pending = |inner: &Inner| inner.core().is_ok_and(|core| needs_offer(&core, contact));
-    if pending(&inner) {
-        match engine
-            .new_mailbox(MailboxPurpose::Introductions(contact))
-            .await
-        {
-            Ok(mailbox) if pending(&inner) => {
-                let result = (|| -> Result<(), EngineError> {
-                    let mut core = inner.core()?;
-                    let card = core
-                        .account
-                        .member_card(mailbox.keys.seal_key(), card_address(&mailbox));
-                    let offer = new_message(
-                        &core,
-                        Content::SharedContact {
-                            card,
-                            name: core.profile.name.clone(),
-                        },
-                    );
-                    let item = seal_for(&mut core, contact, &offer, None)?;
-                    let session = core.session_pickle(&contact).unwrap_or_default();
-                    let account = core.account_pickle();
-                    let Core {
-                        store, counters, ..
-                    } = &mut *core;
-                    store.write(|batch| {
-                        batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
-                        batch.put(SESSIONS, &contact.0, &session)?;
-                        batch.put(META, ACCOUNT_KEY, &account)?;
-                        super::loops::queue(counters, batch, vec![item])
-                    })?;
-                    inner.watch_mailbox(&mailbox);
-                    core.mailboxes.insert(mailbox.record.receive_id, mailbox);
-                    Ok(())
-                })();
-                match result {
-                    Ok(()) => inner.outbox_wake.notify_one(),
-                    Err(error) => tracing::warn!(%error, "could not offer a shareable card"),
-                }
-            }
-            Ok(_) => {}
-            Err(error) => {
-                tracing::debug!(%error, "no introduction mailbox yet; the card offer will be retried");
-            }
-        }
-    }
-    inner.offering_lock().remove(&contact);
-    inner.progress.notify_waiters();
-}
-
-/// The contact with this identity, if any.
-pub(crate) fn contact_by_identity(
-    store: &ProfileStore,
-    identity: &IdentityKeys,
-) -> Result<Option<(ContactId, ContactRecord)>, EngineError> {
-    for (key, bytes) in store.scan(CONTACTS, b"")? {
-        let Ok(id) = <[u8; 16]>::try_from(key.as_slice()) else {
-            continue;
-        };
-        let Ok(record) = postcard::from_bytes::<ContactRecord>(&bytes) else {
-            continue;
-        };
-        if ContactCard::from_bytes(&record.card).is_ok_and(|card| card.identity() == identity) {
-            return Ok(Some((ContactId(id), record)));
-        }
-    }
-    Ok(None)
 }

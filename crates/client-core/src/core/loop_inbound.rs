@@ -1,7 +1,7 @@
+//! *Core side* (synchronous, sans-IO): the state and rules of this feature.
+//!
 //! What arrives for loops: on our member mailboxes (loop messages, key shares, signed
 //! changes) and, over contact sessions, invitations and join requests.
-
-use std::sync::Arc;
 
 use boucle_crypto::{
     ContactCard, Content, ControlOp, LoopId, LoopSession, Opened, PairwiseSession, RotationPolicy,
@@ -9,19 +9,16 @@ use boucle_crypto::{
 };
 
 use super::inbound::{Followup, mark_seen};
-use super::loops::{
-    self, commit_loop, decode_history, loop_record, queue, save_loop, sender_label,
-};
+use super::loops::{self, commit_loop, decode_history, loop_record, save_loop, sender_label};
 use super::messages::{
     apply_change, find_view, new_message, put_sender, put_view, seal_for, sender_of,
 };
 use super::seen::Seen;
-use super::{Core, Engine, Event, Inner};
+use super::{Core, Event};
 use crate::error::EngineError;
 use crate::ids::ContactId;
 use crate::model::{
-    ACCOUNT_KEY, LOOPS, LoopPhase, LoopRecord, MAILBOXES, META, MailboxPurpose, MessageBody,
-    MessageView, SESSIONS,
+    ACCOUNT_KEY, LOOPS, LoopPhase, LoopRecord, META, MessageBody, MessageView, SESSIONS,
 };
 
 /// An envelope on one of our member mailboxes.
@@ -86,7 +83,7 @@ pub(crate) fn on_loop_mailbox(
 
 /// Applies every pending change whose turn has come, in version order. Returns whether
 /// anything changed. A change that does not verify is dropped.
-fn apply_pending(
+pub(crate) fn apply_pending(
     core: &mut Core,
     id: LoopId,
     record: &mut LoopRecord,
@@ -124,7 +121,7 @@ fn apply_pending(
 }
 
 /// A Megolm-encrypted loop message.
-fn loop_message(
+pub(crate) fn loop_message(
     core: &mut Core,
     id: LoopId,
     opened: &Opened,
@@ -166,7 +163,7 @@ fn loop_message(
         Content::SharedContact { card, name } if allowed => {
             super::sharing::received(core, None, card, name)?
         }
-        Content::Attachment(reference) => Some(super::files::body(reference)),
+        Content::Attachment(reference) => Some(crate::core::files::body(reference)),
         _ => None,
     };
     if let Some(body) = body
@@ -210,11 +207,11 @@ fn loop_message(
         }
     }
     // Polls and agenda events: their own tables; a new one is also a history entry.
-    let member = super::organize::Sender::member(core, id, &sender.ed25519, label);
+    let member = super::organized::Sender::member(core, id, &sender.ed25519, label);
     let organized = if blocked && super::roles::is_post(&message.content) {
         Default::default()
     } else {
-        super::organize::receive(core, conversation, &member, &message)?
+        super::organized::receive(core, conversation, &member, &message)?
     };
     if organized.visible {
         record.unread += 1;
@@ -223,7 +220,7 @@ fn loop_message(
     // Files: an attachment and its chunks are posts, dropped with the rest when the
     // sender may not post.
     let files = if allowed {
-        super::files::on_message(core, conversation, &sender.ed25519, &message, duplicate)?
+        crate::core::files::on_message(core, conversation, &sender.ed25519, &message, duplicate)?
     } else {
         Default::default()
     };
@@ -307,7 +304,7 @@ pub(crate) fn on_invitation(
             })?;
             // What our member mailbox held back can be read now.
             let followup = Followup::Joined {
-                mailbox: record.my_mailbox,
+                mailbox: boucle_wire::ReceiveId::from_bytes(record.my_mailbox),
             };
             Ok((vec![Event::LoopChanged(id)], Some(followup)))
         }
@@ -383,7 +380,7 @@ pub(crate) fn on_join(
     }
     let mut items = loops::issue(core, id, &mut record, ControlOp::AddMember(card.clone()))?;
     let history = decode_history(&record.history)?;
-    let welcome = new_message(&core, Content::LoopInvitation { history });
+    let welcome = new_message(core, Content::LoopInvitation { history });
     items.push(seal_for(core, contact, &welcome, None)?);
     // What we posted since inviting them, to them alone and in order (`kept.rs`).
     let (backlog, kept) = super::kept::deliver(core, id, contact, &card)?;
@@ -397,70 +394,6 @@ pub(crate) fn on_join(
         seen.record(batch)
     })?;
     Ok(vec![Event::LoopChanged(id)])
-}
-
-/// Accepts a recorded loop invitation: a member mailbox on our home relay, then a join
-/// request with its card to the inviting admin. If the relay cannot be reached, the
-/// invitation stays recorded and is retried at the next unlock.
-pub(crate) async fn accept_invitation(inner: Arc<Inner>, id: LoopId) {
-    let engine = Engine {
-        inner: inner.clone(),
-    };
-    let invited = |inner: &Inner| -> Option<ContactId> {
-        let core = inner.core().ok()?;
-        match loop_record(&core, id).ok()?.phase {
-            LoopPhase::Invited { inviter } => Some(inviter),
-            _ => None,
-        }
-    };
-    if invited(&inner).is_none() {
-        return;
-    }
-    let mailbox = match engine.new_mailbox(MailboxPurpose::Loop(id)).await {
-        Ok(mailbox) => mailbox,
-        Err(error) => {
-            tracing::warn!(%error, "could not join a loop yet: no member mailbox; will retry");
-            return;
-        }
-    };
-    let result = (|| -> Result<(), EngineError> {
-        let mut core = inner.core()?;
-        let mut record = loop_record(&core, id)?;
-        let LoopPhase::Invited { inviter } = record.phase else {
-            return Ok(());
-        };
-        let card = core.account.member_card(
-            mailbox.keys.seal_key(),
-            super::contacts::card_address(&mailbox),
-        );
-        let join = new_message(&core, Content::LoopJoin { loop_id: id, card });
-        let item = seal_for(&mut core, inviter, &join, None)?;
-        record.phase = LoopPhase::Joining { inviter };
-        record.my_mailbox = mailbox.record.receive_id;
-        let account = core.account_pickle();
-        let session = core.session_pickle(&inviter).unwrap_or_default();
-        let Core {
-            store, counters, ..
-        } = &mut *core;
-        store.write(|batch| {
-            batch.put_value(LOOPS, &id.0, &record)?;
-            batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
-            batch.put(META, ACCOUNT_KEY, &account)?;
-            batch.put(SESSIONS, &inviter.0, &session)?;
-            queue(counters, batch, vec![item])
-        })?;
-        inner.watch_mailbox(&mailbox);
-        core.mailboxes.insert(mailbox.record.receive_id, mailbox);
-        Ok(())
-    })();
-    match result {
-        Ok(()) => {
-            inner.outbox_wake.notify_one();
-            inner.emit(Event::LoopChanged(id));
-        }
-        Err(error) => tracing::warn!(%error, "could not join a loop"),
-    }
-    inner.progress.notify_waiters();
 }
 
 /// Whether we asked to join this loop and are waiting for its history: what comes to

@@ -119,13 +119,16 @@ pub(crate) struct SealedBlob {
     pub chunks: Vec<Vec<u8>>,
 }
 
-/// Encrypts a file under a fresh random key.
-pub(crate) fn seal(plaintext: &[u8], chunk_size: u32) -> Result<SealedBlob, BlobError> {
+/// Encrypts a file under `key`, which must be fresh and random (the caller draws it
+/// from the core's rng): one key per file.
+pub(crate) fn seal(
+    plaintext: &[u8],
+    chunk_size: u32,
+    key: Zeroizing<[u8; 32]>,
+) -> Result<SealedBlob, BlobError> {
     if plaintext.len() as u64 > MAX_FILE_SIZE {
         return Err(BlobError::TooLarge);
     }
-    let mut key = Zeroizing::new([0u8; 32]);
-    rand::fill(&mut key[..]);
     let locator = Locator::for_size(plaintext.len() as u64, chunk_size);
     let cipher = ChaCha20Poly1305::new(&(*key).into());
     let mut hash = Sha256::new();
@@ -227,6 +230,10 @@ pub(crate) fn open<'a>(
 
 #[cfg(test)]
 mod tests {
+    fn test_key() -> Zeroizing<[u8; 32]> {
+        Zeroizing::new([0x5a; 32])
+    }
+
     use super::*;
 
     fn file(len: usize) -> Vec<u8> {
@@ -249,7 +256,7 @@ mod tests {
             3 * cs as usize,
         ] {
             let plain = file(len);
-            let blob = seal(&plain, cs).unwrap();
+            let blob = seal(&plain, cs, test_key()).unwrap();
             assert_eq!(blob.chunks.len() as u32, blob.locator.chunks);
             assert_eq!(
                 Locator::parse(&blob.locator.to_bytes(), len as u64),
@@ -272,7 +279,7 @@ mod tests {
     fn tampering_is_detected() {
         let cs = MIN_CHUNK_SIZE;
         let len = 3 * cs as u64 + 10;
-        let blob = seal(&file(len as usize), cs).unwrap();
+        let blob = seal(&file(len as usize), cs, test_key()).unwrap();
         let ok =
             |chunks: &[Vec<u8>]| verify(&blob.key, &blob.sha256, len, &blob.locator, &refs(chunks));
         // A flipped bit: the checksum fails, and the chunk does not open.
@@ -339,6 +346,6 @@ mod tests {
         let mut longer = good.to_bytes();
         longer.extend_from_slice(&[1, 2, 3]);
         assert_eq!(Locator::parse(&longer, 100_000), Ok(good));
-        assert!(seal(&[], CHUNK_SIZE).unwrap().chunks.len() == 1);
+        assert!(seal(&[], CHUNK_SIZE, test_key()).unwrap().chunks.len() == 1);
     }
 }

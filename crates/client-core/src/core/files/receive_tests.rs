@@ -11,7 +11,7 @@ use super::{
     ATTACHMENTS, AttachmentRecord, FILE_CHUNKS, ORPHAN_CHUNKS, Stored, delete_attachment_data,
     on_message,
 };
-use crate::engine::Core;
+use crate::core::Core;
 use crate::ids::ConversationId;
 use crate::model::{Counters, ProfileRecord};
 use crate::store::{KdfParams, ProfileStore};
@@ -60,7 +60,7 @@ fn file() -> File {
     let plain: Vec<u8> = (0..2 * MIN_CHUNK_SIZE as usize + 100)
         .map(|i| (i % 253) as u8)
         .collect();
-    let sealed = blob::seal(&plain, MIN_CHUNK_SIZE).unwrap();
+    let sealed = blob::seal(&plain, MIN_CHUNK_SIZE, zeroize::Zeroizing::new([9; 32])).unwrap();
     let id = MessageId([9; 16]);
     let reference = Message {
         id,
@@ -287,7 +287,7 @@ fn a_full_chunk_fits_the_largest_envelope() {
     use boucle_crypto::{
         LoopSession, MailboxAddress, MailboxKeys, PairwiseSession, seal_loop, seal_pairwise,
     };
-    let mut rng = rand::rng();
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(11);
     let chunk = Message {
         id: MessageId([1; 16]),
         sent_at: Timestamp(u64::MAX),

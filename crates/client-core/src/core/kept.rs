@@ -34,13 +34,14 @@ use crate::store::{KeyPart, StoreError, Table, WriteBatch};
 /// loop id ‖ counter (in posting order, per loop) → [`KeptRecord`].
 pub(crate) const KEPT: Table =
     Table::new("kept_for_invited", &[KeyPart::Id(16), KeyPart::Clear(8)]);
+
 /// message id → the keys in [`KEPT`] of what is kept about that message (itself, and
 /// its reactions, edits, votes, answers and file chunks), so that deleting a message
 /// deletes what is kept of it in the same write.
 pub(crate) const KEPT_INDEX: Table = Table::new("kept_index", BY_ID);
 
 /// Key of a kept message: loop id ‖ counter (big-endian).
-type KeptKey = [u8; 24];
+pub(crate) type KeptKey = [u8; 24];
 
 /// A message kept for the contacts invited into a loop who have not joined yet.
 #[derive(Clone, Serialize, Deserialize)]
@@ -96,7 +97,7 @@ pub(crate) fn note(
 }
 
 /// The message of the history that `message` belongs to.
-fn about(message: &Message) -> [u8; 16] {
+pub(crate) fn about(message: &Message) -> [u8; 16] {
     match &message.content {
         Content::Reaction { to, .. } => to.0,
         Content::Edit { target, .. } | Content::Delete { target } => target.0,
@@ -166,7 +167,7 @@ pub(crate) struct Writes {
     ops: Vec<Op>,
 }
 
-enum Op {
+pub(crate) enum Op {
     /// Keep (or keep still, for fewer contacts) a message.
     Put(KeptKey, KeptRecord),
     /// It is sent to everyone it was kept for (or its loop was left).
@@ -254,7 +255,7 @@ pub(crate) fn deliver(
             .encrypt(&message, now)
             .map_err(|e| EngineError::Crypto(e.to_string()))?;
         if let Some(share) = share {
-            let keys = new_message(&core, Content::KeyShare(share));
+            let keys = new_message(core, Content::KeyShare(share));
             items.push(to_member(core, card, &keys)?);
         }
         items.extend(loops::seal_to(
@@ -305,7 +306,7 @@ pub(crate) fn summary(core: &Core) -> Result<AwaitingMembers, EngineError> {
     })
 }
 
-fn last_counter(core: &Core, id: LoopId) -> Result<u64, EngineError> {
+pub(crate) fn last_counter(core: &Core, id: LoopId) -> Result<u64, EngineError> {
     let last = core
         .store
         .range(KEPT, &key(id, 0), &key(id, u64::MAX), 1, true)?;
@@ -315,34 +316,37 @@ fn last_counter(core: &Core, id: LoopId) -> Result<u64, EngineError> {
     })
 }
 
-fn key(id: LoopId, counter: u64) -> KeptKey {
+pub(crate) fn key(id: LoopId, counter: u64) -> KeptKey {
     let mut key = [0u8; 24];
     key[..16].copy_from_slice(&id.0);
     key[16..].copy_from_slice(&counter.to_be_bytes());
     key
 }
 
-fn counter(key: &KeptKey) -> u64 {
+pub(crate) fn counter(key: &KeptKey) -> u64 {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&key[16..]);
     u64::from_be_bytes(bytes)
 }
 
-fn to_key(bytes: &[u8]) -> Result<KeptKey, StoreError> {
+pub(crate) fn to_key(bytes: &[u8]) -> Result<KeptKey, StoreError> {
     KeptKey::try_from(bytes).map_err(|_| corrupt())
 }
 
-fn decode(bytes: &[u8]) -> Result<KeptRecord, StoreError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<KeptRecord, StoreError> {
     postcard::from_bytes(bytes).map_err(|_| corrupt())
 }
 
-fn index_of(batch: &mut WriteBatch<'_>, message: &[u8; 16]) -> Result<Vec<KeptKey>, StoreError> {
+pub(crate) fn index_of(
+    batch: &mut WriteBatch<'_>,
+    message: &[u8; 16],
+) -> Result<Vec<KeptKey>, StoreError> {
     match batch.get(KEPT_INDEX, message)? {
         Some(bytes) => postcard::from_bytes(&bytes).map_err(|_| corrupt()),
         None => Ok(Vec::new()),
     }
 }
 
-fn corrupt() -> StoreError {
+pub(crate) fn corrupt() -> StoreError {
     StoreError::Corrupt("a message kept for invited members is unreadable".into())
 }

@@ -1,4 +1,6 @@
-//! Sending what is queued, in order per relay, with a visible state.
+//! *Core side* of the outbox: which items are due, what a relay's answers mean for an
+//! item, and the message states that follow. The driver (`crate::driver::outbox`) does
+//! the sending, in the order [`pending`] gives, and reports each outcome here.
 //!
 //! Items are already sealed (see `messages.rs`), so a retry resends the same bytes. An
 //! item leaves the outbox only once its relay has durably stored it, or refused it for
@@ -8,111 +10,76 @@
 //! drops by message id.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::time::Duration;
 
-use boucle_wire::{BatchRecipient, Body, Envelope, ErrorCode, Header, RelayAddress, SendId};
+use boucle_wire::{BatchRecipient, Body, ErrorCode, Header, RelayAddress, SendId};
 
 use super::messages::{decode_view, put_view};
-use super::{Event, Inner};
+use super::{Core, Event};
 use crate::model::{DeliveryState, MESSAGES, OUTBOX, OutboxRecord, message_key};
 
-/// How often the outbox is retried when nothing wakes it.
-const RETRY: Duration = Duration::from_secs(2);
-/// How long to wait for a relay connection before deferring its items.
-const CONNECT_WAIT: Duration = Duration::from_secs(3);
-
-pub(crate) async fn run(inner: Arc<Inner>) {
-    loop {
-        let _ = tokio::time::timeout(RETRY, inner.outbox_wake.notified()).await;
-        send_all(&inner).await;
-        inner.progress.notify_waiters();
-    }
+/// What one round of sending has learnt so far, so that later items keep their order
+/// behind earlier ones.
+#[derive(Debug, Default)]
+pub(crate) struct Round {
+    /// Relays that could not be reached (or refused for a passing reason) this round:
+    /// their later items wait.
+    pub held_back: HashSet<String>,
+    /// Mailboxes that were full this round: later items to them wait as well, so each
+    /// recipient still gets its messages in order, while items to others go on.
+    pub full: HashMap<[u8; 16], DeliveryState>,
 }
 
-async fn send_all(inner: &Inner) {
-    let mut send_keys = HashMap::new();
-    let items: Vec<(Vec<u8>, OutboxRecord)> = match inner.core() {
-        Ok(core) => match core.store.scan(OUTBOX, b"") {
-            Ok(items) => {
-                let items = items
-                    .into_iter()
-                    .filter_map(|(key, bytes)| Some((key, postcard::from_bytes(&bytes).ok()?)))
-                    .collect();
-                send_keys.clone_from(&core.send_keys);
-                drop_orphans(&core, items)
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot read the outbox");
-                return;
-            }
-        },
-        Err(_) => return,
-    };
-    let mut held_back: HashSet<String> = HashSet::new();
-    // Mailboxes that were full this round: later items to them wait as well, so each
-    // recipient still gets its messages in order, while items to others go on.
-    let mut full: HashMap<[u8; 16], DeliveryState> = HashMap::new();
-    for (key, item) in items {
-        if held_back.contains(&item.relay) || !super::files::still_queued(inner, &key) {
-            continue;
-        }
-        if let Some(waiting) = item.recipients.iter().find_map(|(id, _)| full.get(id)) {
-            // Behind a message to the same full mailbox: it waits for the same reason.
-            keep(inner, &key, &item, false, Some(waiting.clone()));
-            continue;
-        }
-        let (relay, body, recipients) = match prepare(&item, &send_keys) {
-            Ok(parts) => parts,
-            Err(reason) => {
-                finish(inner, &key, &item, DeliveryState::Failed(reason.into()));
-                continue;
-            }
-        };
-        let Some(client) = inner.pool.connected(&relay, CONNECT_WAIT).await else {
-            held_back.insert(item.relay.clone());
-            continue;
-        };
-        // Waiting for the connection took time: the item's message may have expired (or
-        // the upload been withdrawn) meanwhile.
-        if !super::files::still_queued(inner, &key) || withdrawn_if_orphan(inner, &key, &item) {
-            continue;
-        }
-        // One outcome per recipient, in the item's order.
-        let outcomes = match <[BatchRecipient; 1]>::try_from(recipients) {
-            Ok([one]) => {
-                let envelope = Envelope {
-                    header: one.header,
-                    body,
-                };
-                match client
-                    .send_with_signature(one.send_id, envelope, one.sender_signature)
-                    .await
-                {
-                    Ok(()) => Ok(vec![Ok(())]),
-                    Err(error) => match error.code() {
-                        Some(code) => Ok(vec![Err(code)]),
-                        None => Err(error),
-                    },
-                }
-            }
-            Err(recipients) => client.send_batch(body, recipients).await,
-        };
-        match outcomes {
-            Ok(outcomes) => settle(
-                inner,
-                &key,
-                item,
-                &relay,
-                &outcomes,
-                &mut full,
-                &mut held_back,
-            ),
-            Err(error) => {
-                tracing::debug!(%error, "send deferred");
-                held_back.insert(item.relay.clone());
-            }
-        }
+/// What the round should do with an item, in the order [`pending`] returned them.
+#[derive(Debug)]
+pub(crate) enum Next {
+    /// Skip it this round (its relay is held back, or it is no longer queued).
+    Skip,
+    /// Send it: to this relay, this body, these recipients.
+    Send(RelayAddress, Body, Vec<BatchRecipient>),
+    /// Nothing to send: these events tell what happened to it.
+    Settled(Vec<Event>),
+}
+
+/// Every item of the outbox, in order, without those whose message is gone.
+pub(crate) fn pending(
+    core: &Core,
+) -> Result<Vec<(Vec<u8>, OutboxRecord)>, crate::store::StoreError> {
+    let items = core
+        .store
+        .scan(OUTBOX, b"")?
+        .into_iter()
+        .filter_map(|(key, bytes)| Some((key, postcard::from_bytes(&bytes).ok()?)))
+        .collect();
+    Ok(drop_orphans(core, items))
+}
+
+/// Whether an item is still in the outbox (an upload withdrawn, a message expired
+/// meanwhile, take theirs out).
+pub(crate) fn still_queued(core: &Core, key: &[u8]) -> bool {
+    core.store.count(OUTBOX, key).ok().is_none_or(|n| n > 0)
+}
+
+/// Decides what to do with the next item of a round.
+pub(crate) fn next(core: &Core, key: &[u8], item: &OutboxRecord, round: &Round) -> Next {
+    if round.held_back.contains(&item.relay) || !still_queued(core, key) {
+        return Next::Skip;
+    }
+    if let Some(waiting) = item
+        .recipients
+        .iter()
+        .find_map(|(id, _)| round.full.get(id))
+    {
+        // Behind a message to the same full mailbox: it waits for the same reason.
+        return Next::Settled(keep(core, key, item, false, Some(waiting.clone())));
+    }
+    match prepare(item, &core.send_keys) {
+        Ok((relay, body, recipients)) => Next::Send(relay, body, recipients),
+        Err(reason) => Next::Settled(finish(
+            core,
+            key,
+            item,
+            DeliveryState::Failed(reason.into()),
+        )),
     }
 }
 
@@ -120,15 +87,14 @@ async fn send_all(inner: &Inner) {
 /// knows), failed for good, or kept for the recipients still to reach. A recipient whose
 /// mailbox is gone (a member who left a loop) does not hold the others back; one whose
 /// mailbox is full is retried, alone, until there is room.
-fn settle(
-    inner: &Inner,
+pub(crate) fn settle(
+    core: &Core,
     key: &[u8],
     mut item: OutboxRecord,
     relay: &RelayAddress,
     outcomes: &[Result<(), ErrorCode>],
-    full: &mut HashMap<[u8; 16], DeliveryState>,
-    held_back: &mut HashSet<String>,
-) {
+    round: &mut Round,
+) -> Vec<Event> {
     let waiting = DeliveryState::MailboxFull {
         relay: format!("{}:{}", relay.host(), relay.port()),
     };
@@ -145,9 +111,9 @@ fn settle(
             Err(code) => {
                 if *code == ErrorCode::QuotaExceeded {
                     mailbox_full = true;
-                    full.insert(recipient.0, waiting.clone());
+                    round.full.insert(recipient.0, waiting.clone());
                 } else {
-                    held_back.insert(item.relay.clone());
+                    round.held_back.insert(item.relay.clone());
                 }
                 retry.push(recipient.clone());
             }
@@ -158,26 +124,24 @@ fn settle(
             Some(code) if !stored => DeliveryState::Failed(code.describe().to_owned()),
             _ => DeliveryState::Sent,
         };
-        finish(inner, key, &item, state);
-        return;
+        return finish(core, key, &item, state);
     }
     // Those already stored are not sent again.
     let changed = retry.len() != item.recipients.len();
     item.recipients = retry;
     item.attempts = item.attempts.saturating_add(1);
-    keep(inner, key, &item, changed, mailbox_full.then_some(waiting));
+    keep(core, key, &item, changed, mailbox_full.then_some(waiting))
 }
 
 /// Keeps an item for a later round (with fewer recipients when `changed`), and shows
 /// why its message waits.
-fn keep(
-    inner: &Inner,
+pub(crate) fn keep(
+    core: &Core,
     key: &[u8],
     item: &OutboxRecord,
     changed: bool,
     waiting: Option<DeliveryState>,
-) {
-    let Ok(core) = inner.core() else { return };
+) -> Vec<Event> {
     let mut updated = None;
     let result = core.store.write(|batch| {
         if batch.get(OUTBOX, key)?.is_none() {
@@ -197,22 +161,20 @@ fn keep(
         }
         Ok(())
     });
-    drop(core);
     match result {
-        Ok(()) => {
-            if let Some(view) = updated {
-                inner.emit(Event::MessageUpdated(view));
-            }
+        Ok(()) => updated.map(Event::MessageUpdated).into_iter().collect(),
+        Err(error) => {
+            tracing::warn!(%error, "cannot update the outbox");
+            Vec::new()
         }
-        Err(error) => tracing::warn!(%error, "cannot update the outbox"),
     }
 }
 
 /// Removes the items whose message is gone before it could leave (it disappeared when
 /// its timer ran out, say): a message that expired on this device is never sent. Returns
 /// the others.
-fn drop_orphans(
-    core: &super::Core,
+pub(crate) fn drop_orphans(
+    core: &Core,
     items: Vec<(Vec<u8>, OutboxRecord)>,
 ) -> Vec<(Vec<u8>, OutboxRecord)> {
     let (orphans, items): (Vec<_>, Vec<_>) = items
@@ -237,7 +199,7 @@ fn drop_orphans(
 }
 
 /// Whether the item carries a message that is no longer in the history.
-fn message_gone(core: &super::Core, item: &OutboxRecord) -> bool {
+pub(crate) fn message_gone(core: &Core, item: &OutboxRecord) -> bool {
     item.message.is_some_and(|(conversation, position)| {
         matches!(
             core.store
@@ -248,11 +210,8 @@ fn message_gone(core: &super::Core, item: &OutboxRecord) -> bool {
 }
 
 /// Removes one item if its message is gone (see [`drop_orphans`]); whether it did.
-fn withdrawn_if_orphan(inner: &Inner, key: &[u8], item: &OutboxRecord) -> bool {
-    let Ok(core) = inner.core() else {
-        return false;
-    };
-    let gone = message_gone(&core, item);
+pub(crate) fn withdrawn_if_orphan(core: &Core, key: &[u8], item: &OutboxRecord) -> bool {
+    let gone = message_gone(core, item);
     if gone
         && let Err(error) = core
             .store
@@ -265,9 +224,9 @@ fn withdrawn_if_orphan(inner: &Inner, key: &[u8], item: &OutboxRecord) -> bool {
 
 /// The relay, body and recipients of an item (signed for the mailboxes locked with a
 /// sender key we hold), or why it can never be sent.
-fn prepare(
+pub(crate) fn prepare(
     item: &OutboxRecord,
-    send_keys: &HashMap<[u8; 16], ed25519_dalek::SigningKey>,
+    send_keys: &HashMap<SendId, ed25519_dalek::SigningKey>,
 ) -> Result<(RelayAddress, Body, Vec<BatchRecipient>), &'static str> {
     let relay = item
         .relay
@@ -291,7 +250,7 @@ fn prepare(
 }
 
 /// Refusals that a retry cannot change.
-fn is_final(code: ErrorCode) -> bool {
+pub(crate) fn is_final(code: ErrorCode) -> bool {
     matches!(
         code,
         ErrorCode::UnknownMailbox
@@ -303,8 +262,12 @@ fn is_final(code: ErrorCode) -> bool {
 }
 
 /// Removes an item from the outbox and records its message's new state.
-fn finish(inner: &Inner, key: &[u8], item: &OutboxRecord, state: DeliveryState) {
-    let Ok(core) = inner.core() else { return };
+pub(crate) fn finish(
+    core: &Core,
+    key: &[u8],
+    item: &OutboxRecord,
+    state: DeliveryState,
+) -> Vec<Event> {
     let mut updated = None;
     let mut events = Vec::new();
     let result = core.store.write(|batch| {
@@ -325,16 +288,15 @@ fn finish(inner: &Inner, key: &[u8], item: &OutboxRecord, state: DeliveryState) 
         }
         Ok(())
     });
-    drop(core);
     match result {
-        Ok(()) => {
-            if let Some(view) = updated {
-                inner.emit(Event::MessageUpdated(view));
-            }
-            for event in events {
-                inner.emit(event);
-            }
+        Ok(()) => updated
+            .map(Event::MessageUpdated)
+            .into_iter()
+            .chain(events)
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, "cannot update the outbox");
+            Vec::new()
         }
-        Err(error) => tracing::warn!(%error, "cannot update the outbox"),
     }
 }

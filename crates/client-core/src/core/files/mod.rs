@@ -19,26 +19,23 @@
 //!   `Attachment` message).
 
 pub(crate) mod blob;
-mod inbound;
-mod outbound;
+pub(crate) mod inbound;
+pub(crate) mod outbound;
 #[cfg(test)]
 mod receive_tests;
-
-use std::path::Path;
 
 use boucle_crypto::MessageId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::Engine;
 use crate::error::EngineError;
 use crate::ids::ConversationId;
-use crate::model::{BY_ID, BY_POSITION, MessageView, OUTBOX, message_key};
+use crate::model::{BY_ID, BY_POSITION, OUTBOX, message_key};
 use crate::store::{KeyPart, StoreError, Table, WriteBatch};
 use blob::Locator;
 pub use blob::MAX_FILE_SIZE;
 pub(crate) use inbound::{on_message, prune_orphans};
-pub(crate) use outbound::{on_outbox_done, still_queued};
+pub(crate) use outbound::on_outbox_done;
 
 /// message id → [`AttachmentRecord`].
 pub(crate) const ATTACHMENTS: Table = Table::new("attachments", BY_ID);
@@ -152,198 +149,6 @@ pub(crate) struct OrphanRecord {
     pub senders: Vec<([u8; 8], u32)>,
 }
 
-impl Engine {
-    /// Sends a file (at most [`MAX_FILE_SIZE`] bytes) to a conversation. It is
-    /// encrypted on a blocking thread and queued at once, in order with other messages;
-    /// [`crate::Event::TransferProgress`] then reports the upload, and
-    /// [`crate::Event::MessageUpdated`] its end. `media_type` is guessed from the name
-    /// (and the first bytes, for images) when not given.
-    pub async fn send_file(
-        &self,
-        conversation: ConversationId,
-        name: &str,
-        media_type: Option<&str>,
-        data: Vec<u8>,
-    ) -> Result<MessageView, EngineError> {
-        let size = data.len() as u64;
-        if size > MAX_FILE_SIZE {
-            return Err(EngineError::FileTooLarge { size });
-        }
-        outbound::check_can_send(&self.inner, conversation)?;
-        let name = clean_file_name(name);
-        let media_type = match media_type {
-            Some(given) => clean_media_type(given),
-            None => guess_media_type(&name, &data),
-        };
-        let inner = self.inner.clone();
-        let data = zeroize::Zeroizing::new(data);
-        tokio::task::spawn_blocking(move || {
-            outbound::queue_file(&inner, conversation, name, media_type, data)
-        })
-        .await
-        .map_err(|_| EngineError::Crypto("the file could not be prepared".into()))?
-    }
-
-    /// Sends the file at `path` (see [`Engine::send_file`]); its size is checked before
-    /// it is read.
-    pub async fn send_file_from(
-        &self,
-        conversation: ConversationId,
-        path: &Path,
-    ) -> Result<MessageView, EngineError> {
-        let file_error = |e: std::io::Error| EngineError::File {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
-        let metadata = tokio::fs::metadata(path).await.map_err(file_error)?;
-        if !metadata.is_file() {
-            return Err(EngineError::File {
-                path: path.display().to_string(),
-                reason: "not a file".into(),
-            });
-        }
-        if metadata.len() > MAX_FILE_SIZE {
-            return Err(EngineError::FileTooLarge {
-                size: metadata.len(),
-            });
-        }
-        let data = tokio::fs::read(path).await.map_err(file_error)?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        self.send_file(conversation, &name, None, data).await
-    }
-
-    /// The file attached to a message, and how far it has got.
-    pub fn attachment(
-        &self,
-        conversation: ConversationId,
-        message: MessageId,
-    ) -> Result<AttachmentView, EngineError> {
-        let core = self.inner.core()?;
-        let record = record_in(&core.store, conversation, &message)?;
-        let state = match &record.state {
-            Stored::Sending => {
-                let upload = record.position.and_then(|position| {
-                    core.store
-                        .get_value::<UploadRecord>(
-                            UPLOADS,
-                            &message_key(&conversation.key(), position),
-                        )
-                        .ok()
-                        .flatten()
-                });
-                let done = upload.map_or(0, |u| sent_bytes(&u));
-                TransferState::Uploading {
-                    done,
-                    total: record.size,
-                }
-            }
-            Stored::Receiving => TransferState::Downloading {
-                done: received_bytes(&record),
-                total: record.size,
-            },
-            Stored::Complete => TransferState::Complete,
-            Stored::Failed(reason) => TransferState::Failed(reason.clone()),
-            Stored::Deleted => return Err(EngineError::NoAttachment),
-        };
-        Ok(AttachmentView {
-            message,
-            conversation,
-            from_me: record.from_me,
-            name: record.name,
-            media_type: record.media_type,
-            size: record.size,
-            state,
-        })
-    }
-
-    /// The content of an attachment, decrypted in memory (for previews): a received one
-    /// once it is complete, one of ours at any time (we keep what we send).
-    pub fn attachment_bytes(
-        &self,
-        conversation: ConversationId,
-        message: MessageId,
-    ) -> Result<Vec<u8>, EngineError> {
-        let core = self.inner.core()?;
-        let record = record_in(&core.store, conversation, &message)?;
-        match &record.state {
-            Stored::Deleted => return Err(EngineError::NoAttachment),
-            // Ours is complete here from the start, however its upload goes.
-            _ if record.from_me => {}
-            Stored::Complete => {}
-            Stored::Failed(reason) => {
-                return Err(EngineError::AttachmentUnavailable(reason.clone()));
-            }
-            Stored::Sending | Stored::Receiving => {
-                return Err(EngineError::AttachmentUnavailable(
-                    "it has not fully arrived yet".into(),
-                ));
-            }
-        }
-        let locator = record
-            .locator
-            .ok_or_else(|| EngineError::AttachmentUnavailable("it is not valid".into()))?;
-        let tag = chunk_tag(conversation, &record.sender, &message);
-        let chunks = core
-            .store
-            .scan(FILE_CHUNKS, &chunk_prefix(&message, &tag))?;
-        drop(core);
-        let plain = blob::open(
-            &record.key,
-            record.size,
-            &locator,
-            chunks.iter().map(|(_, data)| data.as_slice()),
-        )
-        .map_err(|e| EngineError::AttachmentUnavailable(e.to_string()))?;
-        Ok(plain.to_vec())
-    }
-
-    /// Saves an attachment (as [`Engine::attachment_bytes`] gives it) to `path`,
-    /// replacing any file there; it is written under a temporary name first, so that a
-    /// partial file never appears. Returns its size.
-    pub async fn save_attachment(
-        &self,
-        conversation: ConversationId,
-        message: MessageId,
-        path: &Path,
-    ) -> Result<u64, EngineError> {
-        let engine = self.clone();
-        let path = path.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let data = zeroize::Zeroizing::new(engine.attachment_bytes(conversation, message)?);
-            write_file(&path, &data).map_err(|e| EngineError::File {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
-            Ok(data.len() as u64)
-        })
-        .await
-        .map_err(|_| EngineError::Crypto("the file could not be saved".into()))?
-    }
-}
-
-fn write_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("the destination has no file name"))?;
-    let mut temporary = name.to_owned();
-    temporary.push(".boucle-part");
-    let temporary = path.with_file_name(temporary);
-    let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(data)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result
-}
-
 /// How a received `Attachment` message shows in history.
 pub(crate) fn body(reference: &boucle_crypto::AttachmentRef) -> crate::model::MessageBody {
     crate::model::MessageBody::Attachment {
@@ -354,7 +159,7 @@ pub(crate) fn body(reference: &boucle_crypto::AttachmentRef) -> crate::model::Me
 }
 
 /// The attachment record of a message of `conversation`.
-fn record_in(
+pub(crate) fn record_in(
     store: &crate::store::ProfileStore,
     conversation: ConversationId,
     message: &MessageId,
@@ -405,7 +210,7 @@ pub(crate) fn delete_attachment_data(
 }
 
 /// Deletes the stored chunks of an attachment.
-fn delete_chunks(
+pub(crate) fn delete_chunks(
     batch: &mut WriteBatch<'_>,
     record: &AttachmentRecord,
     id: &MessageId,
@@ -420,7 +225,10 @@ fn delete_chunks(
 
 /// Deletes the chunks of `id` that came before its `Attachment` message. Whether there
 /// were any.
-fn delete_orphans(batch: &mut WriteBatch<'_>, id: &MessageId) -> Result<bool, StoreError> {
+pub(crate) fn delete_orphans(
+    batch: &mut WriteBatch<'_>,
+    id: &MessageId,
+) -> Result<bool, StoreError> {
     let Some(orphans) = batch
         .get(ORPHAN_CHUNKS, &id.0)?
         .and_then(|bytes| postcard::from_bytes::<OrphanRecord>(&bytes).ok())
@@ -437,20 +245,20 @@ fn delete_orphans(batch: &mut WriteBatch<'_>, id: &MessageId) -> Result<bool, St
 }
 
 /// Bytes of our upload that relays have stored.
-fn sent_bytes(upload: &UploadRecord) -> u64 {
+pub(crate) fn sent_bytes(upload: &UploadRecord) -> u64 {
     let total = u64::from(upload.total.max(1));
     let done = u64::from(upload.total).saturating_sub(upload.pending.len() as u64);
     upload.size.saturating_mul(done) / total
 }
 
 /// Bytes of a received attachment that are here.
-fn received_bytes(record: &AttachmentRecord) -> u64 {
+pub(crate) fn received_bytes(record: &AttachmentRecord) -> u64 {
     let chunk = record.locator.map_or(0, |l| u64::from(l.chunk_size));
     (u64::from(record.received) * chunk).min(record.size)
 }
 
 /// Whether going from `done - 1` to `done` of `total` crosses a 2% step (or ends).
-fn crosses_step(done: u64, total: u64) -> bool {
+pub(crate) fn crosses_step(done: u64, total: u64) -> bool {
     const STEPS: u64 = 50;
     done >= total || done == 0 || (done * STEPS / total) != ((done - 1) * STEPS / total)
 }
@@ -474,14 +282,14 @@ pub(crate) fn chunk_tag(
     tag
 }
 
-fn chunk_prefix(id: &MessageId, tag: &[u8; 8]) -> [u8; 24] {
+pub(crate) fn chunk_prefix(id: &MessageId, tag: &[u8; 8]) -> [u8; 24] {
     let mut key = [0u8; 24];
     key[..16].copy_from_slice(&id.0);
     key[16..].copy_from_slice(tag);
     key
 }
 
-fn chunk_key(id: &MessageId, tag: &[u8; 8], index: u32) -> [u8; 28] {
+pub(crate) fn chunk_key(id: &MessageId, tag: &[u8; 8], index: u32) -> [u8; 28] {
     let mut key = [0u8; 28];
     key[..24].copy_from_slice(&chunk_prefix(id, tag));
     key[24..].copy_from_slice(&index.to_be_bytes());

@@ -1,3 +1,5 @@
+//! *Core side* (synchronous, sans-IO): the state and rules of this feature.
+//!
 //! Processing what the relays deliver: open the seal, decrypt, deduplicate, apply, store,
 //! and only then acknowledge. Nothing of the content is ever logged.
 //!
@@ -5,16 +7,12 @@
 //! to be unusable (undecryptable, forged, a duplicate). If storing fails, it is not
 //! acknowledged, and the relay delivers it again later.
 
-use std::collections::HashSet;
-use std::sync::Arc;
-
 use boucle_crypto::{ContactCard, Content, Message, PairwiseSession, open};
-use boucle_wire::{Envelope, ReceiveId, RelayAddress, Seq};
-use tokio::sync::mpsc;
+use boucle_wire::{Envelope, ReceiveId, SendId};
 
 use super::messages::{apply_change, find_view, put_view, seal_for};
 use super::seen::Seen;
-use super::{Core, Event, Inner, conversation_of};
+use super::{Core, Event, conversation_of};
 use crate::error::EngineError;
 use crate::ids::ContactId;
 use crate::invite::clean_name;
@@ -22,114 +20,6 @@ use crate::model::{
     ACCOUNT_KEY, CONTACTS, ContactRecord, DeliveryState, MAILBOXES, MESSAGE_INDEX, META,
     MailboxPurpose, MessageBody, MessageView, OUTBOX, SESSIONS,
 };
-use crate::relays::Inbound;
-
-pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<Inbound>) {
-    // Mailboxes with an envelope that could not be stored: what follows it is left
-    // unacknowledged too, until the fresh subscription delivers it again, so that
-    // messages keep their order.
-    let mut held: HashSet<ReceiveId> = HashSet::new();
-    while let Some(item) = inbound.recv().await {
-        inner.on_relay_event(&item);
-        match item {
-            Inbound::Envelope { receive_id, .. } if held.contains(&receive_id) => {}
-            Inbound::Resubscribed { receive_id } => {
-                held.remove(&receive_id);
-            }
-            Inbound::Envelope {
-                relay,
-                receive_id,
-                seq,
-                envelope,
-            } => {
-                let outcome = handle(&inner, &receive_id, seq, &envelope);
-                match outcome {
-                    Ok(Outcome::NotYet) => {
-                        // Left unacknowledged, with what follows it on its mailbox, until
-                        // the loop's history arrives (`Followup::Joined`).
-                        tracing::debug!("held back an envelope of a loop being joined");
-                        held.insert(receive_id);
-                    }
-                    Ok(Outcome::Done((events, followup))) => {
-                        match followup {
-                            Some(Followup::Joined { mailbox }) => {
-                                let mailbox = ReceiveId::from_bytes(mailbox);
-                                if held.contains(&mailbox) {
-                                    inner.redeliver_now(mailbox);
-                                }
-                            }
-                            Some(Followup::JoinLoop { loop_id }) => {
-                                tokio::spawn(super::loop_inbound::accept_invitation(
-                                    inner.clone(),
-                                    loop_id,
-                                ));
-                            }
-                            Some(Followup::OfferCard { contact }) => {
-                                super::sharing::spawn_offer(&inner, contact);
-                            }
-                            Some(Followup::Retire { mailbox }) => {
-                                super::rehome::spawn_retire(&inner, mailbox);
-                            }
-                            None => {}
-                        }
-                        if let Ok(address) = relay.parse::<RelayAddress>() {
-                            inner.pool.ack(&address, receive_id, seq);
-                        }
-                        let wrote = !events.is_empty();
-                        for event in &events {
-                            // Met on a mailbox others can write to: give them their own.
-                            if let Event::ContactAdded(contact) = event {
-                                super::rehome::spawn(&inner, contact.id);
-                            }
-                        }
-                        for event in events {
-                            inner.emit(event);
-                        }
-                        if wrote {
-                            inner.outbox_wake.notify_one();
-                        }
-                    }
-                    Err(error) => {
-                        // Not acknowledged: the relay delivers it again on a fresh
-                        // subscription, shortly.
-                        tracing::warn!(%error, "an incoming message could not be stored; it will be retried");
-                        // Decrypting it advanced a session in memory only: go back to the
-                        // stored state, from which the next delivery decrypts.
-                        if let Ok(mut core) = inner.core()
-                            && let Err(error) = core.reload()
-                        {
-                            tracing::error!(%error, "cannot reload the profile's state");
-                        }
-                        // The disk refused it: once it has room, the same envelope will
-                        // be stored. (Another failure is left for the next connection,
-                        // and must not hold the mailbox back.)
-                        let disk = matches!(&error, EngineError::Store(e) if e.is_io());
-                        if disk && let Ok(address) = relay.parse::<RelayAddress>() {
-                            held.insert(receive_id);
-                            inner.pool.redeliver_later(&address, receive_id);
-                        }
-                    }
-                }
-            }
-            Inbound::Status {
-                relay,
-                connected,
-                error,
-            } => {
-                if connected {
-                    inner.outbox_wake.notify_one();
-                    inner.progress.notify_waiters();
-                }
-                inner.emit(Event::RelayStatus {
-                    relay,
-                    connected,
-                    error,
-                });
-            }
-            Inbound::Drained { .. } => {}
-        }
-    }
-}
 
 /// Work that needs the network, started once an envelope is handled.
 pub(crate) enum Followup {
@@ -138,15 +28,15 @@ pub(crate) enum Followup {
     /// A new contact: offer them our shareable card.
     OfferCard { contact: ContactId },
     /// We joined a loop: what its member mailbox (this receive id) holds can be read now.
-    Joined { mailbox: [u8; 16] },
+    Joined { mailbox: ReceiveId },
     /// A contact's old mailbox is no longer written to: delete it (`rehome.rs`).
-    Retire { mailbox: [u8; 16] },
+    Retire { mailbox: ReceiveId },
 }
 
 pub(crate) type Handled = (Vec<Event>, Option<Followup>);
 
 /// What handling an envelope came to.
-enum Outcome {
+pub(crate) enum Outcome {
     /// Acknowledge it: its effects, if any, are stored.
     Done(Handled),
     /// Not yet: it came to the member mailbox of a loop we are joining, and reading it
@@ -156,39 +46,15 @@ enum Outcome {
     NotYet,
 }
 
-/// Handles one envelope.
-fn handle(
-    inner: &Inner,
-    receive_id: &ReceiveId,
-    seq: Seq,
-    envelope: &Envelope,
-) -> Result<Outcome, EngineError> {
-    let mut core = inner.core()?;
-    let seen = Seen::new(receive_id, seq);
-    if seen.already(&core.store)? {
-        return Ok(Outcome::Done((Vec::new(), None)));
-    }
-    let Some(mailbox) = core.mailboxes.get(receive_id.as_bytes()) else {
-        return Ok(Outcome::Done((Vec::new(), None)));
-    };
-    let purpose = mailbox.record.purpose;
-    if let MailboxPurpose::Loop(id) = purpose
-        && super::loop_inbound::joining(&core, id)
-    {
-        return Ok(Outcome::NotYet);
-    }
-    handle_opened(&mut core, receive_id, &seen, purpose, envelope).map(Outcome::Done)
-}
-
 /// Opens an envelope on one of our mailboxes, and handles it as its purpose says.
-fn handle_opened(
+pub(crate) fn handle_opened(
     core: &mut Core,
     receive_id: &ReceiveId,
     seen: &Seen,
     purpose: MailboxPurpose,
     envelope: &Envelope,
 ) -> Result<Handled, EngineError> {
-    let Some(mailbox) = core.mailboxes.get(receive_id.as_bytes()) else {
+    let Some(mailbox) = core.mailboxes.get(receive_id) else {
         return Ok((Vec::new(), None));
     };
     let loop_session: Vec<&boucle_crypto::LoopSession> = match purpose {
@@ -235,7 +101,7 @@ pub(crate) fn mark_seen(core: &Core, seen: &Seen) -> Result<(), EngineError> {
 }
 
 /// The first message on an invitation mailbox: whoever accepted introduces themselves.
-fn introduction(
+pub(crate) fn introduction(
     core: &mut Core,
     receive_id: &ReceiveId,
     opened: &boucle_crypto::Opened,
@@ -277,7 +143,7 @@ fn introduction(
         created_at: now,
     };
     // The invitation is used up: its mailbox now belongs to this contact.
-    let Some(mailbox) = core.mailboxes.get_mut(receive_id.as_bytes()) else {
+    let Some(mailbox) = core.mailboxes.get_mut(receive_id) else {
         return Ok(Vec::new());
     };
     mailbox.record.purpose = MailboxPurpose::Contact(id);
@@ -299,9 +165,9 @@ fn introduction(
     if let Err(error) = written {
         core.sessions.remove(&id);
         if let Some(send) = keys.send {
-            core.send_keys.remove(&send.send_id);
+            core.send_keys.remove(&SendId::from_bytes(send.send_id));
         }
-        if let Some(mailbox) = core.mailboxes.get_mut(receive_id.as_bytes()) {
+        if let Some(mailbox) = core.mailboxes.get_mut(receive_id) {
             mailbox.record.purpose = MailboxPurpose::Invitation;
         }
         return Err(error.into());
@@ -405,7 +271,7 @@ pub(crate) fn from_contact(
             &mut receipt,
         )?;
     }
-    let files = super::files::on_message(
+    let files = crate::core::files::on_message(
         core,
         conversation_of(contact),
         &known.ed25519,
@@ -421,8 +287,8 @@ pub(crate) fn from_contact(
         });
     }
     // Polls and agenda events: their own tables; a new one is also a history entry.
-    let sender = super::organize::Sender::contact(known.ed25519);
-    let organized = super::organize::receive(core, conversation_of(contact), &sender, &message)?;
+    let sender = super::organized::Sender::contact(known.ed25519);
+    let organized = super::organized::receive(core, conversation_of(contact), &sender, &message)?;
     if organized.visible {
         record.unread += 1;
         record.last_activity = core.now();
@@ -472,7 +338,7 @@ pub(crate) fn from_contact(
 
 /// Applies a decrypted message to the conversation; collects changed views and the ids
 /// to acknowledge with a delivery receipt.
-fn apply(
+pub(crate) fn apply(
     core: &mut Core,
     contact: ContactId,
     message: &Message,
@@ -545,7 +411,7 @@ fn apply(
             ));
         }
         Content::Attachment(reference) => {
-            views.push(new_view(core, super::files::body(reference), None));
+            views.push(new_view(core, crate::core::files::body(reference), None));
         }
         Content::SharedContact { card, name } => {
             match super::sharing::received(core, Some(contact), card, name)? {

@@ -17,6 +17,7 @@ use crate::store::{KeyPart, ProfileStore, StoreError, Table, WriteBatch};
 
 /// receive id → the highest seq processed (u64).
 pub(crate) const PROCESSED: Table = Table::new("processed", BY_ID);
+
 /// What the version 1 store kept instead: receive id ‖ seq → nothing, one record per
 /// envelope. Read once, on the first unlock after the upgrade, and emptied.
 pub(crate) const LEGACY_SEEN: Table = Table::new("seen", &[KeyPart::Id(16), KeyPart::Clear(8)]);
@@ -56,7 +57,7 @@ impl Seen {
     }
 }
 
-fn unreadable() -> StoreError {
+pub(crate) fn unreadable() -> StoreError {
     StoreError::Corrupt("a record of processed envelopes is unreadable".into())
 }
 

@@ -11,8 +11,8 @@ use super::{
     chunk_prefix, chunk_tag, clean_file_name, clean_media_type, crosses_step, delete_orphans,
     received_bytes,
 };
-use crate::engine::messages::find_view;
-use crate::engine::{Core, Event};
+use crate::core::messages::find_view;
+use crate::core::{Core, Event};
 use crate::error::EngineError;
 use crate::ids::ConversationId;
 use crate::store::{StoreError, Table, WriteBatch};
