@@ -5,10 +5,15 @@
 use boucle_crypto::MailboxAddress as CardAddress;
 use boucle_wire::{MailboxAddress, RelayAddress, SealKey};
 
-use super::Mailbox;
+use boucle_crypto::{Content, Message, MessageId, PairwiseSession, Timestamp, seal_pairwise};
+use ed25519_dalek::SigningKey;
+
+use super::{Core, Mailbox};
 use crate::error::EngineError;
 use crate::ids::ContactId;
+use crate::invite::Invitation;
 use crate::model::{CONTACTS, Contact, ContactRecord};
+use crate::model::{MAILBOXES, OUTBOX, OutboxRecord, SESSIONS};
 
 /// The address others write to, as carried in a card.
 pub(crate) fn card_address(mailbox: &Mailbox) -> CardAddress {
@@ -60,4 +65,107 @@ pub(crate) fn find_by_identity(
         }
     }
     Ok(None)
+}
+
+/// Records a fresh invitation mailbox and returns the invitation that leads to it.
+pub(crate) fn invite(core: &mut Core, mailbox: Mailbox) -> Result<Invitation, EngineError> {
+    let address = card_address(&mailbox);
+    let card = core.account.contact_card(mailbox.keys.seal_key(), address);
+    let account = core.account_pickle();
+    core.store.write(|batch| {
+        batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
+        batch.put(crate::model::META, crate::model::ACCOUNT_KEY, &account)
+    })?;
+    let invitation = Invitation {
+        name: core.profile.name.clone(),
+        card,
+    };
+    core.mailboxes.insert(mailbox.record.receive(), mailbox);
+    Ok(invitation)
+}
+
+/// Refuses our own invitation, and one from someone who is a contact already.
+pub(crate) fn check_invitation(core: &Core, invitation: &Invitation) -> Result<(), EngineError> {
+    if invitation.card.identity() == &core.account.identity_keys() {
+        return Err(EngineError::OwnInvitation);
+    }
+    if let Some(existing) = find_by_identity(&core.store, invitation.card.identity())? {
+        return Err(EngineError::AlreadyContact(existing.name));
+    }
+    Ok(())
+}
+
+/// Accepts an invitation: the inviter becomes contact `id`, who writes to `mailbox`
+/// (locked with `sender`, whose secret half goes to them in our introduction), and the
+/// introduction is queued to their invitation mailbox.
+pub(crate) fn accept(
+    core: &mut Core,
+    id: ContactId,
+    invitation: &Invitation,
+    their_address: &MailboxAddress,
+    mailbox: Mailbox,
+    sender: &SigningKey,
+) -> Result<Contact, EngineError> {
+    let my_card = core
+        .account
+        .contact_card(mailbox.keys.seal_key(), card_address(&mailbox));
+    let mut session = PairwiseSession::outbound(&core.account, &invitation.card)
+        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    let introduction = Message {
+        id: MessageId::random(&mut *core.rng()),
+        sent_at: Timestamp(core.now()),
+        content: Content::Introduction {
+            card: my_card,
+            name: core.profile.name.clone(),
+            sender_key: Some(sender.to_bytes()),
+        },
+    };
+    let ciphertext = session
+        .encrypt(&introduction)
+        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    let envelope = seal_pairwise(
+        &mut *core.rng(),
+        &core.account.sender_proof(),
+        &ciphertext,
+        invitation.card.seal_key(),
+    )
+    .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    let now = core.now();
+    let record = ContactRecord {
+        name: invitation.name.clone(),
+        card: invitation.card.to_bytes(),
+        my_mailbox: mailbox.record.receive_id,
+        verified: false,
+        identity_changed: false,
+        unread: 0,
+        last_activity: now,
+        created_at: now,
+    };
+    core.sessions.insert(id, session);
+    let session = core.session_pickle(&id).unwrap_or_default();
+    let account = core.account_pickle();
+    core.counters.outbox += 1;
+    let outbox_key = core.counters.outbox.to_be_bytes();
+    let item = OutboxRecord {
+        message: None,
+        relay: their_address.relay.to_string(),
+        recipients: vec![(*their_address.send_id.as_bytes(), envelope.header)],
+        body: envelope.body,
+        attempts: 0,
+    };
+    let written = core.store.write(|batch| {
+        batch.put_value(CONTACTS, &id.0, &record)?;
+        batch.put(SESSIONS, &id.0, &session)?;
+        batch.put(crate::model::META, crate::model::ACCOUNT_KEY, &account)?;
+        batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
+        batch.put_value(OUTBOX, &outbox_key, &item)?;
+        super::rehome::put(batch, &id, &super::rehome::introducing())?;
+        core.save_counters(batch)
+    });
+    if let Err(error) = written {
+        core.sessions.remove(&id);
+        return Err(error.into());
+    }
+    core.mailboxes.insert(mailbox.record.receive(), mailbox);
+    Ok(view(id, &record))
 }

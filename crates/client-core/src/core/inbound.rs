@@ -8,7 +8,7 @@
 //! acknowledged, and the relay delivers it again later.
 
 use boucle_crypto::{ContactCard, Content, Message, PairwiseSession, open};
-use boucle_wire::{Envelope, ReceiveId, SendId};
+use boucle_wire::{Envelope, ReceiveId, SendId, Seq};
 
 use super::messages::{apply_change, find_view, put_view, seal_for};
 use super::seen::Seen;
@@ -437,4 +437,28 @@ pub(crate) fn apply(
 /// Whether a pairwise message starts a session (and so consumed one of our one-time keys).
 pub(crate) fn is_prekey(opened: &boucle_crypto::Opened) -> bool {
     opened.ciphertext_bytes().first() == Some(&1)
+}
+
+/// Handles one envelope delivered on one of our mailboxes: already seen, not ours, held
+/// back (a loop being joined), or opened and applied, its effects written.
+pub(crate) fn handle(
+    core: &mut Core,
+    receive_id: &ReceiveId,
+    seq: Seq,
+    envelope: &Envelope,
+) -> Result<Outcome, EngineError> {
+    let seen = Seen::new(receive_id, seq);
+    if seen.already(&core.store)? {
+        return Ok(Outcome::Done((Vec::new(), None)));
+    }
+    let Some(mailbox) = core.mailboxes.get(receive_id) else {
+        return Ok(Outcome::Done((Vec::new(), None)));
+    };
+    let purpose = mailbox.record.purpose;
+    if let MailboxPurpose::Loop(id) = purpose
+        && super::loop_inbound::joining(core, id)
+    {
+        return Ok(Outcome::NotYet);
+    }
+    handle_opened(core, receive_id, &seen, purpose, envelope).map(Outcome::Done)
 }

@@ -14,7 +14,7 @@ use super::messages::{
     apply_change, find_view, new_message, put_sender, put_view, seal_for, sender_of,
 };
 use super::seen::Seen;
-use super::{Core, Event};
+use super::{Core, Event, Mailbox};
 use crate::error::EngineError;
 use crate::ids::ContactId;
 use crate::model::{
@@ -418,4 +418,40 @@ pub(crate) fn pending_invitations(core: &Core) -> Vec<LoopId> {
                 .flatten()
         })
         .collect()
+}
+
+/// Joins loop `id`, to which we were invited, reading on `mailbox`: our join request
+/// (with our member card) is queued to the inviter. Whether it did (we may have joined
+/// meanwhile).
+pub(crate) fn join(core: &mut Core, id: LoopId, mailbox: Mailbox) -> Result<bool, EngineError> {
+    let mut record = loop_record(core, id)?;
+    let LoopPhase::Invited { inviter } = record.phase else {
+        return Ok(false);
+    };
+    let card = core.account.member_card(
+        mailbox.keys.seal_key(),
+        super::contacts::card_address(&mailbox),
+    );
+    let join = new_message(core, Content::LoopJoin { loop_id: id, card });
+    let item = seal_for(core, inviter, &join, None)?;
+    record.phase = LoopPhase::Joining { inviter };
+    record.my_mailbox = mailbox.record.receive_id;
+    let account = core.account_pickle();
+    let session = core.session_pickle(&inviter).unwrap_or_default();
+    let Core {
+        store, counters, ..
+    } = core;
+    store.write(|batch| {
+        batch.put_value(LOOPS, &id.0, &record)?;
+        batch.put_value(
+            crate::model::MAILBOXES,
+            &mailbox.record.receive_id,
+            &mailbox.record,
+        )?;
+        batch.put(META, ACCOUNT_KEY, &account)?;
+        batch.put(SESSIONS, &inviter.0, &session)?;
+        super::loops::queue(counters, batch, vec![item])
+    })?;
+    core.mailboxes.insert(mailbox.record.receive(), mailbox);
+    Ok(true)
 }

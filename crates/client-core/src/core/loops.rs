@@ -334,3 +334,82 @@ pub(crate) fn sender_label(core: &Core, ed25519: &[u8; 32]) -> String {
 pub(crate) fn conversation(id: LoopId) -> ConversationId {
     ConversationId::Loop(id)
 }
+
+/// Creates loop `id` with us as its admin and its first member, reading on `mailbox`,
+/// and queues an invitation to each of `contacts`.
+pub(crate) fn create(
+    core: &mut Core,
+    id: LoopId,
+    name: String,
+    contacts: &[crate::ids::ContactId],
+    mailbox: super::Mailbox,
+) -> Result<(), EngineError> {
+    for contact in contacts {
+        core.contact_record(contact)?;
+    }
+    let card = core.account.member_card(
+        mailbox.keys.seal_key(),
+        super::contacts::card_address(&mailbox),
+    );
+    let (session, create) = boucle_crypto::LoopSession::create(
+        &core.account,
+        id,
+        &name,
+        card,
+        Vec::new(),
+        Timestamp(core.now()),
+    )
+    .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    let mut record = LoopRecord {
+        name,
+        phase: LoopPhase::Member {
+            session: Vec::new(),
+        },
+        history: vec![create.to_bytes()],
+        pending: Vec::new(),
+        my_mailbox: mailbox.record.receive_id,
+        invited: contacts.to_vec(),
+        unread: 0,
+        last_activity: core.now(),
+    };
+    core.loops.insert(id, session);
+    let mut items = Vec::new();
+    for contact in contacts {
+        let invitation = new_message(
+            core,
+            Content::LoopInvitation {
+                history: vec![create.clone()],
+            },
+        );
+        items.push(super::messages::seal_for(
+            core,
+            *contact,
+            &invitation,
+            None,
+        )?);
+    }
+    let account = core.account_pickle();
+    save_loop(core, id, &mut record)?;
+    let sessions: Vec<_> = contacts
+        .iter()
+        .filter_map(|c| core.session_pickle(c).map(|p| (*c, p)))
+        .collect();
+    let Core {
+        store, counters, ..
+    } = core;
+    store.write(|batch| {
+        batch.put_value(LOOPS, &id.0, &record)?;
+        batch.put_value(
+            crate::model::MAILBOXES,
+            &mailbox.record.receive_id,
+            &mailbox.record,
+        )?;
+        batch.put(crate::model::META, crate::model::ACCOUNT_KEY, &account)?;
+        for (contact, session) in &sessions {
+            batch.put(crate::model::SESSIONS, &contact.0, session)?;
+        }
+        queue(counters, batch, items)
+    })?;
+    core.mailboxes.insert(mailbox.record.receive(), mailbox);
+    Ok(())
+}

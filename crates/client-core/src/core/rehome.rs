@@ -28,10 +28,10 @@ use boucle_wire::{MailboxAddress, ReceiveId, SendId};
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
-use super::Core;
 use super::inbound::{Followup, Handled, is_prekey};
 use super::messages::{new_message, seal_for};
 use super::seen::Seen;
+use super::{Core, Mailbox};
 use crate::error::EngineError;
 use crate::ids::ContactId;
 use crate::model::{
@@ -297,4 +297,56 @@ pub(crate) fn is_old_mailbox(core: &Core, contact: &ContactId, receive_id: &Rece
                 from: *receive_id.as_bytes(),
             }
     })
+}
+
+/// Records the new mailbox and queues `Rehome` to the contact, in one write.
+/// Whether it did (the contact may have been moved meanwhile).
+pub(crate) fn move_contact(
+    core: &mut Core,
+    contact: ContactId,
+    mailbox: Mailbox,
+    sender: &SigningKey,
+) -> Result<bool, EngineError> {
+    let mut keys = keys(core, &contact)?;
+    if keys.rehome != Rehome::Needed {
+        // Done meanwhile: the mailbox made is left to expire on the relay.
+        return Ok(false);
+    }
+    let mut record = core.contact_record(&contact)?;
+    let card = core.account.member_card(
+        mailbox.keys.seal_key(),
+        super::contacts::card_address(&mailbox),
+    );
+    let message = new_message(
+        core,
+        Content::Rehome {
+            card,
+            sender_key: sender.to_bytes(),
+        },
+    );
+    let item = seal_for(core, contact, &message, None)?;
+    keys.rehome = Rehome::Sent {
+        from: record.my_mailbox,
+    };
+    record.my_mailbox = mailbox.record.receive_id;
+    let session = core.session_pickle(&contact).unwrap_or_default();
+    let account = core.account_pickle();
+    core.counters.outbox += 1;
+    let outbox_key = core.counters.outbox.to_be_bytes();
+    let written = core.store.write(|batch| {
+        batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
+        batch.put_value(CONTACTS, &contact.0, &record)?;
+        put(batch, &contact, &keys)?;
+        batch.put_value(OUTBOX, &outbox_key, &item)?;
+        batch.put(SESSIONS, &contact.0, &session)?;
+        batch.put(META, ACCOUNT_KEY, &account)?;
+        core.save_counters(batch)
+    });
+    if let Err(error) = written {
+        // The session advanced in memory for a message that was not kept.
+        core.reload()?;
+        return Err(error.into());
+    }
+    core.mailboxes.insert(mailbox.record.receive(), mailbox);
+    Ok(true)
 }

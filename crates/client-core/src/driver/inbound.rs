@@ -12,14 +12,12 @@ use crate::engine::inbound::*;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use boucle_wire::{Envelope, ReceiveId, RelayAddress, Seq};
+use boucle_wire::{ReceiveId, RelayAddress};
 use tokio::sync::mpsc;
 
 use crate::driver::relays::Inbound;
-use crate::engine::seen::Seen;
 use crate::engine::{Event, Inner};
 use crate::error::EngineError;
-use crate::model::MailboxPurpose;
 
 pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<Inbound>) {
     // Mailboxes with an envelope that could not be stored: what follows it is left
@@ -39,7 +37,12 @@ pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<
                 seq,
                 envelope,
             } => {
-                let outcome = handle(&inner, &receive_id, seq, &envelope);
+                let outcome = match inner.core() {
+                    Ok(mut core) => {
+                        crate::core::inbound::handle(&mut core, &receive_id, seq, &envelope)
+                    }
+                    Err(error) => Err(error),
+                };
                 match outcome {
                     Ok(Outcome::NotYet) => {
                         // Left unacknowledged, with what follows it on its mailbox, until
@@ -124,28 +127,4 @@ pub(crate) async fn run(inner: Arc<Inner>, mut inbound: mpsc::UnboundedReceiver<
             Inbound::Drained { .. } => {}
         }
     }
-}
-
-/// Handles one envelope.
-pub(crate) fn handle(
-    inner: &Inner,
-    receive_id: &ReceiveId,
-    seq: Seq,
-    envelope: &Envelope,
-) -> Result<Outcome, EngineError> {
-    let mut core = inner.core()?;
-    let seen = Seen::new(receive_id, seq);
-    if seen.already(&core.store)? {
-        return Ok(Outcome::Done((Vec::new(), None)));
-    }
-    let Some(mailbox) = core.mailboxes.get(receive_id) else {
-        return Ok(Outcome::Done((Vec::new(), None)));
-    };
-    let purpose = mailbox.record.purpose;
-    if let MailboxPurpose::Loop(id) = purpose
-        && crate::engine::loop_inbound::joining(&core, id)
-    {
-        return Ok(Outcome::NotYet);
-    }
-    handle_opened(&mut core, receive_id, &seen, purpose, envelope).map(Outcome::Done)
 }

@@ -6,14 +6,12 @@
 
 use std::sync::Arc;
 
-use boucle_crypto::{Content, LoopId};
+use boucle_crypto::LoopId;
 
-use crate::engine::loops::{loop_record, queue};
-use crate::engine::messages::{new_message, seal_for};
-use crate::engine::{Core, Engine, Event, Inner};
-use crate::error::EngineError;
+use crate::engine::loops::loop_record;
+use crate::engine::{Engine, Event, Inner};
 use crate::ids::ContactId;
-use crate::model::{ACCOUNT_KEY, LOOPS, LoopPhase, MAILBOXES, META, MailboxPurpose, SESSIONS};
+use crate::model::{LoopPhase, MailboxPurpose};
 
 /// Accepts a recorded loop invitation: a member mailbox on our home relay, then a join
 /// request with its card to the inviting admin. If the relay cannot be reached, the
@@ -39,36 +37,14 @@ pub(crate) async fn accept_invitation(inner: Arc<Inner>, id: LoopId) {
             return;
         }
     };
-    let result = (|| -> Result<(), EngineError> {
-        let mut core = inner.core()?;
-        let mut record = loop_record(&core, id)?;
-        let LoopPhase::Invited { inviter } = record.phase else {
-            return Ok(());
-        };
-        let card = core.account.member_card(
-            mailbox.keys.seal_key(),
-            crate::engine::contacts::card_address(&mailbox),
-        );
-        let join = new_message(&core, Content::LoopJoin { loop_id: id, card });
-        let item = seal_for(&mut core, inviter, &join, None)?;
-        record.phase = LoopPhase::Joining { inviter };
-        record.my_mailbox = mailbox.record.receive_id;
-        let account = core.account_pickle();
-        let session = core.session_pickle(&inviter).unwrap_or_default();
-        let Core {
-            store, counters, ..
-        } = &mut *core;
-        store.write(|batch| {
-            batch.put_value(LOOPS, &id.0, &record)?;
-            batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
-            batch.put(META, ACCOUNT_KEY, &account)?;
-            batch.put(SESSIONS, &inviter.0, &session)?;
-            queue(counters, batch, vec![item])
-        })?;
-        inner.watch_mailbox(&mailbox);
-        core.mailboxes.insert(mailbox.record.receive(), mailbox);
+    let result = inner.core().and_then(|mut core| {
+        let receive_id = mailbox.record.receive();
+        let joined = crate::core::loop_inbound::join(&mut core, id, mailbox)?;
+        if joined {
+            inner.watch(&core, receive_id);
+        }
         Ok(())
-    })();
+    });
     match result {
         Ok(()) => {
             inner.changed();

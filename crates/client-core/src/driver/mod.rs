@@ -93,6 +93,13 @@ impl Inner {
         }
     }
 
+    /// Starts keeping subscribed a mailbox the core has just taken on.
+    pub(crate) fn watch(&self, core: &Core, receive_id: ReceiveId) {
+        if let Some(mailbox) = core.mailboxes.get(&receive_id) {
+            self.watch_mailbox(mailbox);
+        }
+    }
+
     /// Starts keeping a new mailbox subscribed.
     pub(crate) fn watch_mailbox(&self, mailbox: &Mailbox) {
         self.undrained_lock().insert(mailbox.record.receive());

@@ -24,17 +24,14 @@
 use crate::engine::rehome::*;
 use std::sync::Arc;
 
-use boucle_crypto::Content;
 use boucle_relay_client::RelayClient;
 use boucle_wire::{PublicKey, ReceiveId};
 use ed25519_dalek::SigningKey;
 
-use crate::engine::contacts::card_address;
-use crate::engine::messages::{new_message, seal_for};
 use crate::engine::{Engine, Inner, Mailbox};
 use crate::error::EngineError;
 use crate::ids::ContactId;
-use crate::model::{ACCOUNT_KEY, CONTACTS, MAILBOXES, META, MailboxPurpose, OUTBOX, SESSIONS};
+use crate::model::{MAILBOXES, MailboxPurpose};
 
 /// Sets the sender key of a mailbox made on this connection (setting it needs ownership
 /// proven, which a subscription does; it is ended at once, the engine subscribes later).
@@ -155,48 +152,11 @@ pub(crate) fn send_rehome(
     sender: &SigningKey,
 ) -> Result<(), EngineError> {
     let mut core = inner.core()?;
-    let mut keys = keys(&core, &contact)?;
-    if keys.rehome != Rehome::Needed {
-        // Done meanwhile: the mailbox made is left to expire on the relay.
-        return Ok(());
+    let receive_id = mailbox.record.receive();
+    if crate::core::rehome::move_contact(&mut core, contact, mailbox, sender)? {
+        inner.watch(&core, receive_id);
+        drop(core);
+        inner.changed();
     }
-    let mut record = core.contact_record(&contact)?;
-    let card = core
-        .account
-        .member_card(mailbox.keys.seal_key(), card_address(&mailbox));
-    let message = new_message(
-        &core,
-        Content::Rehome {
-            card,
-            sender_key: sender.to_bytes(),
-        },
-    );
-    let item = seal_for(&mut core, contact, &message, None)?;
-    keys.rehome = Rehome::Sent {
-        from: record.my_mailbox,
-    };
-    record.my_mailbox = mailbox.record.receive_id;
-    let session = core.session_pickle(&contact).unwrap_or_default();
-    let account = core.account_pickle();
-    core.counters.outbox += 1;
-    let outbox_key = core.counters.outbox.to_be_bytes();
-    let written = core.store.write(|batch| {
-        batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
-        batch.put_value(CONTACTS, &contact.0, &record)?;
-        put(batch, &contact, &keys)?;
-        batch.put_value(OUTBOX, &outbox_key, &item)?;
-        batch.put(SESSIONS, &contact.0, &session)?;
-        batch.put(META, ACCOUNT_KEY, &account)?;
-        core.save_counters(batch)
-    });
-    if let Err(error) = written {
-        // The session advanced in memory for a message that was not kept.
-        core.reload()?;
-        return Err(error.into());
-    }
-    inner.watch_mailbox(&mailbox);
-    core.mailboxes.insert(mailbox.record.receive(), mailbox);
-    drop(core);
-    inner.changed();
     Ok(())
 }

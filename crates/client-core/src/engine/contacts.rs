@@ -3,10 +3,7 @@
 //!
 //! Invitations, contacts, safety numbers.
 
-use boucle_crypto::{
-    Content, MailboxKeys, Message, MessageId, PairwiseSession, SafetyNumber, Timestamp,
-    seal_pairwise,
-};
+use boucle_crypto::{MailboxKeys, SafetyNumber};
 use boucle_wire::{AccessToken, MailboxAddress};
 use ed25519_dalek::SigningKey;
 
@@ -14,10 +11,7 @@ use super::{Engine, Event, Mailbox};
 use crate::error::EngineError;
 use crate::ids::ContactId;
 use crate::invite::{Invitation, InvitationError};
-use crate::model::{
-    CONTACTS, Contact, ContactRecord, MAILBOXES, MailboxPurpose, MailboxRecord, OUTBOX,
-    OutboxRecord, SESSIONS,
-};
+use crate::model::{CONTACTS, Contact, ContactRecord, MailboxPurpose, MailboxRecord};
 
 pub(crate) use crate::core::contacts::*;
 
@@ -27,19 +21,9 @@ impl Engine {
     pub async fn invite(&self) -> Result<Invitation, EngineError> {
         let mailbox = self.new_mailbox(MailboxPurpose::Invitation).await?;
         let mut core = self.inner.core()?;
-        let address = card_address(&mailbox);
-        let card = core.account.contact_card(mailbox.keys.seal_key(), address);
-        let account = core.account_pickle();
-        core.store.write(|batch| {
-            batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
-            batch.put(crate::model::META, crate::model::ACCOUNT_KEY, &account)
-        })?;
-        let invitation = Invitation {
-            name: core.profile.name.clone(),
-            card,
-        };
-        self.inner.watch_mailbox(&mailbox);
-        core.mailboxes.insert(mailbox.record.receive(), mailbox);
+        let receive_id = mailbox.record.receive();
+        let invitation = invite(&mut core, mailbox)?;
+        self.inner.watch(&core, receive_id);
         Ok(invitation)
     }
 
@@ -49,82 +33,14 @@ impl Engine {
         let invitation = Invitation::from_link(link)?;
         let their_address: MailboxAddress = postcard::from_bytes(&invitation.card.mailbox().0)
             .map_err(|_| InvitationError::Damaged)?;
-        {
-            let core = self.inner.core()?;
-            if invitation.card.identity() == &core.account.identity_keys() {
-                return Err(EngineError::OwnInvitation);
-            }
-            if let Some(existing) = find_by_identity(&core.store, invitation.card.identity())? {
-                return Err(EngineError::AlreadyContact(existing.name));
-            }
-        }
+        check_invitation(&*self.inner.core()?, &invitation)?;
         let id = ContactId::random();
         // Theirs alone and locked: only they get its sender key (`rehome.rs`).
         let (mailbox, sender) = self.new_locked_mailbox(MailboxPurpose::Contact(id)).await?;
         let mut core = self.inner.core()?;
-        let my_card = core
-            .account
-            .contact_card(mailbox.keys.seal_key(), card_address(&mailbox));
-        let mut session = PairwiseSession::outbound(&core.account, &invitation.card)
-            .map_err(|e| EngineError::Crypto(e.to_string()))?;
-        let introduction = Message {
-            id: MessageId::random(&mut *core.rng()),
-            sent_at: Timestamp(core.now()),
-            content: Content::Introduction {
-                card: my_card,
-                name: core.profile.name.clone(),
-                sender_key: Some(sender.to_bytes()),
-            },
-        };
-        let ciphertext = session
-            .encrypt(&introduction)
-            .map_err(|e| EngineError::Crypto(e.to_string()))?;
-        let envelope = seal_pairwise(
-            &mut *core.rng(),
-            &core.account.sender_proof(),
-            &ciphertext,
-            invitation.card.seal_key(),
-        )
-        .map_err(|e| EngineError::Crypto(e.to_string()))?;
-        let now = core.now();
-        let record = ContactRecord {
-            name: invitation.name.clone(),
-            card: invitation.card.to_bytes(),
-            my_mailbox: mailbox.record.receive_id,
-            verified: false,
-            identity_changed: false,
-            unread: 0,
-            last_activity: now,
-            created_at: now,
-        };
-        core.sessions.insert(id, session);
-        let session = core.session_pickle(&id).unwrap_or_default();
-        let account = core.account_pickle();
-        core.counters.outbox += 1;
-        let outbox_key = core.counters.outbox.to_be_bytes();
-        let item = OutboxRecord {
-            message: None,
-            relay: their_address.relay.to_string(),
-            recipients: vec![(*their_address.send_id.as_bytes(), envelope.header)],
-            body: envelope.body,
-            attempts: 0,
-        };
-        let written = core.store.write(|batch| {
-            batch.put_value(CONTACTS, &id.0, &record)?;
-            batch.put(SESSIONS, &id.0, &session)?;
-            batch.put(crate::model::META, crate::model::ACCOUNT_KEY, &account)?;
-            batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
-            batch.put_value(OUTBOX, &outbox_key, &item)?;
-            super::rehome::put(batch, &id, &super::rehome::introducing())?;
-            core.save_counters(batch)
-        });
-        if let Err(error) = written {
-            core.sessions.remove(&id);
-            return Err(error.into());
-        }
-        self.inner.watch_mailbox(&mailbox);
-        core.mailboxes.insert(mailbox.record.receive(), mailbox);
-        let contact = view(id, &record);
+        let receive_id = mailbox.record.receive();
+        let contact = accept(&mut core, id, &invitation, &their_address, mailbox, &sender)?;
+        self.inner.watch(&core, receive_id);
         drop(core);
         self.inner.changed();
         self.inner.emit(Event::ContactAdded(contact.clone()));

@@ -12,13 +12,13 @@
 //! pairwise, with the members of the new state only: a removed member cannot read what is
 //! sent after its removal.
 
-use boucle_crypto::{Content, ControlOp, LoopId, LoopSession, Timestamp};
+use boucle_crypto::{Content, ControlOp, LoopId};
 
 use super::messages::new_message;
 use super::{Core, Engine};
 use crate::error::EngineError;
 use crate::ids::ContactId;
-use crate::model::{LOOPS, LoopPhase, LoopRecord, LoopView, MAILBOXES, MailboxPurpose, MemberView};
+use crate::model::{LOOPS, LoopRecord, LoopView, MailboxPurpose, MemberView};
 use crate::store::StoreError;
 
 pub(crate) use crate::core::loops::*;
@@ -34,70 +34,9 @@ impl Engine {
         let id = LoopId::random(&mut *self.inner.core()?.rng());
         let mailbox = self.new_mailbox(MailboxPurpose::Loop(id)).await?;
         let mut core = self.inner.core()?;
-        for contact in contacts {
-            core.contact_record(contact)?;
-        }
-        let card = core.account.member_card(
-            mailbox.keys.seal_key(),
-            super::contacts::card_address(&mailbox),
-        );
-        let (session, create) = LoopSession::create(
-            &core.account,
-            id,
-            &name,
-            card,
-            Vec::new(),
-            Timestamp(core.now()),
-        )
-        .map_err(|e| EngineError::Crypto(e.to_string()))?;
-        let mut record = LoopRecord {
-            name,
-            phase: LoopPhase::Member {
-                session: Vec::new(),
-            },
-            history: vec![create.to_bytes()],
-            pending: Vec::new(),
-            my_mailbox: mailbox.record.receive_id,
-            invited: contacts.to_vec(),
-            unread: 0,
-            last_activity: core.now(),
-        };
-        core.loops.insert(id, session);
-        let mut items = Vec::new();
-        for contact in contacts {
-            let invitation = new_message(
-                &core,
-                Content::LoopInvitation {
-                    history: vec![create.clone()],
-                },
-            );
-            items.push(super::messages::seal_for(
-                &mut core,
-                *contact,
-                &invitation,
-                None,
-            )?);
-        }
-        let account = core.account_pickle();
-        save_loop(&core, id, &mut record)?;
-        let sessions: Vec<_> = contacts
-            .iter()
-            .filter_map(|c| core.session_pickle(c).map(|p| (*c, p)))
-            .collect();
-        let Core {
-            store, counters, ..
-        } = &mut *core;
-        store.write(|batch| {
-            batch.put_value(LOOPS, &id.0, &record)?;
-            batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
-            batch.put(crate::model::META, crate::model::ACCOUNT_KEY, &account)?;
-            for (contact, session) in &sessions {
-                batch.put(crate::model::SESSIONS, &contact.0, session)?;
-            }
-            queue(counters, batch, items)
-        })?;
-        self.inner.watch_mailbox(&mailbox);
-        core.mailboxes.insert(mailbox.record.receive(), mailbox);
+        let receive_id = mailbox.record.receive();
+        create(&mut core, id, name, contacts, mailbox)?;
+        self.inner.watch(&core, receive_id);
         drop(core);
         self.inner.changed();
         Ok(id)
