@@ -33,6 +33,8 @@ mod ids;
 pub mod invite;
 mod model;
 mod organize;
+#[cfg(test)]
+mod pair;
 pub mod store;
 pub mod time;
 

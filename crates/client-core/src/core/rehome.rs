@@ -350,3 +350,13 @@ pub(crate) fn move_contact(
     core.mailboxes.insert(mailbox.record.receive(), mailbox);
     Ok(true)
 }
+
+/// Forgets a mailbox deleted on its relay.
+pub(crate) fn forget_mailbox(core: &mut Core, receive_id: ReceiveId) -> Result<(), EngineError> {
+    core.store.write(|batch| {
+        batch.delete(MAILBOXES, receive_id.as_bytes())?;
+        Ok(())
+    })?;
+    core.mailboxes.remove(&receive_id);
+    Ok(())
+}

@@ -31,7 +31,7 @@ use ed25519_dalek::SigningKey;
 use crate::engine::{Engine, Inner, Mailbox};
 use crate::error::EngineError;
 use crate::ids::ContactId;
-use crate::model::{MAILBOXES, MailboxPurpose};
+use crate::model::MailboxPurpose;
 
 /// Sets the sender key of a mailbox made on this connection (setting it needs ownership
 /// proven, which a subscription does; it is ended at once, the engine subscribes later).
@@ -125,16 +125,10 @@ pub(crate) async fn retire(inner: Arc<Inner>, receive_id: ReceiveId) {
             }
         };
         if gone {
-            if let Ok(mut core) = inner.core() {
-                match core.store.write(|batch| {
-                    batch.delete(MAILBOXES, receive_id.as_bytes())?;
-                    Ok(())
-                }) {
-                    Ok(()) => {
-                        core.mailboxes.remove(&receive_id);
-                    }
-                    Err(error) => tracing::warn!(%error, "cannot forget a deleted mailbox"),
-                }
+            if let Ok(mut core) = inner.core()
+                && let Err(error) = crate::core::rehome::forget_mailbox(&mut core, receive_id)
+            {
+                tracing::warn!(%error, "cannot forget a deleted mailbox");
             }
             inner.undrained_lock().remove(&receive_id);
             break;

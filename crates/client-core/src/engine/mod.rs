@@ -76,7 +76,57 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// Writes the records of a new profile (its name, home relay, token and a new identity)
+/// into a store just created.
+pub(crate) fn write_new_profile(
+    store: &ProfileStore,
+    name: &str,
+    home: &RelayAddress,
+    access_token: Option<[u8; 32]>,
+    now: u64,
+    rng: &mut impl rand::CryptoRng,
+) -> Result<(), EngineError> {
+    let profile = ProfileRecord {
+        name: crate::invite::clean_name(name),
+        home_relay: home.to_string(),
+        access_token,
+        created_at: now,
+    };
+    let account = Account::new();
+    let pickled = account.pickle(&store.pickle_key(), rng);
+    store.write(|batch| {
+        batch.put_value(META, PROFILE_KEY, &profile)?;
+        batch.put(META, ACCOUNT_KEY, &pickled)?;
+        batch.put_value(META, COUNTERS_KEY, &Counters::default())
+    })?;
+    Ok(())
+}
+
 impl Engine {
+    /// An engine over a loaded core with no relay connection and no task: the test net
+    /// (`crate::pair`) plays the driver.
+    #[cfg(test)]
+    pub(crate) fn detached(core: Core, clock: crate::Clock) -> Engine {
+        let (inbound_tx, _) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(4096);
+        Engine {
+            inner: Arc::new(Inner {
+                core: Mutex::new(core),
+                clock,
+                pool: RelayPool::new(inbound_tx, ClientOptions::default()),
+                events,
+                outbox_wake: Notify::new(),
+                housekeeping_wake: Notify::new(),
+                undrained: Mutex::new(HashSet::new()),
+                progress: Notify::new(),
+                tasks: Mutex::new(Vec::new()),
+                offering: Mutex::new(HashSet::new()),
+                rehoming: Mutex::new(HashSet::new()),
+                retiring: Mutex::new(HashSet::new()),
+            }),
+        }
+    }
+
     /// Creates a profile in `dir` with a new identity, after checking that the home relay
     /// answers with the certificate its address names. Nothing is written if it does not.
     pub async fn create(
@@ -104,20 +154,14 @@ impl Engine {
         probe.close();
         checked?;
         let store = ProfileStore::create(dir, passphrase, options.kdf)?;
-        let profile = ProfileRecord {
-            name: crate::invite::clean_name(name),
-            home_relay: home.to_string(),
+        write_new_profile(
+            &store,
+            name,
+            &home,
             access_token,
-            created_at: options.clock.now_ms(),
-        };
-        let account = Account::new();
-        let pickle_key = store.pickle_key();
-        let pickled = account.pickle(&pickle_key, &mut rand::rng());
-        store.write(|batch| {
-            batch.put_value(META, PROFILE_KEY, &profile)?;
-            batch.put(META, ACCOUNT_KEY, &pickled)?;
-            batch.put_value(META, COUNTERS_KEY, &Counters::default())
-        })?;
+            options.clock.now_ms(),
+            &mut rand::rng(),
+        )?;
         drop(store);
         Engine::unlock(dir, passphrase, options).await
     }

@@ -1,0 +1,302 @@
+//! Behaviour scenarios on the in-memory net: conversations, loops, polls, the agenda,
+//! roles, blocking and disappearing messages, each deterministic and without a relay
+//! process. (Durability, kill -9, full disks, privacy scans and network failures stay
+//! real-process tests in `tests/client/`.)
+
+use std::time::Duration;
+
+use boucle_crypto::{LoopPolicy, Posting, RsvpAnswer};
+
+use super::Net;
+use crate::model::{DeliveryState, MailboxPurpose, MessageBody};
+use crate::{ConversationId, EventDetails, MessageView};
+
+fn texts(history: &[MessageView]) -> Vec<String> {
+    history
+        .iter()
+        .filter_map(|m| match &m.body {
+            MessageBody::Text(text) => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn history(net: &Net, user: usize, conversation: ConversationId) -> Vec<MessageView> {
+    net.users[user]
+        .engine
+        .history(conversation, None, 1_000)
+        .expect("a history")
+}
+
+#[test]
+fn two_people_meet_move_to_locked_mailboxes_and_talk() {
+    let mut net = Net::new(1, &["Alice", "Bob"]);
+    let (bob, alice) = net.introduce(0, 1);
+    // The invitation's mailbox is gone: Alice moved Bob to a locked mailbox of his own.
+    let purposes: Vec<MailboxPurpose> = net.users[0]
+        .core()
+        .mailboxes
+        .values()
+        .map(|m| m.record.purpose)
+        .collect();
+    assert!(
+        !purposes.contains(&MailboxPurpose::Invitation),
+        "the used invitation mailbox is retired: {purposes:?}"
+    );
+    assert!(net.relay.boxes.values().all(|m| m.sender_key.is_some()));
+    let sent = net.users[0]
+        .engine
+        .send_text(ConversationId::Contact(bob), "hello Bob")
+        .expect("sent");
+    net.users[1]
+        .engine
+        .send_text(ConversationId::Contact(alice), "hi Alice")
+        .expect("sent");
+    net.settle();
+    // Each history is in the order messages were written or arrived here.
+    assert_eq!(
+        texts(&history(&net, 1, ConversationId::Contact(alice))),
+        ["hi Alice", "hello Bob"]
+    );
+    assert_eq!(
+        texts(&history(&net, 0, ConversationId::Contact(bob))),
+        ["hello Bob", "hi Alice"]
+    );
+    // Front ends are told, once.
+    let told = net.users[1]
+        .events()
+        .into_iter()
+        .filter(|e| {
+            matches!(e, crate::Event::MessageReceived(m)
+                if m.body == MessageBody::Text("hello Bob".into()))
+        })
+        .count();
+    assert_eq!(told, 1);
+    let mine = history(&net, 0, ConversationId::Contact(bob))
+        .into_iter()
+        .find(|m| m.id == sent.id)
+        .expect("still there");
+    assert_eq!(mine.delivery, Some(DeliveryState::Delivered));
+    assert_eq!(net.relay.in_flight(), 0);
+}
+
+#[test]
+fn an_envelope_delivered_twice_is_applied_once() {
+    let mut net = Net::new(2, &["Alice", "Bob"]);
+    let (bob, alice) = net.introduce(0, 1);
+    net.users[0]
+        .engine
+        .send_text(ConversationId::Contact(bob), "once")
+        .expect("sent");
+    net.flush(0);
+    let mailbox = net.deliverable(1)[0];
+    // The connection drops before the acknowledgement: it comes again.
+    assert!(net.deliver_next(mailbox, false));
+    assert!(net.deliver_next(mailbox, true));
+    net.settle();
+    assert_eq!(
+        texts(&history(&net, 1, ConversationId::Contact(alice))),
+        ["once"]
+    );
+}
+
+#[test]
+fn a_loop_of_three_counts_the_same_votes_everywhere() {
+    let mut net = Net::new(3, &["Alice", "Bob", "Carol"]);
+    let (bob, _) = net.introduce(0, 1);
+    let (carol, _) = net.introduce(0, 2);
+    let id = net.create_loop(0, "North group", &[bob, carol]);
+    net.settle();
+    for user in 0..3 {
+        let loops = net.users[user].engine.loops().expect("loops");
+        let north = loops.iter().find(|l| l.id == id).expect("in the loop");
+        assert_eq!(north.members, 3, "user {user} sees three members");
+    }
+    let in_loop = ConversationId::Loop(id);
+    let poll = net.users[0]
+        .engine
+        .create_poll(
+            in_loop,
+            "Strike on Friday?",
+            &["Yes".into(), "No".into()],
+            false,
+            None,
+        )
+        .expect("a poll");
+    net.settle();
+    net.users[1]
+        .engine
+        .vote(in_loop, poll.id, &[0])
+        .expect("voted");
+    net.users[2]
+        .engine
+        .vote(in_loop, poll.id, &[1])
+        .expect("voted");
+    net.users[0]
+        .engine
+        .vote(in_loop, poll.id, &[0])
+        .expect("voted");
+    net.settle();
+    for user in 0..3 {
+        let view = net.users[user]
+            .engine
+            .poll(in_loop, poll.id)
+            .expect("the poll");
+        let votes: Vec<usize> = view.options.iter().map(|o| o.votes).collect();
+        assert_eq!(votes, [2, 1], "user {user}");
+    }
+    // Everyone's history of the loop holds the same messages in the same order.
+    let ids = |user| -> Vec<_> { history(&net, user, in_loop).iter().map(|m| m.id).collect() };
+    assert_eq!(ids(0), ids(1));
+    assert_eq!(ids(1), ids(2));
+}
+
+#[test]
+fn an_event_collects_answers_from_every_member() {
+    let mut net = Net::new(4, &["Alice", "Bob", "Carol"]);
+    let (bob, _) = net.introduce(0, 1);
+    let (carol, _) = net.introduce(0, 2);
+    let id = net.create_loop(0, "Assembly", &[bob, carol]);
+    net.settle();
+    let in_loop = ConversationId::Loop(id);
+    let event = net.users[0]
+        .engine
+        .create_event(
+            in_loop,
+            &EventDetails {
+                title: "General assembly".into(),
+                starts_at: super::T0 + 86_400_000,
+                ends_at: None,
+                time_zone: "Europe/Paris".into(),
+                place: "Salle des fêtes".into(),
+                description: String::new(),
+            },
+        )
+        .expect("an event");
+    net.settle();
+    net.users[1]
+        .engine
+        .rsvp(in_loop, event.id, RsvpAnswer::Going)
+        .expect("answered");
+    net.users[2]
+        .engine
+        .rsvp(in_loop, event.id, RsvpAnswer::Maybe)
+        .expect("answered");
+    net.settle();
+    for user in 0..3 {
+        let view = net.users[user]
+            .engine
+            .event(in_loop, event.id)
+            .expect("the event");
+        assert_eq!(
+            (view.counts.going, view.counts.maybe),
+            (1, 1),
+            "user {user}"
+        );
+    }
+}
+
+#[test]
+fn in_an_announcement_loop_only_admins_post() {
+    let mut net = Net::new(5, &["Alice", "Bob"]);
+    let (bob, _) = net.introduce(0, 1);
+    let id = net.create_loop(0, "News", &[bob]);
+    net.settle();
+    let policy = LoopPolicy {
+        posting: Posting::Admins,
+        ..net.users[0].engine.loops().expect("loops")[0].policy
+    };
+    net.users[0]
+        .engine
+        .set_loop_policy(id, policy)
+        .expect("set");
+    net.settle();
+    let in_loop = ConversationId::Loop(id);
+    assert!(net.users[1].engine.send_text(in_loop, "me too").is_err());
+    net.users[0]
+        .engine
+        .send_text(in_loop, "the march starts at 10")
+        .expect("an admin posts");
+    net.settle();
+    assert_eq!(
+        texts(&history(&net, 1, in_loop)),
+        ["the march starts at 10"]
+    );
+}
+
+#[test]
+fn nothing_from_a_blocked_contact_is_shown() {
+    let mut net = Net::new(6, &["Alice", "Bob"]);
+    let (bob, alice) = net.introduce(0, 1);
+    net.users[1].engine.block(alice).expect("blocked");
+    net.users[0]
+        .engine
+        .send_text(ConversationId::Contact(bob), "are you there?")
+        .expect("sent");
+    net.settle();
+    assert!(texts(&history(&net, 1, ConversationId::Contact(alice))).is_empty());
+    assert!(
+        net.users[1]
+            .engine
+            .send_text(ConversationId::Contact(alice), "no")
+            .is_err()
+    );
+}
+
+#[test]
+fn a_disappearing_message_goes_on_both_sides_when_its_time_is_up() {
+    let mut net = Net::new(7, &["Alice", "Bob"]);
+    let (bob, alice) = net.introduce(0, 1);
+    let hour = 3_600;
+    net.users[0]
+        .engine
+        .set_timer(ConversationId::Contact(bob), hour)
+        .expect("a timer");
+    net.settle();
+    assert_eq!(
+        net.users[1]
+            .engine
+            .timer(ConversationId::Contact(alice))
+            .expect("a timer"),
+        hour
+    );
+    net.users[0]
+        .engine
+        .send_text(ConversationId::Contact(bob), "burn after reading")
+        .expect("sent");
+    net.settle();
+    assert_eq!(
+        texts(&history(&net, 1, ConversationId::Contact(alice))),
+        ["burn after reading"]
+    );
+    net.advance(Duration::from_secs(u64::from(hour) - 1));
+    assert_eq!(net.users[1].engine.sweep_expired().expect("swept"), 0);
+    net.advance(Duration::from_secs(2));
+    for user in [0, 1] {
+        net.users[user].engine.sweep_expired().expect("swept");
+    }
+    assert!(texts(&history(&net, 1, ConversationId::Contact(alice))).is_empty());
+    assert!(texts(&history(&net, 0, ConversationId::Contact(bob))).is_empty());
+}
+
+#[test]
+fn a_profile_reopened_from_its_store_goes_on_where_it_was() {
+    let mut net = Net::new(8, &["Alice", "Bob"]);
+    let (bob, alice) = net.introduce(0, 1);
+    net.users[0]
+        .engine
+        .send_text(ConversationId::Contact(bob), "before")
+        .expect("sent");
+    net.restart(0);
+    net.settle();
+    net.restart(1);
+    net.users[0]
+        .engine
+        .send_text(ConversationId::Contact(bob), "after")
+        .expect("sent");
+    net.settle();
+    assert_eq!(
+        texts(&history(&net, 1, ConversationId::Contact(alice))),
+        ["before", "after"]
+    );
+}
