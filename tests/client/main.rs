@@ -1,5 +1,8 @@
 //! The client engine against real relay processes on 127.0.0.1: profiles on disk,
-//! invitations, conversations, loops, outbox, durability, privacy, failures.
+//! invitations, conversations, loops, outbox, durability, privacy, failures. Behaviour
+//! that needs no relay process moves to the in-memory net of engines
+//! (`crates/client-core/src/pair/`), where it runs deterministically and without
+//! waiting; the roles scenarios are there already.
 
 mod support;
 
@@ -13,5 +16,4 @@ mod invited;
 mod loops;
 mod polls;
 mod privacy;
-mod roles;
 mod sharing;

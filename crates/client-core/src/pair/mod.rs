@@ -175,6 +175,8 @@ pub(crate) struct Net {
     pub relay: MemRelay,
     home: RelayAddress,
     pub users: Vec<User>,
+    /// Users cut off from the relay: [`Net::settle`] neither sends nor delivers for them.
+    offline: HashSet<usize>,
 }
 
 impl Net {
@@ -187,6 +189,7 @@ impl Net {
             home: RelayAddress::new("relay.invalid", 4433, CertFingerprint::from_bytes([7; 32]))
                 .expect("a valid address"),
             users: Vec::new(),
+            offline: HashSet::new(),
         };
         for name in names {
             net.add_user(name);
@@ -268,6 +271,15 @@ impl Net {
         // The directory may go: the store keeps its file open until the engine drops.
         std::mem::forget(dir);
         engine
+    }
+
+    /// Cuts `user` off from the relay (`false`), or brings them back (`true`).
+    pub(crate) fn set_online(&mut self, user: usize, online: bool) {
+        if online {
+            self.offline.remove(&user);
+        } else {
+            self.offline.insert(user);
+        }
     }
 
     /// Moves the clock forward.
@@ -493,10 +505,13 @@ impl Net {
     pub(crate) fn settle(&mut self) {
         for _ in 0..1_000 {
             let mut moved = 0;
-            for user in 0..self.users.len() {
+            let online: Vec<usize> = (0..self.users.len())
+                .filter(|u| !self.offline.contains(u))
+                .collect();
+            for &user in &online {
                 moved += self.flush(user);
             }
-            for user in 0..self.users.len() {
+            for &user in &online {
                 moved += self.deliver_all(user);
             }
             if moved == 0 {

@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use boucle_crypto::{LoopPolicy, Posting, RsvpAnswer};
+use boucle_crypto::{Inviting, LoopPolicy, MessageId, Posting, RsvpAnswer};
 
 use super::Net;
 use crate::model::{DeliveryState, MailboxPurpose, MessageBody};
-use crate::{ConversationId, EventDetails, MessageView};
+use crate::{ConversationId, EngineError, EventDetails, MessageView};
 
 fn texts(history: &[MessageView]) -> Vec<String> {
     history
@@ -196,31 +196,181 @@ fn an_event_collects_answers_from_every_member() {
     }
 }
 
-#[test]
-fn in_an_announcement_loop_only_admins_post() {
-    let mut net = Net::new(5, &["Alice", "Bob"]);
-    let (bob, _) = net.introduce(0, 1);
-    let id = net.create_loop(0, "News", &[bob]);
-    net.settle();
-    let policy = LoopPolicy {
-        posting: Posting::Admins,
-        ..net.users[0].engine.loops().expect("loops")[0].policy
-    };
-    net.users[0]
+fn loop_view(net: &Net, user: usize, id: boucle_crypto::LoopId) -> Option<crate::LoopView> {
+    net.users[user]
         .engine
-        .set_loop_policy(id, policy)
-        .expect("set");
+        .loops()
+        .ok()?
+        .into_iter()
+        .find(|l| l.id == id)
+}
+
+fn has_reaction(
+    net: &Net,
+    user: usize,
+    in_loop: ConversationId,
+    to: MessageId,
+    emoji: &str,
+) -> bool {
+    history(net, user, in_loop)
+        .into_iter()
+        .find(|m| m.id == to)
+        .is_some_and(|m| m.reactions.iter().any(|r| r.emoji == emoji))
+}
+
+/// Moved from `tests/client/roles.rs`.
+#[test]
+fn in_an_announcement_loop_only_admins_post_and_a_members_post_is_refused_everywhere() {
+    let mut net = Net::new(5, &["Alice", "Bob", "Carol"]);
+    let (bob, _) = net.introduce(0, 1);
+    let (carol, _) = net.introduce(0, 2);
+    let id = net.create_loop(0, "Announcements", &[bob, carol]);
     net.settle();
     let in_loop = ConversationId::Loop(id);
-    assert!(net.users[1].engine.send_text(in_loop, "me too").is_err());
+    let welcome = net.users[0]
+        .engine
+        .send_text(in_loop, "welcome")
+        .expect("sent");
+    net.settle();
+    for user in [1, 2] {
+        assert_eq!(texts(&history(&net, user, in_loop)), ["welcome"]);
+    }
+    // Carol is cut off: she will not hear of the new policy for a while.
+    net.set_online(2, false);
+    let announcement = LoopPolicy {
+        posting: Posting::Admins,
+        inviting: Inviting::Admins,
+    };
+    assert!(matches!(
+        net.users[1].engine.set_loop_policy(id, announcement),
+        Err(EngineError::NotAdmin)
+    ));
     net.users[0]
         .engine
-        .send_text(in_loop, "the march starts at 10")
-        .expect("an admin posts");
+        .set_loop_policy(id, announcement)
+        .expect("set");
     net.settle();
-    assert_eq!(
-        texts(&history(&net, 1, in_loop)),
-        ["the march starts at 10"]
+    let at_bob = loop_view(&net, 1, id).expect("Bob's loop");
+    assert_eq!(at_bob.policy, announcement);
+    assert!(!at_bob.may_post && !at_bob.admin);
+    assert!(loop_view(&net, 0, id).is_some_and(|l| l.may_post));
+    // Bob knows the policy: his client refuses to post, but he may still react and vote.
+    let bob_engine = &net.users[1].engine;
+    assert!(matches!(
+        bob_engine.send_text(in_loop, "can I say something?"),
+        Err(EngineError::NotAllowedToPost)
+    ));
+    assert!(matches!(
+        bob_engine.reply(in_loop, welcome.id, "me too"),
+        Err(EngineError::NotAllowedToPost)
+    ));
+    assert!(matches!(
+        bob_engine.create_poll(
+            in_loop,
+            "Who comes?",
+            &["me".into(), "not me".into()],
+            false,
+            None
+        ),
+        Err(EngineError::NotAllowedToPost)
+    ));
+    bob_engine
+        .react(in_loop, welcome.id, "👍", false)
+        .expect("reacted");
+    net.users[0]
+        .engine
+        .send_text(in_loop, "meeting at 7")
+        .expect("sent");
+    let poll = net.users[0]
+        .engine
+        .create_poll(
+            in_loop,
+            "Which evening?",
+            &["Tuesday".into(), "Thursday".into()],
+            false,
+            None,
+        )
+        .expect("an admin's poll");
+    net.settle();
+    net.users[1]
+        .engine
+        .vote(in_loop, poll.id, &[1])
+        .expect("voting is not posting");
+    net.settle();
+    let tally = net.users[0]
+        .engine
+        .poll(in_loop, poll.id)
+        .expect("the poll");
+    assert_eq!(tally.options[1].votes, 1);
+    assert!(has_reaction(&net, 0, in_loop, welcome.id, "👍"));
+    // Carol's client does not know yet (stale state): it sends a post, as a modified
+    // client could, and a reaction after it. Alice and Bob drop the post, count the
+    // reaction.
+    let forged = net.users[2]
+        .engine
+        .send_text(in_loop, "carol was here")
+        .expect("sent");
+    net.users[2]
+        .engine
+        .react(in_loop, welcome.id, "🎉", false)
+        .expect("reacted");
+    net.flush(2);
+    net.settle();
+    for user in [0, 1] {
+        assert!(has_reaction(&net, user, in_loop, welcome.id, "🎉"));
+        assert!(
+            history(&net, user, in_loop)
+                .iter()
+                .all(|m| m.id != forged.id)
+        );
+    }
+    // Carol comes back: she learns the policy, refuses too, and gets the announcement.
+    net.set_online(2, true);
+    net.settle();
+    assert_eq!(loop_view(&net, 2, id).map(|l| l.policy), Some(announcement));
+    assert!(texts(&history(&net, 2, in_loop)).contains(&"meeting at 7".to_owned()));
+    assert!(matches!(
+        net.users[2].engine.send_text(in_loop, "again"),
+        Err(EngineError::NotAllowedToPost)
+    ));
+}
+
+/// Moved from `tests/client/roles.rs`.
+#[test]
+fn members_invite_only_when_the_loop_lets_them() {
+    let mut net = Net::new(9, &["Alice", "Bob", "Dave"]);
+    let (bob, _) = net.introduce(0, 1);
+    let (dave_for_bob, _) = net.introduce(1, 2);
+    let id = net.create_loop(0, "Open door", &[bob]);
+    net.settle();
+    assert!(matches!(
+        net.users[1].engine.invite_to_loop(id, dave_for_bob),
+        Err(EngineError::NotAdmin)
+    ));
+    let open = LoopPolicy {
+        posting: Posting::Everyone,
+        inviting: Inviting::Members,
+    };
+    net.users[0].engine.set_loop_policy(id, open).expect("set");
+    net.settle();
+    assert!(loop_view(&net, 1, id).is_some_and(|l| l.may_invite));
+    net.users[1]
+        .engine
+        .invite_to_loop(id, dave_for_bob)
+        .expect("invited");
+    net.settle();
+    for user in 0..3 {
+        let view = loop_view(&net, user, id).expect("in the loop");
+        assert!(view.member && view.members == 3, "user {user}");
+    }
+    net.users[2]
+        .engine
+        .send_text(ConversationId::Loop(id), "thanks for having me")
+        .expect("sent");
+    net.settle();
+    assert!(
+        texts(&history(&net, 0, ConversationId::Loop(id)))
+            .contains(&"thanks for having me".to_owned())
     );
 }
 
