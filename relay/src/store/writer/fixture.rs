@@ -1,8 +1,10 @@
 //! What the writer's unit tests share: a real store in a temporary directory, its hub, a
 //! manual clock, and a writer whose batches the test commits one at a time (no thread:
-//! each step is deterministic).
+//! each step is deterministic). [`Fixture::fill_the_disk`] makes the store's writes fail
+//! as on a full disk.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use boucle_wire::{
     Body, ErrorCode, Header, MailboxStatus, PublicKey, ReceiveId, Reply, RequestId, SendId, Seq,
@@ -37,6 +39,10 @@ impl Fixture {
     }
 
     pub fn with_limits(limits: Limits) -> Fixture {
+        Fixture::with(limits, Durability::Fsync)
+    }
+
+    pub fn with(limits: Limits, durability: Durability) -> Fixture {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = Store::open(&dir.path().join("relay.redb")).expect("the store opens");
         let hub = Arc::new(Hub::new(limits.clone()));
@@ -45,7 +51,7 @@ impl Fixture {
             store.clone(),
             hub.clone(),
             limits,
-            Durability::Fsync,
+            durability,
             clock.clone(),
         )
         .expect("the writer starts");
@@ -61,6 +67,36 @@ impl Fixture {
             next_request: 0,
             next_owner: 0,
         }
+    }
+
+    /// From now on the store file refuses writes and syncs, as a full disk does (reads
+    /// still work), until the writer reopens it after the commit that fails: the reopened
+    /// file has room again.
+    pub fn fill_the_disk(&mut self) {
+        drop(
+            self.store
+                .db
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
+        let path = self.store.path.clone();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .expect("the store file opens");
+        let full = Arc::new(AtomicBool::new(false));
+        let backend = FullDisk {
+            inner: redb::backends::FileBackend::new(file).expect("a file backend"),
+            full: full.clone(),
+        };
+        // Opening writes: the disk fills up right after.
+        let db = redb::Builder::new()
+            .create_with_backend(backend)
+            .expect("the store opens");
+        full.store(true, Ordering::Relaxed);
+        *self.store.db.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(db));
     }
 
     /// What the writer's clock reads.
@@ -221,4 +257,49 @@ impl Fixture {
 
 pub(super) fn body(len: usize) -> Arc<Body> {
     Arc::new(Body::new(vec![7; len]).expect("a body within the wire's limit"))
+}
+
+/// A store file on a disk with no room left (see [`Fixture::fill_the_disk`]).
+#[derive(Debug)]
+struct FullDisk {
+    inner: redb::backends::FileBackend,
+    full: Arc<AtomicBool>,
+}
+
+impl FullDisk {
+    fn refuse(&self) -> Result<(), std::io::Error> {
+        if self.full.load(Ordering::Relaxed) {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "no space left on device",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl redb::StorageBackend for FullDisk {
+    fn len(&self) -> Result<u64, std::io::Error> {
+        self.inner.len()
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+        self.inner.read(offset, out)
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+        self.refuse()?;
+        self.inner.set_len(len)
+    }
+
+    fn sync_data(&self) -> Result<(), std::io::Error> {
+        self.refuse()?;
+        self.inner.sync_data()
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+        self.refuse()?;
+        self.inner.write(offset, data)
+    }
 }

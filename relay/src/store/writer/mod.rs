@@ -348,6 +348,7 @@ mod tests {
     use boucle_wire::{ErrorCode, Header, PublicKey, Reply, RequestId};
     use tokio::sync::mpsc;
 
+    use super::acks::ACK_DELAY;
     use super::fixture::{Fixture, body};
     use super::reopen::REOPEN_PAUSE;
     use super::{ManualClock, OpKind, ReplyTo, WriteOp, Writer};
@@ -441,6 +442,55 @@ mod tests {
         assert!(f.store.database().is_ok(), "reopened again");
     }
 
+    /// The disk fills up: the batch is applied, its commit fails. Every request is
+    /// refused, the admitted envelopes are released, the acknowledged group the batch was
+    /// deleting waits again, and the mailbox it created is forgotten.
+    #[test]
+    fn a_commit_that_fails_on_a_full_disk_refuses_the_batch_and_keeps_its_acks_waiting() {
+        let mut f = Fixture::new();
+        let (receive_id, send_id) = f.create_mailbox();
+        let acked = f.store_one(&send_id, 10);
+        f.ack(receive_id, acked);
+        // The group is due: the next batch deletes it.
+        f.clock.advance(ACK_DELAY);
+        f.fill_the_disk();
+        let (lost, stored, store) = f.admit(&send_id, 20);
+        let (created, create) = f.with_reply(OpKind::Create {
+            owner_key: PublicKey::from_bytes([77; 32]),
+        });
+
+        f.run(vec![store, create]);
+        assert_eq!(f.reply(stored), Err(ErrorCode::StorageFailure));
+        assert_eq!(f.reply(created), Err(ErrorCode::StorageFailure));
+        let status = f.status(&receive_id);
+        assert_eq!(
+            (status.envelopes, status.bytes),
+            (1, 10),
+            "the refused envelope is released; the acknowledged one is not deleted yet"
+        );
+        assert_eq!(f.hub.counters().0, 1, "no mailbox was created");
+        assert_eq!(
+            f.writer.records.len(),
+            1,
+            "the writer forgets the mailbox the failed batch created"
+        );
+
+        // Reopened, with room again. Nothing of the batch is on disk.
+        assert_eq!(f.stored_on_disk(&receive_id), vec![acked.0]);
+        assert!(!f.stored_on_disk(&receive_id).contains(&lost.0));
+        assert_eq!(f.hub.stored_count(&receive_id), 0, "still out of the index");
+
+        // The acknowledged envelope waits a whole delay again, then is deleted.
+        f.clock.advance(ACK_DELAY - Duration::from_millis(1));
+        f.tick();
+        assert_eq!(f.stored_on_disk(&receive_id), vec![acked.0]);
+        f.clock.advance(Duration::from_millis(1));
+        f.tick();
+        assert!(f.stored_on_disk(&receive_id).is_empty());
+        let status = f.status(&receive_id);
+        assert_eq!((status.envelopes, status.bytes), (0, 0));
+    }
+
     #[test]
     fn acks_due_when_a_commit_fails_are_deleted_by_the_next_commit() {
         let mut f = Fixture::new();
@@ -457,6 +507,34 @@ mod tests {
             "deleted by the next commit"
         );
         assert_eq!(f.status(&receive_id).envelopes, 0);
+    }
+
+    #[test]
+    fn os_buffered_commits_are_synced_at_least_once_a_second() {
+        let mut f = Fixture::with(Limits::default(), Durability::OsBuffered);
+        let started = f.now().instant;
+        assert_eq!(f.writer.last_sync, started);
+        let (_, send_id) = f.create_mailbox();
+        assert_eq!(
+            f.writer.last_sync, started,
+            "a commit within the second is not synced"
+        );
+
+        f.clock.advance(Duration::from_millis(999));
+        f.store_one(&send_id, 10);
+        assert_eq!(f.writer.last_sync, started);
+
+        f.clock.advance(Duration::from_millis(1));
+        f.store_one(&send_id, 10);
+        let synced = f.now().instant;
+        assert_eq!(f.writer.last_sync, synced, "a second later: synced");
+
+        f.clock.advance(Duration::from_millis(500));
+        f.store_one(&send_id, 10);
+        assert_eq!(
+            f.writer.last_sync, synced,
+            "the second runs from the last sync"
+        );
     }
 
     /// The thread itself: what is queued is committed and answered, and at shutdown the
