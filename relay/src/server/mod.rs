@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 use crate::error::RelayError;
 use crate::hub::Hub;
-use crate::store::writer::{OpKind, WriteOp, Writer};
+use crate::store::writer::{OpKind, SystemClock, WriteOp, Writer};
 use crate::store::{STORE_FILE, Store};
 use crate::tls::Identity;
 use crate::tokens::TokenFile;
@@ -90,6 +90,7 @@ impl Relay {
             hub.clone(),
             config.limits.clone(),
             config.durability,
+            Arc::new(SystemClock),
         )?;
         let mut server_config = identity.server_config()?;
         let mut transport = quinn::TransportConfig::default();

@@ -332,7 +332,7 @@ mod tests {
     use super::Store;
     use crate::config::{Durability, Limits};
     use crate::hub::Hub;
-    use crate::store::writer::Writer;
+    use crate::store::writer::{SystemClock, Writer};
 
     /// A run hands out seqs before they are committed (early delivery). A crash then
     /// leaves the store knowing none of them: the next run must not hand them out again.
@@ -343,8 +343,14 @@ mod tests {
         let first_run = {
             let store = Store::open(&path).expect("the store opens");
             let hub = Arc::new(Hub::new(Limits::default()));
-            let writer = Writer::start(store, hub.clone(), Limits::default(), Durability::Fsync)
-                .expect("the writer starts");
+            let writer = Writer::start(
+                store,
+                hub.clone(),
+                Limits::default(),
+                Durability::Fsync,
+                Arc::new(SystemClock),
+            )
+            .expect("the writer starts");
             // What this run would give its next envelope; it "crashes" with nothing
             // committed since (the writer is stopped without any envelope stored).
             let next = hub.next_seq();
@@ -354,8 +360,14 @@ mod tests {
         for _ in 0..3 {
             let store = Store::open(&path).expect("the store opens again");
             let hub = Arc::new(Hub::new(Limits::default()));
-            let writer = Writer::start(store, hub.clone(), Limits::default(), Durability::Fsync)
-                .expect("the writer starts again");
+            let writer = Writer::start(
+                store,
+                hub.clone(),
+                Limits::default(),
+                Durability::Fsync,
+                Arc::new(SystemClock),
+            )
+            .expect("the writer starts again");
             assert!(
                 hub.next_seq() >= first_run + Store::SEQS_PER_RUN,
                 "a restarted relay starts its seqs past every seq an earlier run may have handed out"
