@@ -64,3 +64,26 @@ pub use boucle_crypto::LoopId;
 
 /// A message, as its sender identified it (the same on every device).
 pub use boucle_crypto::MessageId;
+
+/// A loop member, or a contact, by the Ed25519 key of their identity: what loop state,
+/// roles, blocking, sender labels and member sessions are keyed by.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub(crate) struct MemberKey(pub [u8; 32]);
+
+impl MemberKey {
+    /// The member key of an identity.
+    pub(crate) fn of(identity: &boucle_crypto::IdentityKeys) -> MemberKey {
+        MemberKey(identity.ed25519)
+    }
+
+    /// Short hexadecimal form (8 characters), as members are named when unknown.
+    pub(crate) fn short(&self) -> String {
+        hex::encode(&self.0[..4])
+    }
+}
+
+impl fmt::Debug for MemberKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MemberKey({}…)", self.short())
+    }
+}

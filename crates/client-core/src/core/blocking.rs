@@ -7,12 +7,12 @@
 //! stay a member: their posts and reactions are not kept, their votes and answers count.
 
 use super::Core;
-use crate::ids::ContactId;
+use crate::ids::{ContactId, MemberKey};
 use crate::model::BLOCKED;
 
 /// Whether `ed25519` is the identity of a contact we blocked (for loop messages, where
 /// senders are known by key). Blocked contacts are few: their records are read each time.
-pub(crate) fn blocks_identity(core: &Core, ed25519: &[u8; 32]) -> bool {
+pub(crate) fn blocks_identity(core: &Core, ed25519: &MemberKey) -> bool {
     let Ok(blocked) = core.store.scan(BLOCKED, b"") else {
         return false;
     };
@@ -21,7 +21,7 @@ pub(crate) fn blocks_identity(core: &Core, ed25519: &[u8; 32]) -> bool {
             .ok()
             .and_then(|id| core.contact_record(&ContactId(id)).ok())
             .and_then(|record| boucle_crypto::ContactCard::from_bytes(&record.card).ok())
-            .is_some_and(|card| card.identity().ed25519 == *ed25519)
+            .is_some_and(|card| MemberKey::of(card.identity()) == *ed25519)
     })
 }
 

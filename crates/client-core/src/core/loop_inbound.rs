@@ -16,7 +16,7 @@ use super::messages::{
 use super::seen::Seen;
 use super::{Core, Event, Mailbox};
 use crate::error::EngineError;
-use crate::ids::ContactId;
+use crate::ids::{ContactId, MemberKey};
 use crate::model::{
     ACCOUNT_KEY, LOOPS, LoopPhase, LoopRecord, META, MessageBody, MessageView, SESSIONS,
 };
@@ -39,10 +39,10 @@ pub(crate) fn on_loop_mailbox(
             account,
             ..
         } = &mut *core;
-        match member_sessions.get_mut(&sender.ed25519) {
+        match member_sessions.get_mut(&MemberKey::of(&sender)) {
             Some(session) => session.decrypt(account, opened),
             None => PairwiseSession::inbound(account, opened).map(|(session, message)| {
-                member_sessions.insert(sender.ed25519, session);
+                member_sessions.insert(MemberKey::of(&sender), session);
                 message
             }),
         }
@@ -141,12 +141,13 @@ pub(crate) fn loop_message(
     };
     let mut record = loop_record(core, id)?;
     let conversation = loops::conversation(id);
-    let label = sender_label(core, &sender.ed25519);
+    let author = MemberKey::of(&sender);
+    let label = sender_label(core, &author);
     // A post from a member who may not post here (announcement loop) is dropped.
     // A member we blocked as a contact: their posts and reactions are not kept here
     // (votes and answers still count, so that tallies agree with the other members').
-    let blocked = super::blocking::blocks_identity(core, &sender.ed25519);
-    let allowed = super::roles::accepts(core, id, &sender.ed25519, &message.content) && !blocked;
+    let blocked = super::blocking::blocks_identity(core, &author);
+    let allowed = super::roles::accepts(core, id, &author, &message.content) && !blocked;
     if !allowed {
         tracing::debug!("ignored a post from a member who may not post in this loop");
     }
@@ -200,7 +201,7 @@ pub(crate) fn loop_message(
         && view.conversation == conversation
     {
         // Only a message's author may edit or delete it (by key: names can repeat).
-        let authored = !view.from_me && sender_of(core, to)? == Some(sender.ed25519);
+        let authored = !view.from_me && sender_of(core, to)? == Some(author);
         if matches!(message.content, Content::Reaction { .. }) || authored {
             apply_change(&mut view, &message.content, false);
             views.push(view);
@@ -233,7 +234,7 @@ pub(crate) fn loop_message(
             put_view(batch, view)?;
         }
         if first_arrival {
-            put_sender(batch, &message.id, &sender.ed25519)?;
+            put_sender(batch, &message.id, &author)?;
         }
         organized.write(batch)?;
         batch.put_value(LOOPS, &id.0, &record)?;

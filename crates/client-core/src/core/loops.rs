@@ -24,6 +24,7 @@ use super::Core;
 use super::messages::new_message;
 use crate::error::EngineError;
 use crate::ids::ConversationId;
+use crate::ids::MemberKey;
 use crate::model::{
     Counters, LOOPS, LoopPhase, LoopRecord, MEMBER_SESSIONS, OUTBOX, OutboxRecord, Recipient,
 };
@@ -167,7 +168,7 @@ pub(crate) fn to_member(
     card: &ContactCard,
     message: &Message,
 ) -> Result<OutboxRecord, EngineError> {
-    let key = card.identity().ed25519;
+    let key = MemberKey::of(card.identity());
     if !core.member_sessions.contains_key(&key) {
         let session = PairwiseSession::outbound(&core.account, card)
             .map_err(|e| EngineError::Crypto(e.to_string()))?;
@@ -245,7 +246,7 @@ pub(crate) fn commit_loop(
 }
 
 /// Pickles of the member sessions, to store.
-pub(crate) fn member_session_pickles(core: &Core) -> Vec<([u8; 32], Vec<u8>)> {
+pub(crate) fn member_session_pickles(core: &Core) -> Vec<(MemberKey, Vec<u8>)> {
     core.member_sessions
         .iter()
         .map(|(key, session)| (*key, session.pickle(&core.pickle_key, &mut *core.rng())))
@@ -254,10 +255,10 @@ pub(crate) fn member_session_pickles(core: &Core) -> Vec<([u8; 32], Vec<u8>)> {
 
 pub(crate) fn put_member_sessions(
     batch: &mut WriteBatch<'_>,
-    pickles: &[([u8; 32], Vec<u8>)],
+    pickles: &[(MemberKey, Vec<u8>)],
 ) -> Result<(), StoreError> {
     for (key, pickle) in pickles {
-        batch.put(MEMBER_SESSIONS, key, pickle)?;
+        batch.put(MEMBER_SESSIONS, &key.0, pickle)?;
     }
     Ok(())
 }
@@ -284,7 +285,7 @@ pub(crate) fn decode_history(history: &[Vec<u8>]) -> Result<Vec<SignedControl>, 
 }
 
 /// Contact names and verification, by Ed25519 identity key.
-pub(crate) type ByIdentity = BTreeMap<[u8; 32], (String, bool)>;
+pub(crate) type ByIdentity = BTreeMap<MemberKey, (String, bool)>;
 
 /// [`contacts_by_identity`], kept between calls until the contacts table changes: every
 /// loop message names its sender through it.
@@ -307,7 +308,10 @@ pub(crate) fn contacts_by_identity(core: &Core) -> Result<Arc<ByIdentity>, Engin
             continue;
         };
         if let Ok(card) = ContactCard::from_bytes(&record.card) {
-            out.insert(card.identity().ed25519, (record.name, record.verified));
+            out.insert(
+                MemberKey::of(card.identity()),
+                (record.name, record.verified),
+            );
         }
     }
     let names = Arc::new(out);
@@ -316,15 +320,15 @@ pub(crate) fn contacts_by_identity(core: &Core) -> Result<Arc<ByIdentity>, Engin
 }
 
 /// How a loop member is shown: their name if they are a contact, else a short id.
-pub(crate) fn member_label(names: &ByIdentity, ed25519: &[u8; 32]) -> String {
+pub(crate) fn member_label(names: &ByIdentity, ed25519: &MemberKey) -> String {
     names
         .get(ed25519)
         .map(|(name, _)| name.clone())
-        .unwrap_or_else(|| format!("member {}", hex::encode(&ed25519[..4])))
+        .unwrap_or_else(|| format!("member {}", ed25519.short()))
 }
 
 /// How a loop message's sender is shown.
-pub(crate) fn sender_label(core: &Core, ed25519: &[u8; 32]) -> String {
+pub(crate) fn sender_label(core: &Core, ed25519: &MemberKey) -> String {
     match contacts_by_identity(core) {
         Ok(names) => member_label(&names, ed25519),
         Err(_) => member_label(&ByIdentity::new(), ed25519),

@@ -8,7 +8,7 @@ use boucle_wire::MailboxAddress;
 
 use super::{Core, loops};
 use crate::error::EngineError;
-use crate::ids::{ContactId, ConversationId};
+use crate::ids::{ContactId, ConversationId, MemberKey};
 use crate::model::{
     CONTACTS, MESSAGE_INDEX, MESSAGE_SENDERS, MESSAGES, MessageBody, MessageLocation, MessageView,
     OutboxRecord, Reaction, SESSIONS, message_key,
@@ -205,17 +205,18 @@ pub(crate) fn find_view(core: &Core, id: &MessageId) -> Result<Option<MessageVie
 pub(crate) fn put_sender(
     batch: &mut WriteBatch<'_>,
     id: &MessageId,
-    sender: &[u8; 32],
+    sender: &MemberKey,
 ) -> Result<(), StoreError> {
-    batch.put(MESSAGE_SENDERS, &id.0, sender)
+    batch.put(MESSAGE_SENDERS, &id.0, &sender.0)
 }
 
 /// Who sent a loop message, if recorded.
-pub(crate) fn sender_of(core: &Core, id: &MessageId) -> Result<Option<[u8; 32]>, EngineError> {
+pub(crate) fn sender_of(core: &Core, id: &MessageId) -> Result<Option<MemberKey>, EngineError> {
     Ok(core
         .store
         .get(MESSAGE_SENDERS, &id.0)?
-        .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok()))
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+        .map(MemberKey))
 }
 
 /// Names the senders of loop messages as we know them now: a member who became a

@@ -38,7 +38,7 @@ use ed25519_dalek::SigningKey;
 use rand::rngs::StdRng;
 
 use crate::error::EngineError;
-use crate::ids::{ContactId, ConversationId};
+use crate::ids::{ContactId, ConversationId, MemberKey};
 use crate::model::{
     ACCOUNT_KEY, CONTACTS, COUNTERS_KEY, ContactRecord, Counters, MAILBOXES, META, MailboxRecord,
     MessageView, PROFILE_KEY, ProfileRecord, SESSIONS,
@@ -65,7 +65,7 @@ pub(crate) struct Core {
     /// Loops we are a member of.
     pub loops: HashMap<LoopId, LoopSession>,
     /// Pairwise sessions with loop members, by Ed25519 identity key.
-    pub member_sessions: HashMap<[u8; 32], PairwiseSession>,
+    pub member_sessions: HashMap<MemberKey, PairwiseSession>,
     /// The time of the call being handled (ms since the Unix epoch): the driver sets it
     /// each time it takes the core ([`Core::set_now`]); the core never reads a clock.
     pub(crate) now: u64,
@@ -151,7 +151,7 @@ struct LoadedState {
     sessions: HashMap<ContactId, PairwiseSession>,
     mailboxes: HashMap<ReceiveId, Mailbox>,
     loops: HashMap<LoopId, LoopSession>,
-    member_sessions: HashMap<[u8; 32], PairwiseSession>,
+    member_sessions: HashMap<MemberKey, PairwiseSession>,
     send_keys: HashMap<SendId, SigningKey>,
 }
 
@@ -224,7 +224,7 @@ fn load_state(store: &ProfileStore, pickle_key: &PickleKey) -> Result<LoadedStat
             .map_err(|_| damaged("member session"))?;
         let session = PairwiseSession::from_pickle(&bytes, &pickle_key)
             .map_err(|_| damaged("member session"))?;
-        member_sessions.insert(key, session);
+        member_sessions.insert(MemberKey(key), session);
     }
     Ok(LoadedState {
         account,

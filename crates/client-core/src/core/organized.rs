@@ -82,7 +82,7 @@ impl Sender {
 /// receipt alike. Votes, closes, edits, cancellations and answers are never subject to
 /// it.
 pub(crate) fn may_create(core: &Core, conversation: ConversationId, sender: &Sender) -> bool {
-    super::roles::may_post(core, conversation, &sender.key.0)
+    super::roles::may_post(core, conversation, &crate::ids::MemberKey(sender.key.0))
 }
 
 /// A poll as stored.
@@ -408,7 +408,7 @@ impl Names {
             self.my_name.clone()
         } else {
             self.contacts
-                .get(&key.0)
+                .get(&crate::ids::MemberKey(key.0))
                 .map(|(name, _)| name.clone())
                 .unwrap_or_else(|| format!("member {}", short(&key.0)))
         };

@@ -13,7 +13,7 @@ use boucle_crypto::{Content, LoopId};
 
 use super::Core;
 use crate::error::EngineError;
-use crate::ids::ConversationId;
+use crate::ids::{ConversationId, MemberKey};
 
 /// Whether a content kind is a *post*: something only admins may send in an
 /// announcement loop. Reactions, votes, answers to events, deleting one's own message
@@ -37,13 +37,13 @@ pub(crate) fn is_post(content: &Content) -> bool {
 /// Whether `who` (an Ed25519 identity) may post in a conversation: the one rule every
 /// sender and receiver applies. Anyone may post in a 1:1 conversation; in a loop, a
 /// member, and only an admin in an announcement loop. A loop we do not hold says no.
-pub(crate) fn may_post(core: &Core, conversation: ConversationId, who: &[u8; 32]) -> bool {
+pub(crate) fn may_post(core: &Core, conversation: ConversationId, who: &MemberKey) -> bool {
     match conversation {
         ConversationId::Contact(_) => true,
         ConversationId::Loop(id) => core
             .loops
             .get(&id)
-            .is_some_and(|session| session.state().may_post(who)),
+            .is_some_and(|session| session.state().may_post(&who.0)),
     }
 }
 
@@ -59,7 +59,7 @@ pub(crate) fn check_may_post(
         // Not (or no longer) a member: the send path says so in its own words.
         return Ok(());
     }
-    let me = core.account.identity_keys().ed25519;
+    let me = MemberKey::of(&core.account.identity_keys());
     if is_post(content) && !may_post(core, conversation, &me) {
         return Err(EngineError::NotAllowedToPost);
     }
@@ -68,7 +68,7 @@ pub(crate) fn check_may_post(
 
 /// Whether a loop message from `sender` is accepted under the loop's policy as this
 /// member knows it now.
-pub(crate) fn accepts(core: &Core, id: LoopId, sender: &[u8; 32], content: &Content) -> bool {
+pub(crate) fn accepts(core: &Core, id: LoopId, sender: &MemberKey, content: &Content) -> bool {
     core.loops.contains_key(&id)
         && (!is_post(content) || may_post(core, ConversationId::Loop(id), sender))
 }

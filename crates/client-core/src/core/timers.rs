@@ -214,7 +214,10 @@ pub(crate) fn loop_timer_line(
         .map(|c| (c.body().author.ed25519, c.body().issued_at.0));
     let who = match setter {
         Some((author, _)) if author == me => (true, None),
-        Some((author, _)) => (false, Some(sender_label(core, &author))),
+        Some((author, _)) => (
+            false,
+            Some(sender_label(core, &crate::ids::MemberKey(author))),
+        ),
         None => (false, None),
     };
     let sent_at = setter.map_or(now, |(_, at)| at);

@@ -227,7 +227,7 @@ pub(crate) fn check_can_send(
             if !core.loops.contains_key(&id) {
                 return Err(EngineError::NotInLoop);
             }
-            let me = core.account.identity_keys().ed25519;
+            let me = crate::ids::MemberKey::of(&core.account.identity_keys());
             if crate::engine::roles::may_post(&core, conversation, &me) {
                 Ok(())
             } else {

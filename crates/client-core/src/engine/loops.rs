@@ -160,7 +160,7 @@ impl Engine {
             .members()
             .map(|card| {
                 let key = card.identity().ed25519;
-                let contact = contacts.get(&key);
+                let contact = contacts.get(&crate::ids::MemberKey(key));
                 MemberView {
                     id: hex::encode(&key[..4]),
                     name: contact.map(|(name, _)| name.clone()),
@@ -184,7 +184,7 @@ impl Engine {
             .filter(|key| {
                 hex::encode(&key[..4]).starts_with(&query) && query.len() >= 4
                     || contacts
-                        .get(key)
+                        .get(&crate::ids::MemberKey(*key))
                         .is_some_and(|(name, _)| name.to_lowercase() == query)
             })
             .collect();
