@@ -393,6 +393,46 @@ fn nothing_from_a_blocked_contact_is_shown() {
     );
 }
 
+/// Moved from `tests/client/loops.rs`. Alice blocked Bob; they are both in Carol's
+/// loop. Bob stays a member, but what he posts there is not kept on Alice's side; Carol
+/// still sees it, and Alice still reads Carol.
+#[test]
+fn a_blocked_contact_is_not_heard_in_a_shared_loop_either() {
+    let mut net = Net::new(10, &["Alice", "Bob", "Carol"]);
+    let (bob_for_alice, _) = net.introduce(0, 1);
+    let (alice_for_carol, _) = net.introduce(2, 0);
+    let (bob_for_carol, _) = net.introduce(2, 1);
+    let id = net.create_loop(2, "Street medics", &[alice_for_carol, bob_for_carol]);
+    net.settle();
+    net.users[0].engine.block(bob_for_alice).expect("blocked");
+    let in_loop = ConversationId::Loop(id);
+    net.users[1]
+        .engine
+        .send_text(in_loop, "from Bob")
+        .expect("sent");
+    net.settle();
+    assert!(texts(&history(&net, 2, in_loop)).contains(&"from Bob".to_owned()));
+    net.users[2]
+        .engine
+        .send_text(in_loop, "from Carol")
+        .expect("sent");
+    net.settle();
+    let at_alice: Vec<String> = texts(&history(&net, 0, in_loop))
+        .into_iter()
+        .filter(|t| t.starts_with("from "))
+        .collect();
+    assert_eq!(
+        at_alice,
+        ["from Carol"],
+        "Bob's post is not kept on Alice's side"
+    );
+    assert_eq!(
+        loop_view(&net, 0, id).map(|l| l.members),
+        Some(3),
+        "Bob is still a member"
+    );
+}
+
 #[test]
 fn a_disappearing_message_goes_on_both_sides_when_its_time_is_up() {
     let mut net = Net::new(7, &["Alice", "Bob"]);
