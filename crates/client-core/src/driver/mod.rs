@@ -49,6 +49,25 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// The shared state of an engine over a loaded core, before any task starts.
+    pub(crate) fn new(core: Core, clock: crate::Clock, pool: RelayPool) -> Inner {
+        let (events, _) = broadcast::channel(4096);
+        Inner {
+            core: Mutex::new(core),
+            clock,
+            pool,
+            events,
+            outbox_wake: Notify::new(),
+            housekeeping_wake: Notify::new(),
+            undrained: Mutex::new(HashSet::new()),
+            progress: Notify::new(),
+            tasks: Mutex::new(Vec::new()),
+            offering: Mutex::new(HashSet::new()),
+            rehoming: Mutex::new(HashSet::new()),
+            retiring: Mutex::new(HashSet::new()),
+        }
+    }
+
     pub(crate) fn core(&self) -> Result<MutexGuard<'_, Core>, EngineError> {
         let mut core = self.core.lock().map_err(|_| EngineError::Locked)?;
         core.kept.clear();

@@ -28,9 +28,8 @@ pub(crate) mod loop_inbound {
 pub use crate::core::kept::AwaitingMembers;
 pub use crate::core::timers::TIMER_CHOICES;
 
-use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use boucle_crypto::Account;
@@ -39,7 +38,7 @@ use boucle_wire::{ReceiveId, RelayAddress};
 use ed25519_dalek::SigningKey;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 pub use crate::core::Event;
@@ -108,22 +107,9 @@ impl Engine {
     #[cfg(test)]
     pub(crate) fn detached(core: Core, clock: crate::Clock) -> Engine {
         let (inbound_tx, _) = mpsc::unbounded_channel();
-        let (events, _) = broadcast::channel(4096);
+        let pool = RelayPool::new(inbound_tx, ClientOptions::default());
         Engine {
-            inner: Arc::new(Inner {
-                core: Mutex::new(core),
-                clock,
-                pool: RelayPool::new(inbound_tx, ClientOptions::default()),
-                events,
-                outbox_wake: Notify::new(),
-                housekeeping_wake: Notify::new(),
-                undrained: Mutex::new(HashSet::new()),
-                progress: Notify::new(),
-                tasks: Mutex::new(Vec::new()),
-                offering: Mutex::new(HashSet::new()),
-                rehoming: Mutex::new(HashSet::new()),
-                retiring: Mutex::new(HashSet::new()),
-            }),
+            inner: Arc::new(Inner::new(core, clock, pool)),
         }
     }
 
@@ -181,21 +167,8 @@ impl Engine {
         let core = crate::core::load(store, options.clock.now_ms(), rng)?;
         files::prune_orphans(&core);
         let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
-        let (events, _) = broadcast::channel(4096);
-        let inner = Arc::new(Inner {
-            core: Mutex::new(core),
-            clock: options.clock.clone(),
-            pool: RelayPool::new(inbound_tx, options.client.clone()),
-            events,
-            outbox_wake: Notify::new(),
-            housekeeping_wake: Notify::new(),
-            undrained: Mutex::new(HashSet::new()),
-            progress: Notify::new(),
-            tasks: Mutex::new(Vec::new()),
-            offering: Mutex::new(HashSet::new()),
-            rehoming: Mutex::new(HashSet::new()),
-            retiring: Mutex::new(HashSet::new()),
-        });
+        let pool = RelayPool::new(inbound_tx, options.client.clone());
+        let inner = Arc::new(Inner::new(core, options.clock.clone(), pool));
         let engine = Engine { inner };
         engine.subscribe_all();
         // Invitations recorded but not yet answered (the last run ended first).
