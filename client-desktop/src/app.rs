@@ -122,7 +122,7 @@ impl App {
             }
             (_, Message::Opened(Ok(engine))) => {
                 let (mut state, commands) = main::State::new(engine.name().unwrap_or_default());
-                state.set_zone(crate::when::Zone::local());
+                state.set_zone(crate::when::Zone::system());
                 let task = run(&engine, commands);
                 self.screen = Screen::Main {
                     engine,

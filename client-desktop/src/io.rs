@@ -491,8 +491,8 @@ fn organize(
     })
 }
 
-/// Reads the event's time zone file here, in the task, so that the views that show the
-/// event find it remembered and never wait on the disk.
+/// Looks the event's time zone up here, in the task, so that the views that show the
+/// event find it in the time zone database's cache and never wait on the disk.
 fn know_zone(event: &EventView) {
     let _ = crate::when::Zone::named(&event.details.time_zone);
 }

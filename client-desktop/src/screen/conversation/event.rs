@@ -119,7 +119,7 @@ pub fn view<'a>(
 /// When, in the event's zone; and where the user is, if the clocks there differ.
 pub fn when_lines(event: &EventView, here: &Zone) -> (String, Option<String>) {
     let details = &event.details;
-    let zone = Zone::named(&details.time_zone).unwrap_or_else(Zone::utc);
+    let zone = Zone::named(&details.time_zone).unwrap_or_else(|_| Zone::utc());
     let main = format!(
         "{} ({})",
         when::span(&zone, details.starts_at, details.ends_at),

@@ -254,7 +254,7 @@ pub(crate) fn deliver(
             .encrypt(&message, now)
             .map_err(|e| EngineError::Crypto(e.to_string()))?;
         if let Some(share) = share {
-            let keys = new_message(&core, Content::KeyShare(share));
+            let keys = new_message(core, Content::KeyShare(share));
             items.push(to_member(core, card, &keys)?);
         }
         items.extend(loops::seal_to(

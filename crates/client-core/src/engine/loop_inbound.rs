@@ -383,7 +383,7 @@ pub(crate) fn on_join(
     }
     let mut items = loops::issue(core, id, &mut record, ControlOp::AddMember(card.clone()))?;
     let history = decode_history(&record.history)?;
-    let welcome = new_message(&core, Content::LoopInvitation { history });
+    let welcome = new_message(core, Content::LoopInvitation { history });
     items.push(seal_for(core, contact, &welcome, None)?);
     // What we posted since inviting them, to them alone and in order (`kept.rs`).
     let (backlog, kept) = super::kept::deliver(core, id, contact, &card)?;

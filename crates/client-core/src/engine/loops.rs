@@ -320,7 +320,7 @@ pub(crate) fn issue(
     }
     let mut items = Vec::new();
     for card in targets.values() {
-        let message = new_message(&core, Content::Control(control.clone()));
+        let message = new_message(core, Content::Control(control.clone()));
         items.push(to_member(core, card, &message)?);
     }
     if effect.removed_me {
@@ -351,7 +351,7 @@ pub(crate) fn loop_message(
     let mut items = Vec::new();
     if let Some(share) = share {
         for card in &others {
-            let keys = new_message(&core, Content::KeyShare(share.clone()));
+            let keys = new_message(core, Content::KeyShare(share.clone()));
             items.push(to_member(core, card, &keys)?);
         }
     }

@@ -325,7 +325,7 @@ pub(crate) fn on_rehome(
         write_session(core, contact, opened, seen, None)?;
         return Ok((Vec::new(), None));
     }
-    let answer = new_message(&core, Content::Rehomed);
+    let answer = new_message(core, Content::Rehomed);
     let item = seal_for(core, contact, &answer, None)?;
     let mut keys = keys(core, &contact)?;
     learn_send_key(core, &mut keys, card, Some(sender_key));
