@@ -10,7 +10,7 @@ use boucle_client_core::{ConversationId, EventView, RsvpAnswer};
 use iced::widget::{button, column, container, rich_text, row, span, text, text_input};
 use iced::{Alignment, Element, Fill};
 
-use crate::screen::conversation::event as event_text;
+use crate::screen::conversation::organize::event as event_text;
 use crate::theme;
 use crate::when::Zone;
 
