@@ -26,7 +26,7 @@ use boucle_client_core::{
     ContactId, ConversationId, Engine, EngineOptions, EventDetails, Inviting, LoopPolicy,
     MessageId, Posting, RsvpAnswer, TransferState,
 };
-use boucle_desktop::when::{Civil, Zone};
+use boucle_desktop::when::Zone;
 
 const PASSPHRASE: &str = "demo passphrase";
 
@@ -79,14 +79,11 @@ async fn main() -> anyhow::Result<()> {
     // The loop's agenda and a poll.
     let day = 86_400_000;
     let now = boucle_desktop::format::now_ms();
-    let paris = Zone::named("Europe/Paris").unwrap_or_else(Zone::utc);
-    let at = |days_from_now: i64, hour: u32| {
-        let date = paris.civil((now as i64 + days_from_now * day as i64) as u64);
-        paris.instant(Civil {
-            hour,
-            minute: 0,
-            ..date
-        })
+    let paris = Zone::named("Europe/Paris").unwrap_or_else(|_| Zone::utc());
+    let at = |days_from_now: i64, hour: i8| {
+        let date = paris.wall_clock((now as i64 + days_from_now * day as i64) as u64);
+        // Evening hours: never in a daylight-saving change.
+        paris.instant(date.date().at(hour, 0, 0, 0)).unwrap_or(now)
     };
     let planned =
         |title: &str, starts_at: u64, hours: u64, place: &str, description: &str| EventDetails {

@@ -122,7 +122,9 @@ impl App {
             }
             (_, Message::Opened(Ok(engine))) => {
                 let (mut state, commands) = main::State::new(engine.name().unwrap_or_default());
-                state.set_zone(crate::when::Zone::local());
+                state.set_zone(crate::when::Zone::system());
+                // The time until the first tick.
+                state.handle(main::Message::Tick(crate::format::now_ms()));
                 let task = run(&engine, commands);
                 self.screen = Screen::Main {
                     engine,
@@ -158,6 +160,7 @@ impl App {
                 Subscription::run_with(EngineKey(engine.clone()), events)
                     .map(|event| Message::main(main::Message::Event(event))),
                 main::shortcuts::subscription().map(|s| Message::main(main::Message::Shortcut(s))),
+                main::tick().map(Message::main),
             ]),
             _ => keys,
         }
@@ -167,9 +170,9 @@ impl App {
 /// Runs the main window's commands as tasks against the engine.
 fn run(engine: &Engine, commands: Vec<main::Command>) -> Task<Message> {
     let tasks = commands.into_iter().map(|command| match command {
-        main::Command::Engine(request) => Task::perform(
+        main::Command::Engine(to, request) => Task::perform(
             crate::io::perform(engine.clone(), request),
-            main::Message::Response,
+            move |response| main::Message::Response(to, response),
         ),
         main::Command::Copy(text) => iced::clipboard::write(text),
         main::Command::Focus(id) => iced::widget::operation::focus(id),
@@ -179,7 +182,7 @@ fn run(engine: &Engine, commands: Vec<main::Command>) -> Task<Message> {
         main::Command::ShowLatest(id) => {
             iced::widget::operation::snap_to(id, iced::widget::scrollable::RelativeOffset::START)
         }
-        main::Command::After(at, request) => {
+        main::Command::After(at, to, request) => {
             let engine = engine.clone();
             Task::perform(
                 async move {
@@ -188,7 +191,7 @@ fn run(engine: &Engine, commands: Vec<main::Command>) -> Task<Message> {
                     tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
                     crate::io::perform(engine, request).await
                 },
-                main::Message::Response,
+                move |response| main::Message::Response(to, response),
             )
         }
     });

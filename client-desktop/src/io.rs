@@ -1,7 +1,9 @@
 //! Everything the main window asks of the engine, as plain data: a [`Request`] goes in,
-//! [`perform`] runs it (inside a `Task`) and a [`Response`] comes back as a message.
-//! Keeping requests as values lets tests run them against a real engine without iced's
-//! executor.
+//! [`perform`] runs it (inside a `Task`) and a [`Response`] comes back as a message,
+//! addressed to the [`Destination`] that asked (the list, or one showing of a screen:
+//! an answer for a screen that has closed since is dropped, not applied to whatever
+//! shows now). Keeping requests as values lets tests run them against a real engine
+//! without iced's executor.
 
 use std::collections::HashMap;
 
@@ -15,6 +17,28 @@ use boucle_client_core::{
 
 /// How many messages a conversation shows.
 pub const PAGE: usize = 200;
+
+/// Who asked for something, so that the answer goes back there, or nowhere if that
+/// screen has closed since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Destination {
+    /// The main window itself (the conversation list), which is always there.
+    Window,
+    /// One showing of a screen.
+    Screen(ScreenId),
+}
+
+/// One showing of a screen (a pane of the main window): showing a screen again, even
+/// the same conversation, makes a new one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ScreenId(u64);
+
+impl ScreenId {
+    /// The screen shown after this one.
+    pub fn next(self) -> ScreenId {
+        ScreenId(self.0.wrapping_add(1))
+    }
+}
 
 /// Something to ask the engine.
 #[derive(Debug, Clone)]
@@ -491,8 +515,8 @@ fn organize(
     })
 }
 
-/// Reads the event's time zone file here, in the task, so that the views that show the
-/// event find it remembered and never wait on the disk.
+/// Looks the event's time zone up here, in the task, so that the views that show the
+/// event find it in the time zone database's cache and never wait on the disk.
 fn know_zone(event: &EventView) {
     let _ = crate::when::Zone::named(&event.details.time_zone);
 }

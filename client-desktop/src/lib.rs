@@ -3,9 +3,11 @@
 //! or the cryptography directly.
 //!
 //! One module per screen under [`screen`] (State, Message, update, view, Action, as in
-//! iced's "Scaling Applications"); [`app`] switches between them; [`io`] holds the
-//! engine requests the main window makes (run as `Task`s); [`theme`] the look;
-//! [`when`] dates and time zones for polls and events.
+//! iced's "Scaling Applications"; a large screen, the conversation, is made of parts
+//! that each have them too); [`app`] switches between them; [`io`] holds the engine
+//! requests the main window makes (run as `Task`s) and where their answers go;
+//! [`theme`] the look; [`when`] the words for dates and times (the times themselves
+//! are `boucle_client_core::time`'s).
 //!
 //! ```no_run
 //! let config = boucle_desktop::app::Config {

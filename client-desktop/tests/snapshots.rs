@@ -2,7 +2,8 @@
 //! byte for byte with `tests/snapshots/*.png` (delete a PNG to record it again).
 //!
 //! Times are shown relative to now ("just now", "5 min ago"), so the data is made
-//! relative to now too. Pictures are drawn here (the image crate), so nothing is read
+//! relative to now too, and the screens are given the time (the tick the app
+//! subscribes to) just before they are drawn. Pictures are drawn here (the image crate), so nothing is read
 //! from disk.
 
 use boucle_client_core::{
@@ -10,7 +11,7 @@ use boucle_client_core::{
     LoopId, LoopView, MemberView, MessageBody, MessageId, MessageView, Participant, PollOption,
     PollView, Reaction, RsvpAnswer, RsvpCounts, TransferState,
 };
-use boucle_desktop::io::{Attached, Overview, Response, Safety};
+use boucle_desktop::io::{Attached, Destination, Overview, Response, Safety};
 use boucle_desktop::screen::{
     agenda, conversation, loop_settings, main, onboarding, unlock, verify,
 };
@@ -171,7 +172,11 @@ fn list() {
         ConversationId::Contact(OMAR),
         message(3, true, "Thanks, see you Friday", 3 * 60 * MINUTE),
     );
-    state.handle(main::Message::Response(Response::Refreshed(Ok(overview))));
+    state.handle(main::Message::Response(
+        Destination::Window,
+        Response::Refreshed(Ok(overview)),
+    ));
+    state.handle(main::Message::Tick(format::now_ms()));
     check("list", state.view());
 }
 
@@ -220,7 +225,10 @@ fn conversation() {
             ..message(4, true, "See you at eight.", 0)
         },
     ]);
-    state.update(conversation::Message::Select(MessageId([3; 16])));
+    state.update(conversation::Message::History(
+        conversation::history::Message::Select(MessageId([3; 16])),
+    ));
+    state.update(conversation::Message::Tick(format::now_ms()));
     check("conversation", state.view(true));
 }
 
@@ -352,6 +360,7 @@ fn tenants_conversation(history: Vec<MessageView>) -> conversation::State {
             .collect(),
     );
     state.set_members(members());
+    state.update(conversation::Message::Tick(format::now_ms()));
     state
 }
 
@@ -608,6 +617,9 @@ fn timer_selector() {
         message(3, true, "Good idea.", MINUTE),
     ]);
     state.set_timer(86_400);
-    state.update(conversation::Message::TimerMenu);
+    state.update(conversation::Message::Header(
+        conversation::header::Message::TimerMenu,
+    ));
+    state.update(conversation::Message::Tick(format::now_ms()));
     check("timer-selector", state.view(false));
 }

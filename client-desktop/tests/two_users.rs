@@ -82,9 +82,9 @@ impl Window {
         let mut commands = std::collections::VecDeque::from(commands);
         while let Some(command) = commands.pop_front() {
             match command {
-                Command::Engine(request) => {
+                Command::Engine(to, request) => {
                     let response = io::perform(self.engine.clone(), request).await;
-                    commands.extend(self.state.handle(Message::Response(response)));
+                    commands.extend(self.state.handle(Message::Response(to, response)));
                 }
                 Command::Copy(text) => self.copied.push(text),
                 Command::Focus(_) | Command::FocusInput(_) | Command::ShowLatest(_) => {}
@@ -96,6 +96,9 @@ impl Window {
 
     /// Lets the user act on the current view, then handles what they did.
     async fn user(&mut self, act: impl FnOnce(&mut iced_test::Simulator<'_, Message>)) {
+        // The clock ticks as the subscription would.
+        self.state
+            .handle(Message::Tick(boucle_desktop::format::now_ms()));
         let mut ui = simulator(self.state.view());
         act(&mut ui);
         let messages: Vec<Message> = ui.into_messages().collect();
@@ -492,9 +495,8 @@ async fn a_file_sent_from_one_window_arrives_complete_and_saves_the_same_bytes()
     let target = dirs.1.path().join("saved").join("noise.png");
     let commands = bob
         .state
-        .handle(Message::Conversation(conversation::Message::SavePath(
-            received,
-            target.display().to_string(),
+        .handle(Message::Conversation(conversation::Message::Attachments(
+            conversation::attachments::Message::SavePath(received, target.display().to_string()),
         )));
     bob.run(commands).await;
     bob.user(|ui| drop(ui.click("Save").expect("save button")))

@@ -10,7 +10,7 @@ use boucle_client_core::{ConversationId, EventView, RsvpAnswer};
 use iced::widget::{button, column, container, rich_text, row, span, text, text_input};
 use iced::{Alignment, Element, Fill};
 
-use crate::screen::conversation::event as event_text;
+use crate::screen::conversation::organize::event as event_text;
 use crate::theme;
 use crate::when::Zone;
 
@@ -216,13 +216,13 @@ impl State {
 
     fn entry<'a>(&'a self, event: &'a EventView, past: bool) -> Element<'a, Message> {
         let details = &event.details;
-        let zone = Zone::named(&details.time_zone).unwrap_or_else(Zone::utc);
-        let day = zone.civil(details.starts_at);
+        let zone = Zone::named(&details.time_zone).unwrap_or_else(|_| Zone::utc());
+        let day = zone.wall_clock(details.starts_at);
         let grey = past || event.cancelled;
         let date = column![
-            text(day.short_date()[..3].to_owned()).size(12),
-            text(day.day.to_string()).size(22),
-            text(crate::when::month_short(day.month)).size(12),
+            text(crate::when::short_weekday(day)).size(12),
+            text(day.day().to_string()).size(22),
+            text(crate::when::month_short(day)).size(12),
         ]
         .align_x(Alignment::Center)
         .width(52);

@@ -4,6 +4,7 @@
 //! sentence before anything is sent; the parent saves ([`Action::Save`]) and reports a
 //! failure with [`State::failed`].
 
+use boucle_client_core::time;
 use boucle_client_core::{ConversationId, EventDetails, EventView, MessageId};
 use iced::widget::{button, column, row, text, text_editor, text_input};
 use iced::{Alignment, Element};
@@ -64,14 +65,14 @@ pub enum Action {
 impl State {
     /// A blank event for the conversation called `name`, tomorrow at 18:00 in `zone`.
     pub fn new(conversation: ConversationId, name: &str, zone: &Zone, now: u64) -> State {
-        let tomorrow = zone.civil(now + 86_400_000);
+        let tomorrow = zone.wall_clock(now + 86_400_000);
         State {
             conversation,
             editing: None,
             title: "New event".to_owned(),
             conversation_name: name.to_owned(),
             name: String::new(),
-            date: tomorrow.iso_date(),
+            date: tomorrow.date().to_string(),
             start: "18:00".to_owned(),
             end: String::new(),
             zone: zone.name().to_owned(),
@@ -85,19 +86,19 @@ impl State {
     /// The form for editing an event, filled with its details (times in its own zone).
     pub fn edit(event: &EventView) -> State {
         let details = &event.details;
-        let zone = Zone::named(&details.time_zone).unwrap_or_else(Zone::utc);
-        let start = zone.civil(details.starts_at);
+        let zone = Zone::named(&details.time_zone).unwrap_or_else(|_| Zone::utc());
+        let start = zone.wall_clock(details.starts_at);
         State {
             conversation: event.conversation,
             editing: Some(event.id),
             title: "Edit the event".to_owned(),
             conversation_name: event.conversation_name.clone(),
             name: details.title.clone(),
-            date: start.iso_date(),
-            start: start.time(),
+            date: start.date().to_string(),
+            start: when::time(start),
             end: details
                 .ends_at
-                .map(|end| zone.civil(end).time())
+                .map(|end| when::time(zone.wall_clock(end)))
                 .unwrap_or_default(),
             zone: zone.name().to_owned(),
             place: details.place.clone(),
@@ -159,45 +160,39 @@ impl State {
         if title.is_empty() {
             return Err("Give the event a title.".into());
         }
-        let Some((year, month, day)) = when::parse_date(&self.date) else {
+        let Ok(day) = time::parse_date(&self.date) else {
             return Err("Write the day as year-month-day, like 2025-06-12.".into());
         };
-        let Some((hour, minute)) = when::parse_time(&self.start) else {
+        let Ok(start) = time::parse_time(&self.start) else {
             return Err("Write the start time as hours:minutes, like 18:30.".into());
         };
         let zone_name = self.zone.trim();
-        let Some(zone) = Zone::named(zone_name) else {
+        let Ok(zone) = Zone::named(zone_name) else {
             return Err(format!(
                 "“{zone_name}” is not a time zone this computer knows: write one like Europe/Paris, or UTC."
             ));
         };
-        let civil = |hour, minute| when::Civil {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-        };
-        let starts_at = zone.instant(civil(hour, minute));
+        let starts_at = zone
+            .instant(day.to_datetime(start))
+            .map_err(|e| when::refusal(&e))?;
         let ends_at = if self.end.trim().is_empty() {
             None
         } else {
-            let Some((hour, minute)) = when::parse_time(&self.end) else {
+            let Ok(end_time) = time::parse_time(&self.end) else {
                 return Err(
                     "Write the end time as hours:minutes, like 20:00, or leave it empty.".into(),
                 );
             };
-            let mut end = zone.instant(civil(hour, minute));
             // An end earlier in the day than the start is the next day (22:00–02:00).
-            if end <= starts_at {
-                let utc = Zone::utc();
-                let next = utc.civil(utc.instant(civil(0, 0)) + 86_400_000);
-                end = zone.instant(when::Civil {
-                    hour,
-                    minute,
-                    ..next
-                });
-            }
+            let end_day = if end_time <= start {
+                day.tomorrow()
+                    .map_err(|_| "The event cannot end after the year 9999.".to_owned())?
+            } else {
+                day
+            };
+            let end = zone
+                .instant(end_day.to_datetime(end_time))
+                .map_err(|e| when::refusal(&e))?;
             Some(end)
         };
         Ok(EventDetails {
@@ -415,6 +410,35 @@ mod tests {
             panic!("saved");
         };
         assert_eq!(details.ends_at, Some(details.starts_at + 4 * 3_600_000));
+    }
+
+    /// 02:30 on the night Paris goes to summer time is not on any clock there: the form
+    /// says so instead of moving the event an hour. 02:30 on the night it goes back is
+    /// there twice: the first one (summer time, as RFC 5545 reads it).
+    #[test]
+    fn a_time_the_clocks_skip_is_refused_and_one_they_repeat_is_the_first() {
+        let mut state = new();
+        state.update(Message::Title("Night watch".into()));
+        state.update(Message::Zone("europe/paris".into()));
+        state.update(Message::Date("2026-03-29".into()));
+        state.update(Message::Start("2h30".into()));
+        assert_eq!(state.update(Message::Save), Action::None);
+        assert!(shows(
+            &state,
+            "2026-03-29 02:30 does not exist in Europe/Paris: the clocks skip it that night. Pick another time."
+        ));
+        state.update(Message::Date("2026-10-25".into()));
+        let Action::Save { details, .. } = state.update(Message::Save) else {
+            panic!("saved");
+        };
+        assert_eq!(
+            details.time_zone, "Europe/Paris",
+            "named as the database names it"
+        );
+        assert_eq!(
+            boucle_client_core::time::wall_clock(details.starts_at, "UTC"),
+            "2026-10-25 00:30"
+        );
     }
 
     /// The same event as `boucle event create --start '2031-05-01 18:00' --tz

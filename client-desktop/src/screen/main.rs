@@ -12,10 +12,16 @@
 //! too. A poll that closes by itself is read again when its time comes
 //! ([`Command::After`]).
 //!
+//! Every engine request names the screen that asked ([`Destination`]): each pane shown
+//! is a new screen, and an answer for one that has closed since is dropped
+//! ([`engine`]). The clock is a tick ([`tick`], [`Message::Tick`]): views show times
+//! relative to the last one and never read it.
+//!
 //! Keyboard: Ctrl+N makes an invitation, Ctrl+G opens the agenda, Ctrl+Up and Ctrl+Down
 //! move through the conversations, Escape closes a pane (or cancels a reply, an edit or
 //! a selection).
 
+mod engine;
 pub mod shortcuts;
 mod sidebar;
 
@@ -26,12 +32,21 @@ use iced::widget::{container, row, text};
 use iced::{Element, Fill};
 
 pub use self::shortcuts::{Shortcut, shortcut};
-use crate::io::{Organize, Organized, Overview, Request, Response};
+use crate::io::{Destination, Organize, Overview, Request, Response, ScreenId};
 use crate::screen::{
     accept, agenda, conversation, event_form, invite, loop_settings, new_loop, new_poll, verify,
 };
 use crate::theme;
 use crate::when::Zone;
+
+/// How often the clock ticks: times are shown to the minute ("5 min ago").
+const TICK: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The clock, as [`Message::Tick`]s (the first one after [`TICK`]: the app gives the
+/// time at once when the window opens).
+pub fn tick() -> iced::Subscription<Message> {
+    iced::time::every(TICK).map(|_| Message::Tick(crate::format::now_ms()))
+}
 
 pub struct State {
     me: String,
@@ -49,6 +64,10 @@ pub struct State {
     zone: Zone,
     /// Polls whose closing time has a timer already.
     timers: HashSet<MessageId>,
+    /// The pane showing, as a screen: a new one each time a pane is shown.
+    screen: ScreenId,
+    /// The time (unix ms) of the last tick; 0 until the first.
+    now: u64,
 }
 
 impl std::fmt::Debug for State {
@@ -92,19 +111,24 @@ pub enum Message {
     Shortcut(Shortcut),
     /// Something happened in the engine (`None`: events were missed, reload).
     Event(Option<Event>),
-    Response(Response),
+    /// The engine's answer to a request, for the screen that made it.
+    Response(Destination, Response),
+    /// The clock moved on: now, in unix ms.
+    Tick(u64),
 }
 
 /// Work for the runtime.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Engine(Request),
+    /// Ask the engine; the answer comes back as [`Message::Response`] with this
+    /// destination.
+    Engine(Destination, Request),
     Copy(String),
     Focus(&'static str),
     /// Focus an input whose id is made at run time (a poll's option).
     FocusInput(String),
     /// Run this request at this time (unix ms), or at once if it is past.
-    After(u64, Request),
+    After(u64, Destination, Request),
     /// Scroll a message list to its latest message (a conversation just opened: it must
     /// not keep the place the previous one was scrolled to).
     ShowLatest(&'static str),
@@ -123,12 +147,33 @@ impl State {
             problem: None,
             zone: Zone::utc(),
             timers: HashSet::new(),
+            screen: ScreenId::default(),
+            now: 0,
         };
-        (state, vec![Command::Engine(Request::Refresh)])
+        (
+            state,
+            vec![Command::Engine(Destination::Window, Request::Refresh)],
+        )
     }
 
     pub fn pane(&self) -> &Pane {
         &self.pane
+    }
+
+    /// Shows a pane: a new screen, which the answers for the one before do not reach.
+    fn show(&mut self, pane: Pane) {
+        self.pane = pane;
+        self.screen = self.screen.next();
+    }
+
+    /// The screen showing, as the destination of what it asks.
+    fn here(&self) -> Destination {
+        Destination::Screen(self.screen)
+    }
+
+    /// A request for the screen showing.
+    fn ask(&self, request: Request) -> Command {
+        Command::Engine(self.here(), request)
     }
 
     /// Where the user is (UTC until told): times are typed and shown in this zone.
@@ -156,15 +201,15 @@ impl State {
         match message {
             Message::Open(id) => self.open(id),
             Message::Invite => {
-                self.pane = Pane::Invite(invite::State::default());
-                vec![Command::Engine(Request::Invite)]
+                self.show(Pane::Invite(invite::State::default()));
+                vec![self.ask(Request::Invite)]
             }
             Message::Accept => {
-                self.pane = Pane::Accept(accept::State::default());
+                self.show(Pane::Accept(accept::State::default()));
                 vec![Command::Focus(accept::LINK)]
             }
             Message::NewLoop => {
-                self.pane = Pane::NewLoop(new_loop::State::new(&self.overview.contacts));
+                self.show(Pane::NewLoop(new_loop::State::new(&self.overview.contacts)));
                 vec![Command::Focus(new_loop::NAME)]
             }
             Message::Conversation(message) => self.conversation(message),
@@ -175,7 +220,7 @@ impl State {
                 match pane.update(message) {
                     invite::Action::None => Vec::new(),
                     invite::Action::Copy(link) => vec![Command::Copy(link)],
-                    invite::Action::Again => vec![Command::Engine(Request::Invite)],
+                    invite::Action::Again => vec![self.ask(Request::Invite)],
                 }
             }
             Message::AcceptPane(message) => {
@@ -184,7 +229,7 @@ impl State {
                 };
                 match pane.update(message) {
                     accept::Action::None => Vec::new(),
-                    accept::Action::Accept(link) => vec![Command::Engine(Request::Accept(link))],
+                    accept::Action::Accept(link) => vec![self.ask(Request::Accept(link))],
                 }
             }
             Message::VerifyPane(message) => {
@@ -194,7 +239,7 @@ impl State {
                 match pane.update(message) {
                     verify::Action::None => Vec::new(),
                     verify::Action::MarkVerified(id) => {
-                        vec![Command::Engine(Request::MarkVerified(id))]
+                        vec![self.ask(Request::MarkVerified(id))]
                     }
                     verify::Action::Back => {
                         let id = ConversationId::Contact(pane.contact());
@@ -209,7 +254,7 @@ impl State {
                 match pane.update(message) {
                     new_loop::Action::None => Vec::new(),
                     new_loop::Action::Create { name, contacts } => {
-                        vec![Command::Engine(Request::CreateLoop { name, contacts })]
+                        vec![self.ask(Request::CreateLoop { name, contacts })]
                     }
                 }
             }
@@ -221,7 +266,7 @@ impl State {
                 match pane.update(message) {
                     loop_settings::Action::None => Vec::new(),
                     loop_settings::Action::Change(change) => {
-                        vec![Command::Engine(Request::Loop(id, change))]
+                        vec![self.ask(Request::Loop(id, change))]
                     }
                     loop_settings::Action::Back => self.open(ConversationId::Loop(id)),
                 }
@@ -239,7 +284,7 @@ impl State {
                         options,
                         multiple,
                         closes_at,
-                    } => vec![Command::Engine(Request::Organize(
+                    } => vec![self.ask(Request::Organize(
                         id,
                         Organize::CreatePoll {
                             question,
@@ -263,7 +308,7 @@ impl State {
                             Some(event) => Organize::EditEvent(event, details),
                             None => Organize::CreateEvent(details),
                         };
-                        vec![Command::Engine(Request::Organize(id, what))]
+                        vec![self.ask(Request::Organize(id, what))]
                     }
                     event_form::Action::Cancel => self.open(id),
                 }
@@ -276,14 +321,21 @@ impl State {
                     agenda::Action::None => Vec::new(),
                     agenda::Action::Open(id) => self.open(id),
                     agenda::Action::Export(events, path) => {
-                        vec![Command::Engine(Request::Export { events, path })]
+                        vec![self.ask(Request::Export { events, path })]
                     }
                 }
             }
             Message::Agenda => self.agenda(None),
             Message::Shortcut(shortcut) => self.shortcut(shortcut),
             Message::Event(event) => self.on_event(event),
-            Message::Response(response) => self.on_response(response),
+            Message::Response(to, response) => self.on_response(to, response),
+            Message::Tick(now) => {
+                self.now = now;
+                if let Pane::Conversation(open) = &mut self.pane {
+                    open.update(conversation::Message::Tick(now));
+                }
+                Vec::new()
+            }
         }
     }
 
@@ -295,7 +347,7 @@ impl State {
         match open.update(message) {
             conversation::Action::None => Vec::new(),
             conversation::Action::Send { text, reply_to } => vec![
-                Command::Engine(Request::Send {
+                self.ask(Request::Send {
                     conversation,
                     text,
                     reply_to,
@@ -304,7 +356,7 @@ impl State {
             ],
             conversation::Action::Change { message, change } => {
                 vec![
-                    Command::Engine(Request::Change {
+                    self.ask(Request::Change {
                         conversation,
                         message,
                         change,
@@ -316,56 +368,56 @@ impl State {
             conversation::Action::Verify(contact) => self.verify(contact),
             conversation::Action::Members(id) => self.loop_settings(id),
             conversation::Action::Organize(what) => {
-                vec![Command::Engine(Request::Organize(conversation, what))]
+                vec![self.ask(Request::Organize(conversation, what))]
             }
             conversation::Action::NewPoll => {
                 let title = self.header(conversation).title;
-                self.pane = Pane::NewPoll(new_poll::State::new(
+                self.show(Pane::NewPoll(new_poll::State::new(
                     conversation,
                     &title,
                     self.zone.clone(),
-                ));
+                )));
                 vec![Command::Focus(new_poll::QUESTION)]
             }
             conversation::Action::NewEvent => {
                 let title = self.header(conversation).title;
-                self.pane = Pane::EventForm(event_form::State::new(
+                self.show(Pane::EventForm(event_form::State::new(
                     conversation,
                     &title,
                     &self.zone,
                     crate::format::now_ms(),
-                ));
+                )));
                 vec![Command::Focus(event_form::TITLE)]
             }
             conversation::Action::EditEvent(event) => {
-                self.pane = Pane::EventForm(event_form::State::edit(&event));
+                self.show(Pane::EventForm(event_form::State::edit(&event)));
                 vec![Command::Focus(event_form::TITLE)]
             }
             conversation::Action::Agenda => self.agenda(Some(conversation)),
             conversation::Action::Focus(id) => vec![Command::Focus(id)],
             conversation::Action::SendFile(path) => {
-                vec![Command::Engine(Request::SendFile { conversation, path })]
+                vec![self.ask(Request::SendFile { conversation, path })]
             }
-            conversation::Action::SaveFile(message, path) => vec![Command::Engine(Request::Save {
+            conversation::Action::SaveFile(message, path) => vec![self.ask(Request::Save {
                 conversation,
                 message,
                 path,
             })],
             conversation::Action::Share(contact) => vec![
-                Command::Engine(Request::Share(conversation, contact)),
+                self.ask(Request::Share(conversation, contact)),
                 Command::Focus(conversation::COMPOSER),
             ],
             conversation::Action::AddContact(message) => {
-                vec![Command::Engine(Request::AddShared(conversation, message))]
+                vec![self.ask(Request::AddShared(conversation, message))]
             }
             conversation::Action::OpenContact(contact) => {
                 self.open(ConversationId::Contact(contact))
             }
             conversation::Action::SetTimer(seconds) => {
-                vec![Command::Engine(Request::SetTimer(conversation, seconds))]
+                vec![self.ask(Request::SetTimer(conversation, seconds))]
             }
             conversation::Action::SetBlocked(contact, blocked) => {
-                vec![Command::Engine(Request::SetBlocked(contact, blocked))]
+                vec![self.ask(Request::SetBlocked(contact, blocked))]
             }
         }
     }
@@ -423,7 +475,7 @@ impl State {
         open.unknown_files()
             .into_iter()
             .map(|message| {
-                Command::Engine(Request::Attachment {
+                self.ask(Request::Attachment {
                     conversation: open.id,
                     message,
                     bytes: open.wants_preview(message),
@@ -435,8 +487,12 @@ impl State {
     /// The agenda of one conversation, or of all.
     fn agenda(&mut self, scope: Option<ConversationId>) -> Vec<Command> {
         let name = scope.map(|id| self.header(id).title);
-        self.pane = Pane::Agenda(agenda::State::new(scope, name, self.zone.clone()));
-        vec![Command::Engine(Request::Agenda(scope))]
+        self.show(Pane::Agenda(agenda::State::new(
+            scope,
+            name,
+            self.zone.clone(),
+        )));
+        vec![self.ask(Request::Agenda(scope))]
     }
 
     fn shortcut(&mut self, shortcut: Shortcut) -> Vec<Command> {
@@ -467,7 +523,7 @@ impl State {
                 _ => match self.last_open {
                     Some(id) if self.exists(id) => self.open(id),
                     _ => {
-                        self.pane = Pane::Empty;
+                        self.show(Pane::Empty);
                         Vec::new()
                     }
                 },
@@ -491,22 +547,23 @@ impl State {
         let header = self.header(id);
         let mut state = conversation::State::new(id, header);
         state.set_zone(self.zone.clone());
-        self.pane = Pane::Conversation(Box::new(state));
+        state.update(conversation::Message::Tick(self.now));
+        self.show(Pane::Conversation(Box::new(state)));
         self.fill();
         // The polls are read again: their closing timers are set again.
         self.timers.clear();
         self.last_open = Some(id);
         let mut commands = vec![
-            Command::Engine(Request::History(id)),
-            Command::Engine(Request::Timer(id)),
-            Command::Engine(Request::Polls(id)),
-            Command::Engine(Request::Agenda(Some(id))),
-            Command::Engine(Request::MarkRead(id)),
+            self.ask(Request::History(id)),
+            self.ask(Request::Timer(id)),
+            self.ask(Request::Polls(id)),
+            self.ask(Request::Agenda(Some(id))),
+            Command::Engine(Destination::Window, Request::MarkRead(id)),
             Command::ShowLatest(conversation::MESSAGES),
             Command::Focus(conversation::COMPOSER),
         ];
         if let ConversationId::Loop(loop_id) = id {
-            commands.push(Command::Engine(Request::Members(loop_id)));
+            commands.push(self.ask(Request::Members(loop_id)));
         }
         commands
     }
@@ -515,16 +572,17 @@ impl State {
         let Some(found) = self.overview.contacts.iter().find(|c| c.id == contact) else {
             return Vec::new();
         };
-        self.pane = Pane::Verify(verify::State::new(found));
-        vec![Command::Engine(Request::SafetyNumber(contact))]
+        self.show(Pane::Verify(verify::State::new(found)));
+        vec![self.ask(Request::SafetyNumber(contact))]
     }
 
     fn loop_settings(&mut self, id: LoopId) -> Vec<Command> {
         let Some(found) = self.overview.loops.iter().find(|l| l.id == id) else {
             return Vec::new();
         };
-        self.pane = Pane::LoopSettings(loop_settings::State::new(found, &self.overview.contacts));
-        vec![Command::Engine(Request::Members(id))]
+        let pane = Pane::LoopSettings(loop_settings::State::new(found, &self.overview.contacts));
+        self.show(pane);
+        vec![self.ask(Request::Members(id))]
     }
 
     fn header(&self, id: ConversationId) -> conversation::Header {
@@ -559,390 +617,6 @@ impl State {
         match &self.pane {
             Pane::Conversation(open) => Some(open.id),
             _ => None,
-        }
-    }
-
-    fn on_event(&mut self, event: Option<Event>) -> Vec<Command> {
-        let refresh = Command::Engine(Request::Refresh);
-        let Some(event) = event else {
-            let mut commands = vec![refresh];
-            if let Some(id) = self.open_id() {
-                commands.push(Command::Engine(Request::History(id)));
-            }
-            return commands;
-        };
-        match event {
-            Event::MessageReceived(message) | Event::MessageUpdated(message) => {
-                let mut commands = vec![refresh];
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == message.conversation
-                {
-                    if !message.from_me {
-                        commands = vec![Command::Engine(Request::MarkRead(open.id))];
-                    }
-                    let file = matches!(
-                        message.body,
-                        boucle_client_core::MessageBody::Attachment { .. }
-                    ) && !message.deleted;
-                    let (conversation, id) = (open.id, message.id);
-                    open.upsert(message);
-                    if file {
-                        commands.push(Command::Engine(Request::Attachment {
-                            conversation,
-                            message: id,
-                            bytes: open.wants_preview(id),
-                        }));
-                    }
-                }
-                commands
-            }
-            Event::TransferProgress {
-                conversation,
-                message,
-                done,
-                total,
-                upload,
-            } => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == conversation
-                {
-                    open.progress(message, done, total, upload);
-                }
-                Vec::new()
-            }
-            Event::MessagesExpired { conversation, ids } => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == conversation
-                {
-                    open.expired(&ids);
-                }
-                vec![refresh]
-            }
-            Event::RelayStatus {
-                relay, connected, ..
-            } => {
-                if connected {
-                    self.down.remove(&relay);
-                } else {
-                    self.down.insert(relay);
-                }
-                Vec::new()
-            }
-            Event::LoopChanged(id) => {
-                let mut commands = vec![refresh];
-                let showing = match &self.pane {
-                    Pane::Conversation(open) => open.id == ConversationId::Loop(id),
-                    Pane::LoopSettings(pane) => pane.id() == id,
-                    _ => false,
-                };
-                if showing {
-                    commands.push(Command::Engine(Request::Members(id)));
-                }
-                commands
-            }
-            Event::PollChanged { conversation, poll } => {
-                if self.open_id() == Some(conversation) {
-                    vec![Command::Engine(Request::Poll(conversation, poll))]
-                } else {
-                    Vec::new()
-                }
-            }
-            Event::AgendaChanged {
-                conversation,
-                event,
-            } => {
-                let mut commands = Vec::new();
-                if self.open_id() == Some(conversation) {
-                    commands.push(Command::Engine(Request::Event(conversation, event)));
-                }
-                if let Pane::Agenda(pane) = &self.pane
-                    && pane.scope().is_none_or(|scope| scope == conversation)
-                {
-                    commands.push(Command::Engine(Request::Agenda(pane.scope())));
-                }
-                commands
-            }
-            // A contact was added, or a key changed (the list and the open
-            // conversation's banner follow the refreshed contact).
-            _ => vec![refresh],
-        }
-    }
-
-    fn on_response(&mut self, response: Response) -> Vec<Command> {
-        match response {
-            Response::Refreshed(Ok(overview)) => {
-                self.overview = overview;
-                self.problem = None;
-                self.fill();
-                if let Pane::LoopSettings(pane) = &mut self.pane
-                    && let Some(found) = self.overview.loops.iter().find(|l| l.id == pane.id())
-                {
-                    pane.refresh(found, &self.overview.contacts);
-                }
-            }
-            Response::Refreshed(Err(error)) => {
-                self.problem = Some(format!("The conversations could not be read. {error}"));
-            }
-            Response::History(id, Ok(messages)) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == id
-                {
-                    open.set_history(messages);
-                    return self.files();
-                }
-            }
-            Response::History(id, Err(error)) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == id
-                {
-                    open.failed(format!("The messages could not be read. {error}"));
-                }
-            }
-            Response::Sent(id, result) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == id
-                {
-                    open.sent(result);
-                }
-                return vec![Command::Engine(Request::Refresh)];
-            }
-            Response::Changed(id, change, result) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == id
-                {
-                    open.changed(&change, result);
-                }
-                return vec![Command::Engine(Request::Refresh)];
-            }
-            Response::Invited(result) => {
-                if let Pane::Invite(pane) = &mut self.pane {
-                    pane.loaded(result);
-                }
-            }
-            Response::Accepted(result) => {
-                if let Pane::Accept(pane) = &mut self.pane {
-                    pane.finished(result.map(|c| c.name));
-                }
-                return vec![Command::Engine(Request::Refresh)];
-            }
-            Response::SafetyNumber(id, result) => {
-                if let Pane::Verify(pane) = &mut self.pane
-                    && pane.contact() == id
-                {
-                    pane.loaded(result);
-                }
-            }
-            Response::Verified(result) => {
-                if let Pane::Verify(pane) = &mut self.pane {
-                    pane.verified(result);
-                }
-                return vec![Command::Engine(Request::Refresh)];
-            }
-            Response::LoopCreated(Ok(id)) => {
-                let mut commands = vec![Command::Engine(Request::Refresh)];
-                commands.extend(self.open(ConversationId::Loop(id)));
-                return commands;
-            }
-            Response::LoopCreated(Err(error)) => {
-                if let Pane::NewLoop(pane) = &mut self.pane {
-                    pane.failed(error);
-                }
-            }
-            Response::Members(id, members) => match &mut self.pane {
-                Pane::Conversation(open) if open.id == ConversationId::Loop(id) => {
-                    if let Ok(members) = members {
-                        open.set_members(members);
-                    }
-                }
-                Pane::LoopSettings(pane) if pane.id() == id => pane.set_members(members),
-                _ => {}
-            },
-            Response::Organized(id, what, result) => return self.organized(id, *what, result),
-            Response::Polls(id, result) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == id
-                {
-                    match result {
-                        Ok(polls) => open.set_polls(polls),
-                        Err(error) => open.failed(format!("The polls could not be read. {error}")),
-                    }
-                    return self.timers();
-                }
-            }
-            Response::Poll(id, result) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == id
-                {
-                    match result {
-                        Ok(poll) => open.set_poll(*poll),
-                        Err(error) => open.failed(format!("The poll could not be read. {error}")),
-                    }
-                    return self.timers();
-                }
-            }
-            Response::Event(id, result) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == id
-                {
-                    match result {
-                        Ok(event) => open.set_event(*event),
-                        Err(error) => {
-                            open.failed(format!("The event could not be read. {error}"));
-                        }
-                    }
-                }
-            }
-            Response::Agenda(scope, result) => match &mut self.pane {
-                Pane::Agenda(pane) if pane.scope() == scope => {
-                    pane.loaded(result, crate::format::now_ms());
-                }
-                Pane::Conversation(open) if scope == Some(open.id) => match result {
-                    Ok(events) => open.set_events(events),
-                    Err(error) => open.failed(format!("The events could not be read. {error}")),
-                },
-                _ => {}
-            },
-            Response::Exported(result) => {
-                if let Pane::Agenda(pane) = &mut self.pane {
-                    pane.exported(result);
-                }
-            }
-            Response::FileSent(id, _, result) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == id
-                {
-                    open.file_sent(result);
-                    let mut commands = self.files();
-                    commands.push(Command::Engine(Request::Refresh));
-                    commands.push(Command::Focus(conversation::COMPOSER));
-                    return commands;
-                }
-                return vec![Command::Engine(Request::Refresh)];
-            }
-            Response::Attachment(id, message, result) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == id
-                {
-                    open.set_attachment(message, result.map(|a| *a));
-                }
-            }
-            Response::Saved(id, message, result) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == id
-                {
-                    open.saved(message, result);
-                }
-            }
-            Response::AddedShared(id, message, result) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == id
-                {
-                    open.added(message, result);
-                }
-                return vec![Command::Engine(Request::Refresh)];
-            }
-            Response::BlockedSet(contact, blocked, result) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == ConversationId::Contact(contact)
-                {
-                    open.blocked_set(blocked, result);
-                }
-                return vec![Command::Engine(Request::Refresh)];
-            }
-            Response::TimerSet(id, seconds, result) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == id
-                {
-                    open.timer_set(seconds, result);
-                    return vec![
-                        Command::Engine(Request::History(id)),
-                        Command::Engine(Request::Refresh),
-                    ];
-                }
-            }
-            Response::Timer(id, result) => {
-                if let Pane::Conversation(open) = &mut self.pane
-                    && open.id == id
-                    && let Ok(seconds) = result
-                {
-                    open.set_timer(seconds);
-                }
-            }
-            Response::LoopChanged(id, change, result) => {
-                if result.is_ok() && change == crate::io::LoopChange::Leave {
-                    self.left.insert(id);
-                }
-                if let Pane::LoopSettings(pane) = &mut self.pane
-                    && pane.id() == id
-                {
-                    let leaving = change == crate::io::LoopChange::Leave;
-                    pane.finished(&change, result);
-                    if leaving {
-                        return vec![Command::Engine(Request::Refresh)];
-                    }
-                }
-                return vec![
-                    Command::Engine(Request::Refresh),
-                    Command::Engine(Request::Members(id)),
-                ];
-            }
-        }
-        Vec::new()
-    }
-
-    /// What a poll or event request gave: the form that asked closes on success (back
-    /// to the conversation, where the new item shows), or says what went wrong.
-    fn organized(
-        &mut self,
-        id: ConversationId,
-        what: Organize,
-        result: Result<Organized, String>,
-    ) -> Vec<Command> {
-        let from_form = matches!(
-            (&self.pane, &what),
-            (Pane::NewPoll(_), Organize::CreatePoll { .. })
-                | (
-                    Pane::EventForm(_),
-                    Organize::CreateEvent(_) | Organize::EditEvent(..)
-                )
-        );
-        if from_form {
-            return match result {
-                Ok(_) => {
-                    let mut commands = vec![Command::Engine(Request::Refresh)];
-                    commands.extend(self.open(id));
-                    commands
-                }
-                Err(error) => {
-                    match &mut self.pane {
-                        Pane::NewPoll(form) => form.failed(error),
-                        Pane::EventForm(form) => form.failed(error),
-                        _ => {}
-                    }
-                    Vec::new()
-                }
-            };
-        }
-        if let Pane::Conversation(open) = &mut self.pane
-            && open.id == id
-        {
-            open.organized(&what, result);
-            return self.timers();
-        }
-        Vec::new()
-    }
-
-    /// A timer for the next poll of the open conversation that closes by itself: its
-    /// view is read again then, and shows it closed.
-    fn timers(&mut self) -> Vec<Command> {
-        let Pane::Conversation(open) = &self.pane else {
-            return Vec::new();
-        };
-        match open.next_closing(crate::format::now_ms()) {
-            Some((at, poll)) if self.timers.insert(poll) => {
-                vec![Command::After(at, Request::Poll(open.id, poll))]
-            }
-            _ => Vec::new(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! [`State::failed`].
 
 use boucle_client_core::ConversationId;
+use boucle_client_core::time;
 use iced::widget::{button, column, row, text, text_input};
 use iced::{Alignment, Element};
 
@@ -201,13 +202,13 @@ impl State {
             Closing::InDay => Some(now + 24 * HOUR),
             Closing::InWeek => Some(now + 7 * 24 * HOUR),
             Closing::At => {
-                let Some(civil) = when::parse_date_time(&self.closes_text) else {
+                let Ok(clock) = time::parse_date_time(&self.closes_text) else {
                     return Err(
                         "Write the closing time as a date and a time, like 2025-06-12 18:00."
                             .into(),
                     );
                 };
-                let at = self.zone.instant(civil);
+                let at = self.zone.instant(clock).map_err(|e| when::refusal(&e))?;
                 if at <= now {
                     return Err("The closing time is already past: pick a later one.".into());
                 }

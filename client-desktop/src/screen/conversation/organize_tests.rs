@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::screen::fixtures::{TENANTS, entry, event, poll};
+use boucle_client_core::RsvpAnswer;
 use iced_test::{Simulator, simulator};
 
 const POLL: MessageId = MessageId([5; 16]);
@@ -38,6 +39,7 @@ fn state() -> State {
             false,
         ),
     ]);
+    state.update(Message::Tick(crate::format::now_ms()));
     state
 }
 
@@ -205,7 +207,7 @@ fn closing_asks_first_and_shows_the_final_tally() {
         &state,
         "Close it for everyone? Votes stop counting."
     ));
-    state.update(Message::AskClosePoll(POLL));
+    state.update(Message::Organize(organize::Message::AskClosePoll(POLL)));
     let actions = user(&mut state, |ui| {
         ui.click("Close it").expect("confirm");
     });
@@ -245,6 +247,7 @@ fn a_poll_past_its_closing_time_shows_closed_and_a_timer_is_asked() {
     // The time came (the engine's view was read before it).
     soon.closes_at = Some(now - 1_000);
     state.set_poll(soon);
+    state.update(Message::Tick(now));
     assert!(shows(&state, "Closed just now · final result"));
     assert_eq!(state.next_closing(now), None);
     let actions = user(&mut state, |ui| {

@@ -5,8 +5,9 @@
 //! lines; and expired messages going.
 
 use super::*;
+use crate::format;
 use crate::screen::fixtures::{TENANTS, entry, file, file_body, png, poll, shared_body};
-use boucle_client_core::{Contact, TIMER_CHOICES};
+use boucle_client_core::{Contact, TIMER_CHOICES, TransferState};
 use iced_test::selector::id;
 use iced_test::{Simulator, simulator};
 
@@ -31,6 +32,7 @@ fn state() -> State {
         MessageBody::Text("The landlord answered.".into()),
         false,
     )]);
+    state.update(Message::Tick(format::now_ms()));
     state
 }
 
@@ -92,7 +94,9 @@ fn attaching_refuses_what_cannot_be_sent_then_sends_a_file() {
     ));
 
     // An empty path is refused here, without the disk.
-    state.update(Message::AttachPath(String::new()));
+    state.update(Message::Attachments(attachments::Message::AttachPath(
+        String::new(),
+    )));
     assert!(
         user(&mut state, |ui| {
             ui.click("Send the file").expect("send");
@@ -118,7 +122,9 @@ fn attaching_refuses_what_cannot_be_sent_then_sends_a_file() {
     ));
 
     // A missing file, then one that is there.
-    state.update(Message::AttachPath("/tmp/nothing.pdf".into()));
+    state.update(Message::Attachments(attachments::Message::AttachPath(
+        "/tmp/nothing.pdf".into(),
+    )));
     let actions = user(&mut state, |ui| {
         ui.click("Send the file").expect("send");
     });
@@ -196,12 +202,15 @@ fn a_complete_file_is_saved_where_the_user_says() {
     let actions = user(&mut state, |ui| {
         ui.click("Save…").expect("save");
     });
-    assert_eq!(actions, [Action::Focus(attachment::SAVE_PATH)]);
+    assert_eq!(actions, [Action::Focus(attachments::SAVE_PATH)]);
     let default = crate::io::default_save_path("flyer.pdf");
     assert!(default.ends_with("flyer.pdf"));
     assert!(shows(&state, &default.display().to_string()));
 
-    state.update(Message::SavePath(FILE, "/tmp/boucle/flyer.pdf".into()));
+    state.update(Message::Attachments(attachments::Message::SavePath(
+        FILE,
+        "/tmp/boucle/flyer.pdf".into(),
+    )));
     let actions = user(&mut state, |ui| {
         ui.click("Save").expect("save");
     });
@@ -213,7 +222,10 @@ fn a_complete_file_is_saved_where_the_user_says() {
     state.saved(FILE, Ok(("/tmp/boucle/flyer.pdf".into(), 2_400_000)));
     assert!(shows(&state, "Saved to /tmp/boucle/flyer.pdf."));
 
-    state.update(Message::SavePath(FILE, "/root/x.pdf".into()));
+    state.update(Message::Attachments(attachments::Message::SavePath(
+        FILE,
+        "/root/x.pdf".into(),
+    )));
     state.saved(FILE, Err("/root/x.pdf: permission denied.".into()));
     assert!(shows(&state, "Not saved. /root/x.pdf: permission denied."));
 }
@@ -319,7 +331,9 @@ fn a_member_of_an_announcement_loop_reacts_and_votes_but_does_not_post() {
     for hidden in ["Send", "New poll", "New event", "Attach", "Share a contact"] {
         assert!(!shows(&state, hidden), "{hidden} is hidden");
     }
-    assert!(state.update(Message::Attach) == Action::FocusComposer);
+    assert!(
+        state.update(Message::Attachments(attachments::Message::Attach)) == Action::FocusComposer
+    );
     assert!(!shows(&state, "Send the file"));
 
     let actions = user(&mut state, |ui| {
@@ -406,7 +420,9 @@ fn expired_messages_vanish() {
         MessageBody::Text("Bring the letters.".into()),
         false,
     ));
-    state.update(Message::Reply(MessageId([2; 16])));
+    state.update(Message::History(history::Message::Reply(MessageId(
+        [2; 16],
+    ))));
     state.expired(&[MessageId([1; 16]), MessageId([2; 16])]);
     assert!(!shows(&state, "The landlord answered."));
     assert!(!shows(&state, "Meet at eight."));

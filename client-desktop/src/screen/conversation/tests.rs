@@ -2,8 +2,10 @@
 //! message, replying, reacting, editing and deleting, and the warnings.
 
 use super::*;
+use crate::format;
 use boucle_client_core::{DeliveryState, MessageBody, Reaction};
-use iced::keyboard::{self, Modifiers, key::Physical};
+use iced::keyboard::{self, Key, Modifiers, key::Named, key::Physical};
+use iced::widget::text_editor;
 use iced_test::selector::id;
 use iced_test::{Simulator, simulator};
 
@@ -42,6 +44,7 @@ fn state(identity_changed: bool) -> State {
         message(1, false, "are you coming tonight?"),
         message(2, true, "yes, at eight"),
     ]);
+    state.update(Message::Tick(format::now_ms()));
     state
 }
 
@@ -159,10 +162,15 @@ fn enter_sends_and_shift_enter_breaks_the_line() {
 #[test]
 fn a_failed_send_says_why() {
     let mut state = state(false);
-    state.update(Message::Composer(text_editor::Action::Edit(
-        text_editor::Edit::Paste(std::sync::Arc::new("hello".into())),
+    state.update(Message::Composer(composer::Message::Input(
+        text_editor::Action::Edit(text_editor::Edit::Paste(std::sync::Arc::new(
+            "hello".into(),
+        ))),
     )));
-    assert!(matches!(state.update(Message::Send), Action::Send { .. }));
+    assert!(matches!(
+        state.update(Message::Composer(composer::Message::Send)),
+        Action::Send { .. }
+    ));
     state.sent(Err("The message is too long (70000 bytes).".into()));
     assert!(shows(
         &state,
@@ -203,7 +211,9 @@ fn clicking_a_message_shows_its_actions_and_reply_is_carried() {
 #[test]
 fn escape_cancels_a_reply() {
     let mut state = state(false);
-    state.update(Message::Reply(MessageId([1; 16])));
+    state.update(Message::History(history::Message::Reply(MessageId(
+        [1; 16],
+    ))));
     assert!(shows(&state, "Replying to Nadia: are you coming tonight?"));
     user(&mut state, |ui| {
         ui.click(id(COMPOSER)).expect("composer");
@@ -309,7 +319,9 @@ fn editing_our_message_goes_through_the_composer() {
     ));
 
     // Escape in the composer leaves an edit without saving.
-    state.update(Message::StartEdit(MessageId([2; 16])));
+    state.update(Message::History(history::Message::StartEdit(MessageId(
+        [2; 16],
+    ))));
     user(&mut state, |ui| {
         ui.click(id(COMPOSER)).expect("composer");
         ui.tap_key(Key::Named(Named::Escape));
@@ -334,7 +346,9 @@ fn deleting_asks_first() {
     });
     assert!(work(actions).is_empty());
     assert!(!shows(&state, "Delete this message for everyone?"));
-    state.update(Message::AskDelete(MessageId([2; 16])));
+    state.update(Message::History(history::Message::AskDelete(MessageId(
+        [2; 16],
+    ))));
     let actions = user(&mut state, |ui| {
         ui.click("Delete it").expect("confirm");
     });
@@ -428,21 +442,27 @@ fn a_loop_header_lists_members_and_opens_settings() {
 fn blocking_asks_first_then_replaces_the_composer_until_unblocked() {
     let mut state = state(false);
     assert!(shows(&state, "Block"));
-    assert_eq!(state.update(Message::AskBlock), Action::None);
+    assert_eq!(
+        state.update(Message::Header(header::Message::AskBlock)),
+        Action::None
+    );
     assert!(shows(
         &state,
         "Block Nadia? Nothing they send will be shown or kept, and you will not be able to write to them. They are not told."
     ));
     // "Keep" changes nothing.
-    assert_eq!(state.update(Message::KeepContact), Action::None);
+    assert_eq!(
+        state.update(Message::Header(header::Message::KeepContact)),
+        Action::None
+    );
     assert!(!shows(
         &state,
         "Block Nadia? Nothing they send will be shown or kept, and you will not be able to write to them. They are not told."
     ));
 
-    state.update(Message::AskBlock);
+    state.update(Message::Header(header::Message::AskBlock));
     assert_eq!(
-        state.update(Message::ConfirmBlock),
+        state.update(Message::Header(header::Message::ConfirmBlock)),
         Action::SetBlocked(NADIA, true)
     );
     state.blocked_set(true, Ok(()));
@@ -453,7 +473,7 @@ fn blocking_asks_first_then_replaces_the_composer_until_unblocked() {
     assert!(shows(&state, "blocked"));
     assert!(!shows(&state, "Send"), "no composer while blocked");
     assert_eq!(
-        state.update(Message::Unblock),
+        state.update(Message::Header(header::Message::Unblock)),
         Action::SetBlocked(NADIA, false)
     );
     state.blocked_set(false, Err("the profile is locked.".into()));

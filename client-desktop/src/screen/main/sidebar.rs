@@ -11,7 +11,7 @@ use crate::io::Overview;
 use crate::{format, theme};
 
 pub fn view(state: &State, relay_down: bool) -> Element<'_, Message> {
-    let now = format::now_ms();
+    let now = state.now;
     let status = if relay_down {
         text("Relay unreachable: messages are queued")
             .size(theme::SMALL)

@@ -94,9 +94,13 @@ fn loaded() -> State {
     let (mut state, commands) = State::new("Alice".into());
     assert!(matches!(
         commands.as_slice(),
-        [Command::Engine(Request::Refresh)]
+        [Command::Engine(Destination::Window, Request::Refresh)]
     ));
-    state.handle(Message::Response(Response::Refreshed(Ok(overview()))));
+    state.handle(Message::Response(
+        Destination::Window,
+        Response::Refreshed(Ok(overview())),
+    ));
+    state.handle(Message::Tick(format_now()));
     state
 }
 
@@ -115,7 +119,7 @@ fn requests(commands: &[Command]) -> Vec<&Request> {
     commands
         .iter()
         .filter_map(|c| match c {
-            Command::Engine(r) => Some(r),
+            Command::Engine(_, r) => Some(r),
             _ => None,
         })
         .collect()
@@ -155,7 +159,10 @@ fn the_title_counts_unread_messages() {
     let mut read = overview();
     read.contacts[0].unread = 0;
     read.loops[0].unread = 0;
-    state.handle(Message::Response(Response::Refreshed(Ok(read))));
+    state.handle(Message::Response(
+        Destination::Window,
+        Response::Refreshed(Ok(read)),
+    ));
     assert_eq!(state.title(), "Boucle");
 }
 
@@ -226,7 +233,10 @@ fn a_changed_key_warns_in_the_open_conversation_until_reverified() {
     assert!(matches!(requests(&commands).as_slice(), [Request::Refresh]));
     let mut changed = overview();
     changed.contacts[0].identity_changed = true;
-    state.handle(Message::Response(Response::Refreshed(Ok(changed.clone()))));
+    state.handle(Message::Response(
+        Destination::Window,
+        Response::Refreshed(Ok(changed.clone())),
+    ));
     assert!(shows(&state, banner));
     assert!(shows(&state, "key changed"), "the list's tag");
 
@@ -249,10 +259,14 @@ fn a_changed_key_warns_in_the_open_conversation_until_reverified() {
     let mut verified = changed;
     verified.contacts[0].identity_changed = false;
     verified.contacts[0].verified = true;
-    state.handle(Message::Response(Response::Verified(Ok(verified.contacts
-        [0]
-    .clone()))));
-    state.handle(Message::Response(Response::Refreshed(Ok(verified))));
+    state.handle(Message::Response(
+        state.here(),
+        Response::Verified(Ok(verified.contacts[0].clone())),
+    ));
+    state.handle(Message::Response(
+        Destination::Window,
+        Response::Refreshed(Ok(verified)),
+    ));
     assert!(shows(&state, "You have verified Nadia."));
     user(&mut state, |ui| {
         ui.click("Back to the conversation").expect("back");
@@ -286,12 +300,15 @@ fn keyboard_shortcuts_move_through_the_window() {
     assert_eq!(state.open_id(), Some(ConversationId::Contact(NADIA)));
 
     // Escape in a conversation cancels a reply.
-    state.handle(Message::Response(Response::History(
-        ConversationId::Contact(NADIA),
-        Ok(vec![message(ConversationId::Contact(NADIA), false, "hi")]),
-    )));
-    state.handle(Message::Conversation(conversation::Message::Reply(
-        MessageId([7; 16]),
+    state.handle(Message::Response(
+        state.here(),
+        Response::History(
+            ConversationId::Contact(NADIA),
+            Ok(vec![message(ConversationId::Contact(NADIA), false, "hi")]),
+        ),
+    ));
+    state.handle(Message::Conversation(conversation::Message::History(
+        conversation::history::Message::Reply(MessageId([7; 16])),
     )));
     assert!(shows(&state, "Replying to Nadia: hi"));
     state.handle(Message::Shortcut(Shortcut::Escape));
@@ -310,16 +327,19 @@ fn the_loop_settings_open_from_the_conversation_and_changes_reload_members() {
         [Request::Members(TENANTS)]
     ));
     assert!(shows(&state, "Reading the member list…"));
-    state.handle(Message::Response(Response::Members(
-        TENANTS,
-        Ok(vec![boucle_client_core::MemberView {
-            id: "aa11bb22".into(),
-            name: None,
-            me: true,
-            admin: true,
-            verified: false,
-        }]),
-    )));
+    state.handle(Message::Response(
+        state.here(),
+        Response::Members(
+            TENANTS,
+            Ok(vec![boucle_client_core::MemberView {
+                id: "aa11bb22".into(),
+                name: None,
+                me: true,
+                admin: true,
+                verified: false,
+            }]),
+        ),
+    ));
     assert!(shows(&state, "Loop · 1 members · you are an admin"));
     // (The checkbox is clicked in loop_settings' own tests; "Nadia" here would find the
     // list's entry first.)
@@ -334,11 +354,10 @@ fn the_loop_settings_open_from_the_conversation_and_changes_reload_members() {
         requests(&commands).as_slice(),
         [Request::Loop(TENANTS, crate::io::LoopChange::Add(ids))] if ids == &[NADIA]
     ));
-    let commands = state.handle(Message::Response(Response::LoopChanged(
-        TENANTS,
-        crate::io::LoopChange::Add(vec![NADIA]),
-        Ok(()),
-    )));
+    let commands = state.handle(Message::Response(
+        state.here(),
+        Response::LoopChanged(TENANTS, crate::io::LoopChange::Add(vec![NADIA]), Ok(())),
+    ));
     assert!(matches!(
         requests(&commands).as_slice(),
         [Request::Refresh, Request::Members(TENANTS)]
@@ -377,23 +396,30 @@ fn sending_keeps_the_composer_focused() {
 #[test]
 fn read_failures_are_said() {
     let mut state = loaded();
-    state.handle(Message::Response(Response::Refreshed(Err(
-        "The profile is locked.".into(),
-    ))));
+    state.handle(Message::Response(
+        Destination::Window,
+        Response::Refreshed(Err("The profile is locked.".into())),
+    ));
     assert!(shows(
         &state,
         "The conversations could not be read. The profile is locked."
     ));
     state.handle(Message::Open(ConversationId::Contact(NADIA)));
-    state.handle(Message::Response(Response::History(
-        ConversationId::Contact(NADIA),
-        Err("The profile is locked.".into()),
-    )));
+    state.handle(Message::Response(
+        state.here(),
+        Response::History(
+            ConversationId::Contact(NADIA),
+            Err("The profile is locked.".into()),
+        ),
+    ));
     assert!(shows(
         &state,
         "The messages could not be read. The profile is locked."
     ));
-    state.handle(Message::Response(Response::Refreshed(Ok(overview()))));
+    state.handle(Message::Response(
+        Destination::Window,
+        Response::Refreshed(Ok(overview())),
+    ));
     assert!(!shows(
         &state,
         "The conversations could not be read. The profile is locked."
@@ -401,4 +427,5 @@ fn read_failures_are_said() {
 }
 
 mod organize;
+mod routing;
 mod social;

@@ -133,7 +133,7 @@ async fn dispatch(globals: &Globals, engine: &Engine, command: Command) -> anyho
             }
             if let Some(tz) = tz {
                 // A known zone, even when no time changes with it.
-                boucle_client_core::time::zone(&tz)
+                boucle_client_core::time::Zone::named(&tz)
                     .map_err(|e| crate::exit::usage(e.to_string()))?;
                 details.time_zone = tz;
             }

@@ -5,8 +5,6 @@
 //! ended with CRLF. The `UID` is the event's id, so importing an updated export
 //! replaces the events instead of duplicating them.
 
-use std::fmt::Write as _;
-
 use super::views::EventView;
 
 /// The `PRODID` of exported calendars.
@@ -107,31 +105,7 @@ fn fold(out: &mut String, line: &str) {
 
 /// `YYYYMMDDTHHMMSSZ` from unix milliseconds.
 fn utc(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    let mut out = String::with_capacity(16);
-    let _ = write!(
-        out,
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    );
-    out
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
+    crate::time::utc_stamp(ms)
 }
 
 #[cfg(test)]

@@ -52,28 +52,34 @@ fn a_poll_is_made_from_the_conversation_and_lands_in_it() {
     ));
 
     // Refused: the form stays and says why.
-    state.handle(Message::Response(Response::Organized(
-        LOOP,
-        Box::new(what.clone()),
-        Err("Only admins may post in this loop.".into()),
-    )));
+    state.handle(Message::Response(
+        state.here(),
+        Response::Organized(
+            LOOP,
+            Box::new(what.clone()),
+            Err("Only admins may post in this loop.".into()),
+        ),
+    ));
     assert!(shows(
         &state,
         "The poll was not created. Only admins may post in this loop."
     ));
 
     // Accepted: back to the conversation, which reads its history, polls and events.
-    let commands = state.handle(Message::Response(Response::Organized(
-        LOOP,
-        Box::new(what),
-        Ok(Organized::Message(Box::new(entry(
-            5,
-            MessageBody::Poll {
-                question: "Which day?".into(),
-            },
-            true,
-        )))),
-    )));
+    let commands = state.handle(Message::Response(
+        state.here(),
+        Response::Organized(
+            LOOP,
+            Box::new(what),
+            Ok(Organized::Message(Box::new(entry(
+                5,
+                MessageBody::Poll {
+                    question: "Which day?".into(),
+                },
+                true,
+            )))),
+        ),
+    ));
     let requests = requests(&commands);
     assert!(requests.iter().any(|r| matches!(r, Request::History(LOOP))));
     assert!(requests.iter().any(|r| matches!(r, Request::Polls(LOOP))));
@@ -88,13 +94,17 @@ fn a_poll_is_made_from_the_conversation_and_lands_in_it() {
 #[test]
 fn cancelling_a_form_goes_back_to_the_conversation() {
     let mut state = in_tenants();
-    state.handle(Message::Conversation(conversation::Message::NewEvent));
+    state.handle(Message::Conversation(conversation::Message::Composer(
+        conversation::composer::Message::NewEvent,
+    )));
     assert!(shows(&state, "New event"));
     user(&mut state, |ui| {
         ui.click("Cancel").expect("cancel");
     });
     assert_eq!(state.open_id(), Some(LOOP));
-    state.handle(Message::Conversation(conversation::Message::NewPoll));
+    state.handle(Message::Conversation(conversation::Message::Composer(
+        conversation::composer::Message::NewPoll,
+    )));
     state.handle(Message::Shortcut(Shortcut::Escape));
     assert_eq!(state.open_id(), Some(LOOP), "Escape too");
 }
@@ -102,7 +112,9 @@ fn cancelling_a_form_goes_back_to_the_conversation() {
 #[test]
 fn an_event_is_planned_then_edited_from_its_card() {
     let mut state = in_tenants();
-    let commands = state.handle(Message::Conversation(conversation::Message::NewEvent));
+    let commands = state.handle(Message::Conversation(conversation::Message::Composer(
+        conversation::composer::Message::NewEvent,
+    )));
     assert!(matches!(
         commands.as_slice(),
         [Command::Focus(event_form::TITLE)]
@@ -126,20 +138,26 @@ fn an_event_is_planned_then_edited_from_its_card() {
         },
         true,
     );
-    state.handle(Message::Response(Response::Organized(
-        LOOP,
-        Box::new(Organize::CreateEvent(Default::default())),
-        Ok(Organized::Message(Box::new(card.clone()))),
-    )));
-    state.handle(Message::Response(Response::History(LOOP, Ok(vec![card]))));
+    state.handle(Message::Response(
+        state.here(),
+        Response::Organized(
+            LOOP,
+            Box::new(Organize::CreateEvent(Default::default())),
+            Ok(Organized::Message(Box::new(card.clone()))),
+        ),
+    ));
+    state.handle(Message::Response(
+        state.here(),
+        Response::History(LOOP, Ok(vec![card])),
+    ));
     assert_eq!(state.open_id(), Some(LOOP));
 
     // The conversation's events arrive; the card's Edit opens the form, filled in.
     let landlord = event(6, "Meeting with the landlord", 1_749_751_200_000, &[]);
-    state.handle(Message::Response(Response::Agenda(
-        Some(LOOP),
-        Ok(vec![landlord.clone()]),
-    )));
+    state.handle(Message::Response(
+        state.here(),
+        Response::Agenda(Some(LOOP), Ok(vec![landlord.clone()])),
+    ));
     assert!(shows(&state, "Thursday 12 June 2025, 18:00–20:00 (UTC)"));
     let commands = user(&mut state, |ui| {
         ui.click("Edit").expect("edit");
@@ -197,16 +215,19 @@ fn engine_changes_reload_what_is_shown() {
     ));
 
     // A vote from someone else shows in the open poll.
-    state.handle(Message::Response(Response::Poll(
-        LOOP,
-        Ok(Box::new(poll(
-            5,
-            "Which day?",
-            &["Thu", "Fri"],
-            &[(1, "Nadia")],
-            false,
-        ))),
-    )));
+    state.handle(Message::Response(
+        state.here(),
+        Response::Poll(
+            LOOP,
+            Ok(Box::new(poll(
+                5,
+                "Which day?",
+                &["Thu", "Fri"],
+                &[(1, "Nadia")],
+                false,
+            ))),
+        ),
+    ));
     let pane = state.pane();
     let Pane::Conversation(open) = pane else {
         panic!("the conversation is open");
@@ -231,19 +252,19 @@ fn a_poll_that_closes_by_itself_is_read_again_when_it_does() {
     let at = crate::format::now_ms() + 3_600_000;
     let mut closing = poll(5, "Which day?", &["Thu", "Fri"], &[], false);
     closing.closes_at = Some(at);
-    let commands = state.handle(Message::Response(Response::Polls(
-        LOOP,
-        Ok(vec![closing.clone()]),
-    )));
+    let commands = state.handle(Message::Response(
+        state.here(),
+        Response::Polls(LOOP, Ok(vec![closing.clone()])),
+    ));
     assert!(matches!(
         commands.as_slice(),
-        [Command::After(when, Request::Poll(LOOP, id))] if *when == at && *id == closing.id
+        [Command::After(when, _, Request::Poll(LOOP, id))] if *when == at && *id == closing.id
     ));
     // Once is enough.
-    let commands = state.handle(Message::Response(Response::Poll(
-        LOOP,
-        Ok(Box::new(closing)),
-    )));
+    let commands = state.handle(Message::Response(
+        state.here(),
+        Response::Poll(LOOP, Ok(Box::new(closing))),
+    ));
     assert!(commands.is_empty());
 }
 
@@ -264,15 +285,18 @@ fn the_agenda_opens_from_the_list_and_leads_to_conversations() {
         [Request::Agenda(None)]
     ));
     let now = crate::format::now_ms();
-    state.handle(Message::Response(Response::Agenda(
-        None,
-        Ok(vec![event(
-            6,
-            "Meeting with the landlord",
-            now + 86_400_000,
-            &[(RsvpAnswer::Going, "Alice")],
-        )]),
-    )));
+    state.handle(Message::Response(
+        state.here(),
+        Response::Agenda(
+            None,
+            Ok(vec![event(
+                6,
+                "Meeting with the landlord",
+                now + 86_400_000,
+                &[(RsvpAnswer::Going, "Alice")],
+            )]),
+        ),
+    ));
     assert!(shows(&state, "Upcoming (1)"));
     let commands = user(&mut state, |ui| {
         ui.click("Meeting with the landlord").expect("the event");
@@ -286,7 +310,9 @@ fn the_agenda_opens_from_the_list_and_leads_to_conversations() {
 
     // The loop's own agenda, from its header (its button is clicked in the
     // conversation's tests: here "Agenda" finds the list's first).
-    let commands = state.handle(Message::Conversation(conversation::Message::Agenda));
+    let commands = state.handle(Message::Conversation(conversation::Message::Header(
+        conversation::header::Message::Agenda,
+    )));
     assert!(matches!(
         requests(&commands).as_slice(),
         [Request::Agenda(Some(LOOP))]

@@ -53,11 +53,10 @@ fn a_file_is_attached_sent_followed_and_saved() {
         position: 8,
         ..message(LOOP, true, "")
     };
-    let commands = state.handle(Message::Response(Response::FileSent(
-        LOOP,
-        path,
-        Ok(sent.clone()),
-    )));
+    let commands = state.handle(Message::Response(
+        state.here(),
+        Response::FileSent(LOOP, path, Ok(sent.clone())),
+    ));
     assert!(requests(&commands).iter().any(|r| matches!(
         r,
         Request::Attachment { conversation: LOOP, message, bytes: true } if *message == sent.id
@@ -72,13 +71,16 @@ fn a_file_is_attached_sent_followed_and_saved() {
             })),
         )
     };
-    state.handle(Message::Response(attached(
-        TransferState::Uploading {
-            done: 0,
-            total: 3_000,
-        },
-        Some(png(32, 20)),
-    )));
+    state.handle(Message::Response(
+        state.here(),
+        attached(
+            TransferState::Uploading {
+                done: 0,
+                total: 3_000,
+            },
+            Some(png(32, 20)),
+        ),
+    ));
     state.handle(Message::Event(Some(Event::TransferProgress {
         conversation: LOOP,
         message: MessageId([8; 16]),
@@ -96,13 +98,16 @@ fn a_file_is_attached_sent_followed_and_saved() {
             .any(|r| matches!(r, Request::Attachment { bytes: false, .. })),
         "the preview is there already"
     );
-    state.handle(Message::Response(attached(TransferState::Complete, None)));
+    state.handle(Message::Response(
+        state.here(),
+        attached(TransferState::Complete, None),
+    ));
     let commands = user(&mut state, |ui| {
         ui.click("Save…").expect("save");
     });
     assert!(matches!(
         commands.as_slice(),
-        [Command::Focus(conversation::attachment::SAVE_PATH)]
+        [Command::Focus(conversation::attachments::SAVE_PATH)]
     ));
     let commands = user(&mut state, |ui| {
         ui.click("Save").expect("save");
@@ -117,11 +122,10 @@ fn a_file_is_attached_sent_followed_and_saved() {
         ] => path.clone(),
         other => panic!("{other:?}"),
     };
-    state.handle(Message::Response(Response::Saved(
-        LOOP,
-        MessageId([8; 16]),
-        Ok((path.clone(), 3_000)),
-    )));
+    state.handle(Message::Response(
+        state.here(),
+        Response::Saved(LOOP, MessageId([8; 16]), Ok((path.clone(), 3_000))),
+    ));
     assert!(shows(&state, &format!("Saved to {}.", path.display())));
 }
 
@@ -137,18 +141,20 @@ fn a_shared_contact_is_added_then_listed_with_who_introduced_them_and_verified()
         requests(&commands).as_slice(),
         [Request::AddShared(LOOP, m)] if *m == MessageId([9; 16])
     ));
-    let commands = state.handle(Message::Response(Response::AddedShared(
-        LOOP,
-        MessageId([9; 16]),
-        Ok(KARIM),
-    )));
+    let commands = state.handle(Message::Response(
+        state.here(),
+        Response::AddedShared(LOOP, MessageId([9; 16]), Ok(KARIM)),
+    ));
     assert!(matches!(requests(&commands).as_slice(), [Request::Refresh]));
     let mut overview = overview();
     overview.contacts.push(Contact {
         introduced_by: Some("Nadia".into()),
         ..contact(KARIM, "Karim", 0, format_now())
     });
-    state.handle(Message::Response(Response::Refreshed(Ok(overview))));
+    state.handle(Message::Response(
+        Destination::Window,
+        Response::Refreshed(Ok(overview)),
+    ));
     assert!(shows(&state, "introduced by Nadia"), "in the list");
 
     let commands = user(&mut state, |ui| {
@@ -171,13 +177,16 @@ fn a_shared_contact_is_added_then_listed_with_who_introduced_them_and_verified()
         &state,
         "Nadia introduced you: that says who they are to Nadia, not to you. Compare the digits with Karim yourself."
     ));
-    state.handle(Message::Response(Response::SafetyNumber(
-        KARIM,
-        Ok(crate::io::Safety {
-            groups: vec!["12345".into(); 12],
-            qr: vec![1; 65],
-        }),
-    )));
+    state.handle(Message::Response(
+        state.here(),
+        Response::SafetyNumber(
+            KARIM,
+            Ok(crate::io::Safety {
+                groups: vec!["12345".into(); 12],
+                qr: vec![1; 65],
+            }),
+        ),
+    ));
     let commands = user(&mut state, |ui| {
         ui.click("They match: mark as verified").expect("verify");
     });
@@ -192,7 +201,10 @@ fn sharing_asks_the_engine_and_a_refusal_is_said() {
     let mut state = loaded();
     let mut overview = overview();
     overview.contacts[1].can_share = true;
-    state.handle(Message::Response(Response::Refreshed(Ok(overview))));
+    state.handle(Message::Response(
+        Destination::Window,
+        Response::Refreshed(Ok(overview)),
+    ));
     state.handle(Message::Open(LOOP));
     user(&mut state, |ui| {
         ui.click("Share a contact").expect("share");
@@ -202,12 +214,14 @@ fn sharing_asks_the_engine_and_a_refusal_is_said() {
         "Share a contact with Tenants: they can add them in one click."
     ));
     // (The list has an "Omar" too: the picker's own click is tested with the screen.)
-    let commands = state.handle(Message::Conversation(conversation::Message::Share(OMAR)));
+    let commands = state.handle(Message::Conversation(conversation::Message::Shared(
+        conversation::shared::Message::Share(OMAR),
+    )));
     assert!(matches!(
         requests(&commands).as_slice(),
         [Request::Share(LOOP, OMAR)]
     ));
-    state.handle(Message::Response(Response::Sent(
+    state.handle(Message::Response(state.here(), Response::Sent(
         LOOP,
         Err("Omar cannot be shared yet: their shareable card arrives once they have been online since you met.".into()),
     )));
@@ -225,7 +239,10 @@ fn a_member_of_an_announcement_loop_has_no_composer() {
     overview.loops[0].may_post = false;
     overview.loops[0].policy.posting = Posting::Admins;
     overview.loops[0].timer = 86_400;
-    state.handle(Message::Response(Response::Refreshed(Ok(overview))));
+    state.handle(Message::Response(
+        Destination::Window,
+        Response::Refreshed(Ok(overview)),
+    ));
     state.handle(Message::Open(LOOP));
     assert!(shows(
         &state,
@@ -248,7 +265,10 @@ fn a_member_of_an_announcement_loop_has_no_composer() {
     // Made an admin: the composer comes back.
     let mut overview = super::overview();
     overview.loops[0].policy.posting = Posting::Admins;
-    state.handle(Message::Response(Response::Refreshed(Ok(overview))));
+    state.handle(Message::Response(
+        Destination::Window,
+        Response::Refreshed(Ok(overview)),
+    ));
     assert!(shows(&state, "New poll"));
 }
 
@@ -272,11 +292,10 @@ fn the_timer_is_set_then_read_back_and_expired_messages_go() {
         requests(&commands).as_slice(),
         [Request::SetTimer(c, 604_800)] if *c == nadia
     ));
-    let commands = state.handle(Message::Response(Response::TimerSet(
-        nadia,
-        604_800,
-        Ok(()),
-    )));
+    let commands = state.handle(Message::Response(
+        state.here(),
+        Response::TimerSet(nadia, 604_800, Ok(())),
+    ));
     let requests = requests(&commands);
     assert!(
         requests
@@ -290,10 +309,10 @@ fn the_timer_is_set_then_read_back_and_expired_messages_go() {
     line.body = MessageBody::TimerChanged { seconds: 604_800 };
     let mut old = message(nadia, false, "the old plan");
     old.id = MessageId([21; 16]);
-    state.handle(Message::Response(Response::History(
-        nadia,
-        Ok(vec![old, line]),
-    )));
+    state.handle(Message::Response(
+        state.here(),
+        Response::History(nadia, Ok(vec![old, line])),
+    ));
     assert!(shows(&state, "You set disappearing messages to 1 week"));
     assert!(shows(&state, "the old plan"));
     let commands = state.handle(Message::Event(Some(Event::MessagesExpired {

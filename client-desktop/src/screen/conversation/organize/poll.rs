@@ -8,16 +8,18 @@ use iced::widget::{button, column, container, progress_bar, row, space, text};
 use iced::{Alignment, Element, Fill};
 
 use super::{Message, State};
+use crate::screen::conversation::Confirm;
+use crate::screen::conversation::card::{card, kind_line};
 use crate::{format, theme};
 
-/// Width of a poll or event card.
-pub const CARD: f32 = 460.0;
-
+/// A poll's card; `now` says whether its closing time passed.
 pub fn view<'a>(
     state: &'a State,
     message: &'a MessageView,
     question: &'a str,
     footer: String,
+    now: u64,
+    confirm: Option<Confirm>,
 ) -> Element<'a, Message> {
     let Some(poll) = state.polls.get(&message.id) else {
         return card(
@@ -32,7 +34,6 @@ pub fn view<'a>(
             .spacing(6),
         );
     };
-    let now = format::now_ms();
     let closed = is_closed(poll, now);
     let status = if closed {
         match poll.ended_at.or(poll.closes_at) {
@@ -76,7 +77,7 @@ pub fn view<'a>(
         (n, false, false) => format!("{} · click another option to change your vote", people(n)),
         (n, _, true) => people(n),
     };
-    let confirm = state.confirm_close == Some(poll.id);
+    let confirm = confirm == Some(Confirm::ClosePoll(poll.id));
     let close: Option<Element<'a, Message>> = (poll.can_close && !closed).then(|| {
         if confirm {
             row![
@@ -175,24 +176,4 @@ fn people(n: usize) -> String {
     } else {
         format!("{n} voters")
     }
-}
-
-/// "POLL · one choice" above a card's title.
-pub fn kind_line<'a>(kind: &'a str, rest: String) -> Element<'a, Message> {
-    row![
-        theme::label(kind, theme::Tag::Neutral),
-        text(rest).size(theme::SMALL).style(theme::muted_text),
-    ]
-    .spacing(theme::GAP)
-    .align_y(Alignment::Center)
-    .into()
-}
-
-/// The frame of a poll or event card.
-pub fn card<'a>(content: impl Into<Element<'a, Message>>) -> Element<'a, Message> {
-    container(content)
-        .padding(12)
-        .width(CARD)
-        .style(theme::card)
-        .into()
 }

@@ -1,88 +1,105 @@
 //! One message in the conversation: the sender's name at the start of a group, the
 //! bubble (quote of the message it replies to, text, time, "edited", delivery state),
-//! its reactions, and, when selected, its actions.
+//! its reactions, and, when selected, its actions. Polls, events, files and shared
+//! contacts are cards drawn by the parts that own them; a change of the
+//! disappearing-messages timer is a line.
 
 use boucle_client_core::{MessageBody, MessageView};
 use iced::widget::{button, column, container, row, space, text};
 use iced::{Alignment, Element, Fill, Padding};
 
-use super::{Message, REACTIONS, State, attachment, event, is_text, poll, shared, timer};
+use super::{Message, REACTIONS, sender_name};
+use crate::screen::conversation::{
+    Confirm, Message as Screen, State as Conversation, organize, shared,
+};
 use crate::{format, theme};
 
-/// Where a message sits and what the view knows about now.
+/// Where a message sits and what the view knows about the relay.
 pub struct Context {
     pub first_of_group: bool,
-    pub now: u64,
     pub relay_down: bool,
 }
 
 pub fn view<'a>(
-    state: &'a State,
+    screen: &'a Conversation,
     message: &'a MessageView,
     context: Context,
-) -> Element<'a, Message> {
+) -> Element<'a, Screen> {
+    let title = screen.header.info().title.as_str();
     if let MessageBody::TimerChanged { seconds } = message.body {
-        return timer::line(state, message, seconds);
+        return timer_line(message, title, seconds);
     }
     let mine = message.from_me;
     let name = context.first_of_group.then(|| {
         text(if mine {
             "You"
         } else {
-            state.sender_name(message)
+            sender_name(message, title)
         })
         .size(theme::SMALL)
         .style(theme::muted_text)
     });
+    let footer = || footer(screen.now, message, &context);
     let item = match &message.body {
-        MessageBody::Poll { question } if !message.deleted => {
-            poll::view(state, message, question, footer(message, &context))
-        }
-        MessageBody::Event { title, .. } if !message.deleted => {
-            event::view(state, message, title, footer(message, &context))
-        }
+        MessageBody::Poll { question } if !message.deleted => organize::poll::view(
+            &screen.organize,
+            message,
+            question,
+            footer(),
+            screen.now,
+            screen.confirm,
+        )
+        .map(Screen::Organize),
+        MessageBody::Event { title, .. } if !message.deleted => organize::event::view(
+            &screen.organize,
+            message,
+            title,
+            footer(),
+            &screen.zone,
+            screen.confirm,
+        )
+        .map(Screen::Organize),
         MessageBody::Attachment {
             name,
             media_type,
             size,
-        } if !message.deleted => attachment::view(
-            state,
-            message,
-            name,
-            media_type,
-            *size,
-            footer(message, &context),
-        ),
+        } if !message.deleted => screen
+            .attachments
+            .card(message, name, media_type, *size, footer())
+            .map(Screen::Attachments),
         MessageBody::SharedContact {
             name,
             already_contact,
             contact,
             ..
-        } if !message.deleted => shared::view(
-            state,
+        } if !message.deleted => shared::card(
+            &screen.shared,
             message,
             name,
+            sender_name(message, title),
             contact.filter(|_| *already_contact),
-            footer(message, &context),
-        ),
-        _ => bubble(state, message, &context),
+            footer(),
+        )
+        .map(Screen::Shared),
+        _ => bubble(screen, message, &context).map(Screen::History),
     };
     let line = if mine {
         row![space::horizontal(), item]
     } else {
         row![item, space::horizontal()]
     };
-    let selected = state.selected == Some(message.id);
+    let selected = screen.history.selected == Some(message.id);
     let align = if mine {
         Alignment::End
     } else {
         Alignment::Start
     };
+    let confirm = screen.confirm;
     column![
         name,
         line,
-        reactions(message),
-        selected.then(|| actions(state, message))
+        reactions(message).map(|e| e.map(Screen::History)),
+        selected.then(|| actions(message, confirm).map(Screen::History))
     ]
     .spacing(3)
     .width(Fill)
@@ -92,18 +109,19 @@ pub fn view<'a>(
 }
 
 fn bubble<'a>(
-    state: &'a State,
+    screen: &'a Conversation,
     message: &'a MessageView,
     context: &Context,
 ) -> Element<'a, Message> {
+    let title = screen.header.info().title.as_str();
     let quote = message.reply_to.map(|id| {
-        let quoted = match state.find(id) {
+        let quoted = match screen.history.find(id) {
             Some(original) => format!(
                 "{}: {}",
                 if original.from_me {
                     "You"
                 } else {
-                    state.sender_name(original)
+                    sender_name(original, title)
                 },
                 format::preview_text(original, 50)
             ),
@@ -113,7 +131,7 @@ fn bubble<'a>(
             .padding([3, 8])
             .style(theme::quote)
     });
-    let footer = footer(message, context);
+    let footer = footer(screen.now, message, context);
     let body = if message.deleted {
         text(format::body(message))
             .size(theme::BODY)
@@ -132,15 +150,20 @@ fn bubble<'a>(
         .padding([8, 12])
         .style(theme::bubble_button(
             message.from_me,
-            state.selected == Some(message.id),
+            screen.history.selected == Some(message.id),
         ))
         .on_press(Message::Select(message.id))
         .into()
 }
 
+/// Whether a message can be shown with text (not deleted, a kind we understand).
+fn is_text(message: &MessageView) -> bool {
+    !message.deleted && matches!(message.body, MessageBody::Text(_))
+}
+
 /// Time, "edited" and delivery state, under a message.
-fn footer(message: &MessageView, context: &Context) -> String {
-    let mut footer = format::ago(context.now, message.sent_at);
+fn footer(now: u64, message: &MessageView, context: &Context) -> String {
+    let mut footer = format::ago(now, message.sent_at);
     if message.edited && !message.deleted {
         footer.push_str(" · edited");
     }
@@ -185,15 +208,15 @@ fn reactions(message: &MessageView) -> Option<Element<'_, Message>> {
 }
 
 /// The selected message's actions, or the question before deleting it.
-fn actions<'a>(state: &'a State, message: &'a MessageView) -> Element<'a, Message> {
+fn actions(message: &MessageView, confirm: Option<Confirm>) -> Element<'_, Message> {
     let id = message.id;
-    let small = |label: &'a str, on_press: Message| {
+    let small = |label: &'static str, on_press: Message| {
         button(text(label).size(theme::SMALL))
             .padding([4, 10])
             .style(button::secondary)
             .on_press(on_press)
     };
-    if state.confirm_delete == Some(id) {
+    if confirm == Some(Confirm::Delete(id)) {
         return container(
             row![
                 text("Delete this message for everyone?").size(theme::SMALL),
@@ -227,4 +250,25 @@ fn actions<'a>(state: &'a State, message: &'a MessageView) -> Element<'a, Messag
             .push(small("Delete", Message::AskDelete(id)));
     }
     container(bar).padding(6).style(theme::panel).into()
+}
+
+/// "Nadia set disappearing messages to 1 day", centred in the history.
+fn timer_line<'a>(message: &'a MessageView, title: &'a str, seconds: u32) -> Element<'a, Screen> {
+    let who = if message.from_me {
+        "You"
+    } else {
+        sender_name(message, title)
+    };
+    let what = if seconds == 0 {
+        format!("{who} turned disappearing messages off")
+    } else {
+        format!(
+            "{who} set disappearing messages to {}",
+            format::timer(seconds)
+        )
+    };
+    container(text(what).size(theme::SMALL).style(theme::muted_text))
+        .center_x(Fill)
+        .padding([4, 0])
+        .into()
 }

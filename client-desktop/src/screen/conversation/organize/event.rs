@@ -8,16 +8,21 @@ use boucle_client_core::{EventView, MessageView, Participant, RsvpAnswer};
 use iced::widget::{button, column, container, rich_text, row, span, text};
 use iced::{Alignment, Element};
 
-use super::poll::{card, kind_line};
 use super::{Message, State};
+use crate::screen::conversation::Confirm;
+use crate::screen::conversation::card::{CARD, card, kind_line};
 use crate::theme;
 use crate::when::{self, Zone};
 
+/// An event's card; its times also where the user is (`here`), when the clocks there
+/// differ.
 pub fn view<'a>(
     state: &'a State,
     message: &'a MessageView,
     title: &'a str,
     footer: String,
+    here: &Zone,
+    confirm: Option<Confirm>,
 ) -> Element<'a, Message> {
     let Some(event) = state.events.get(&message.id) else {
         return card(
@@ -45,11 +50,11 @@ pub fn view<'a>(
     } else {
         text(&details.title).size(19).into()
     };
-    let (when_line, yours) = when_lines(event, &state.zone);
+    let (when_line, yours) = when_lines(event, here);
     let place = (!details.place.is_empty()).then(|| text(&details.place).size(theme::BODY));
     let description =
         (!details.description.is_empty()).then(|| text(&details.description).size(theme::SMALL));
-    let confirm = state.confirm_cancel == Some(event.id);
+    let confirm = confirm == Some(Confirm::CancelEvent(event.id));
     let organizer: Option<Element<'a, Message>> = (event.can_edit && !cancelled).then(|| {
         if confirm {
             row![
@@ -105,7 +110,7 @@ pub fn view<'a>(
         // Everything in grey: the event is off.
         container(content)
             .padding(12)
-            .width(super::poll::CARD)
+            .width(CARD)
             .style(|t: &iced::Theme| container::Style {
                 text_color: Some(theme::muted(t)),
                 ..theme::card(t)
@@ -119,7 +124,7 @@ pub fn view<'a>(
 /// When, in the event's zone; and where the user is, if the clocks there differ.
 pub fn when_lines(event: &EventView, here: &Zone) -> (String, Option<String>) {
     let details = &event.details;
-    let zone = Zone::named(&details.time_zone).unwrap_or_else(Zone::utc);
+    let zone = Zone::named(&details.time_zone).unwrap_or_else(|_| Zone::utc());
     let main = format!(
         "{} ({})",
         when::span(&zone, details.starts_at, details.ends_at),

@@ -1,12 +1,13 @@
-//! Disappearing messages: the header's button ("Disappearing: Off"), the selector it
-//! opens (Off, 1 hour, 1 day, 1 week, 4 weeks), and a change's line in the history.
-//! Where we may not set it (a loop we are not an admin of), the header only says it.
+//! Disappearing messages in the header: the button ("Disappearing: Off") and the
+//! selector it opens (Off, 1 hour, 1 day, 1 week, 4 weeks). Where we may not set it (a
+//! loop we are not an admin of), the header only says it. A change's line in the
+//! history is [`super::super::history`]'s.
 
-use boucle_client_core::{MessageView, TIMER_CHOICES};
+use boucle_client_core::TIMER_CHOICES;
 use iced::widget::{button as button_widget, container, row, text};
 use iced::{Alignment, Element, Fill};
 
-use super::{Message, State};
+use super::Message;
 use crate::{format, theme};
 
 /// The header's control: a button that opens the selector, or the value as text.
@@ -50,25 +51,4 @@ pub fn selector<'a>(current: u32) -> Element<'a, Message> {
     .padding(10)
     .style(theme::panel);
     container(bar).padding([0.0, theme::PAD]).into()
-}
-
-/// "Nadia set disappearing messages to 1 day", centred in the history.
-pub fn line<'a>(state: &'a State, message: &'a MessageView, seconds: u32) -> Element<'a, Message> {
-    let who = if message.from_me {
-        "You"
-    } else {
-        state.sender_name(message)
-    };
-    let what = if seconds == 0 {
-        format!("{who} turned disappearing messages off")
-    } else {
-        format!(
-            "{who} set disappearing messages to {}",
-            format::timer(seconds)
-        )
-    };
-    container(text(what).size(theme::SMALL).style(theme::muted_text))
-        .center_x(Fill)
-        .padding([4, 0])
-        .into()
 }
