@@ -207,7 +207,10 @@ fn seen(net: &Net, user: usize, id: LoopId, poll: MessageId, event: MessageId) -
 
 proptest! {
     #![proptest_config(Config {
-        cases: CASES,
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(CASES),
         rng_seed: RngSeed::Fixed(FUZZ_SEED),
         failure_persistence: None,
         ..Config::default()
