@@ -12,7 +12,7 @@ use boucle_client_core::{
 };
 use boucle_test_support::{RelayOptions, RelayProcess};
 
-use crate::support::{PASSPHRASE, User, WAIT, eventually, introduce, options};
+use crate::support::{PASSPHRASE, User, WAIT, introduce, options};
 
 /// A fixed starting time for the users' manual clocks: 2030-03-17.
 pub const T0: u64 = 1_900_000_000_000;
@@ -300,106 +300,5 @@ async fn five_voters_change_votes_and_all_compute_the_same_tally() -> anyhow::Re
         let history = user.engine.history(conversation, None, 100)?;
         assert_eq!(history.len(), 1, "only the poll is in the history");
     }
-    Ok(())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_poll_between_two_closes_by_its_deadline() -> anyhow::Result<()> {
-    let relay = RelayProcess::start(RelayOptions::default())?;
-    let alice_clock = Clock::manual(T0);
-    let bob_clock = Clock::manual(T0);
-    let mut alice = clocked_user("Alice", &relay, &alice_clock).await?;
-    let mut bob = clocked_user("Bob", &relay, &bob_clock).await?;
-    let (bob_for_alice, alice_for_bob) = introduce(&mut alice, &mut bob).await?;
-    let at_alice = ConversationId::Contact(bob_for_alice);
-    let at_bob = ConversationId::Contact(alice_for_bob);
-
-    // Refused before anything is sent.
-    let one = vec!["Only".to_owned()];
-    assert!(matches!(
-        alice.engine.create_poll(at_alice, "?", &one, false, None),
-        Err(EngineError::InvalidPoll(_))
-    ));
-    let twice = vec!["Yes".to_owned(), "yes".to_owned()];
-    assert!(matches!(
-        alice
-            .engine
-            .create_poll(at_alice, "Really?", &twice, false, None),
-        Err(EngineError::InvalidPoll(_))
-    ));
-    assert!(matches!(
-        alice.engine.create_poll(
-            at_alice,
-            "Past?",
-            &twice[..1].iter().chain(&one).cloned().collect::<Vec<_>>(),
-            false,
-            Some(T0 - 1)
-        ),
-        Err(EngineError::InvalidPoll(_))
-    ));
-
-    let options: Vec<String> = ["Bread", "Cheese", "Fruit"].map(String::from).to_vec();
-    let deadline = T0 + 60_000;
-    let poll = alice
-        .engine
-        .create_poll(
-            at_alice,
-            "What do we bring?",
-            &options,
-            true,
-            Some(deadline),
-        )?
-        .id;
-    let seen = until_poll(&mut bob, at_bob, poll, |_| true).await?;
-    assert!(seen.multiple && !seen.closed && seen.closes_at == Some(deadline));
-    assert!(!seen.author.me);
-    assert_eq!(seen.author.name, "Alice");
-    assert!(seen.can_close, "in a 1:1 conversation, both may close");
-
-    bob_clock.advance(10 * SECOND);
-    let mine = bob.engine.vote(at_bob, poll, &[2, 0, 2])?;
-    assert_eq!(mine.my_choices, vec![0, 2]);
-    until_poll(&mut alice, at_alice, poll, |p| p.voters.len() == 1).await?;
-
-    // Alice's clock passes the deadline: for her, voting is over.
-    alice_clock.advance(2 * 60 * SECOND);
-    let over = alice.engine.poll(at_alice, poll)?;
-    assert!(over.closed);
-    assert_eq!(over.ended_at, Some(deadline));
-    assert!(matches!(
-        alice.engine.vote(at_alice, poll, &[1]),
-        Err(EngineError::PollClosed)
-    ));
-    // Bob's clock has not: he changes his vote, and it counts for both.
-    bob_clock.advance(10 * SECOND);
-    bob.engine.vote(at_bob, poll, &[1])?;
-    let alice_view = until_poll(&mut alice, at_alice, poll, |p| p.options[1].votes == 1).await?;
-    assert_eq!(
-        alice_view
-            .options
-            .iter()
-            .map(|o| o.votes)
-            .collect::<Vec<_>>(),
-        vec![0, 1, 0]
-    );
-    assert_eq!(alice_view.options[1].voters[0].name, "Bob");
-    // Past the deadline for Bob too.
-    bob_clock.advance(60 * SECOND);
-    assert!(matches!(
-        bob.engine.vote(at_bob, poll, &[0]),
-        Err(EngineError::PollClosed)
-    ));
-    let bob_view = bob.engine.poll(at_bob, poll)?;
-    assert_eq!(
-        bob_view.options.iter().map(|o| o.votes).collect::<Vec<_>>(),
-        vec![0, 1, 0]
-    );
-    assert_eq!(alice.engine.polls(at_alice)?.len(), 1);
-    // The poll is a message Bob received (and acknowledged as delivered).
-    eventually(WAIT, "the poll delivered", || {
-        let view = crate::support::message(&alice.engine, at_alice, poll)?;
-        (view.delivery == Some(boucle_client_core::DeliveryState::Delivered)).then_some(())
-    })
-    .await?;
     Ok(())
 }

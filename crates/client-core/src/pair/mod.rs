@@ -151,6 +151,8 @@ pub(crate) struct User {
     /// Mailboxes of a loop being joined: left unacknowledged until its history arrives.
     held: HashSet<ReceiveId>,
     seed: [u8; 32],
+    /// This user's clock: [`Net::advance`] moves everyone's, [`Net::advance_user`] one.
+    pub clock: Clock,
 }
 
 impl User {
@@ -168,9 +170,8 @@ impl User {
     }
 }
 
-/// The network: users, the relay they share, the clock.
+/// The network: users, the relay they share, their clocks.
 pub(crate) struct Net {
-    pub clock: Clock,
     rng: StdRng,
     pub relay: MemRelay,
     home: RelayAddress,
@@ -183,7 +184,6 @@ impl Net {
     /// Users with these names, on one relay, at [`T0`]; everything random follows `seed`.
     pub(crate) fn new(seed: u64, names: &[&str]) -> Net {
         let mut net = Net {
-            clock: Clock::manual(T0),
             rng: StdRng::seed_from_u64(seed),
             relay: MemRelay::default(),
             home: RelayAddress::new("relay.invalid", 4433, CertFingerprint::from_bytes([7; 32]))
@@ -203,17 +203,25 @@ impl Net {
         let store =
             ProfileStore::create(dir.path(), PASSPHRASE, KdfParams::for_tests()).expect("store");
         let seed: [u8; 32] = self.rng.random();
+        // A newcomer's clock shows the net's time: the latest of everyone's.
+        let now = self
+            .users
+            .iter()
+            .map(|u| u.clock.now_ms())
+            .max()
+            .unwrap_or(T0);
+        let clock = Clock::manual(now);
         crate::engine::write_new_profile(
             &store,
             name,
             &self.home,
             None,
-            self.clock.now_ms(),
+            now,
             &mut StdRng::from_seed(seed),
         )
         .expect("a new profile");
         drop(store);
-        let engine = self.open(dir.path(), seed);
+        let engine = self.open(dir.path(), seed, &clock);
         let events = engine.events();
         self.users.push(User {
             name: name.to_owned(),
@@ -222,16 +230,17 @@ impl Net {
             events,
             held: HashSet::new(),
             seed,
+            clock,
         });
         self.users.len() - 1
     }
 
-    fn open(&self, dir: &std::path::Path, seed: [u8; 32]) -> Engine {
+    fn open(&self, dir: &std::path::Path, seed: [u8; 32], clock: &Clock) -> Engine {
         let store = ProfileStore::unlock(dir, PASSPHRASE, crate::core::schema::TABLES)
             .expect("the profile unlocks");
-        let core = crate::core::load(store, self.clock.now_ms(), StdRng::from_seed(seed))
+        let core = crate::core::load(store, clock.now_ms(), StdRng::from_seed(seed))
             .expect("the profile loads");
-        Engine::detached(core, self.clock.clone())
+        Engine::detached(core, clock.clone())
     }
 
     /// Closes a user's engine and opens the profile again from its store, as after a
@@ -246,7 +255,8 @@ impl Net {
         let stand_in = self.open_placeholder();
         let old = std::mem::replace(&mut self.users[user].engine, stand_in);
         drop(old);
-        let placeholder = self.open(&dir, seed);
+        let clock = self.users[user].clock.clone();
+        let placeholder = self.open(&dir, seed, &clock);
         self.users[user].engine = placeholder;
         self.users[user].events = self.users[user].engine.events();
         self.users[user].held.clear();
@@ -267,7 +277,7 @@ impl Net {
         )
         .expect("a profile");
         drop(store);
-        let engine = self.open(dir.path(), [0; 32]);
+        let engine = self.open(dir.path(), [0; 32], &Clock::manual(T0));
         // The directory may go: the store keeps its file open until the engine drops.
         std::mem::forget(dir);
         engine
@@ -282,9 +292,16 @@ impl Net {
         }
     }
 
-    /// Moves the clock forward.
+    /// Moves everyone's clock forward.
     pub(crate) fn advance(&mut self, by: Duration) {
-        self.clock.advance(by);
+        for user in &self.users {
+            user.clock.advance(by);
+        }
+    }
+
+    /// Moves one user's clock forward (clocks disagree, as on real machines).
+    pub(crate) fn advance_user(&mut self, user: usize, by: Duration) {
+        self.users[user].clock.advance(by);
     }
 
     /// A new mailbox of `user` on the relay, for `purpose`, not yet recorded by its core.

@@ -490,3 +490,111 @@ fn a_profile_reopened_from_its_store_goes_on_where_it_was() {
         ["before", "after"]
     );
 }
+
+/// Moved from `tests/client/polls.rs`: each side's own clock decides when voting ends.
+#[test]
+fn a_poll_between_two_closes_by_its_deadline() {
+    const SECOND: Duration = Duration::from_secs(1);
+    let mut net = Net::new(11, &["Alice", "Bob"]);
+    let (bob, alice) = net.introduce(0, 1);
+    let t0 = net.users[0].clock.now_ms();
+    let (at_alice, at_bob) = (ConversationId::Contact(bob), ConversationId::Contact(alice));
+    // Refused before anything is sent.
+    let engine = &net.users[0].engine;
+    let one = vec!["Only".to_owned()];
+    assert!(matches!(
+        engine.create_poll(at_alice, "?", &one, false, None),
+        Err(EngineError::InvalidPoll(_))
+    ));
+    let twice = vec!["Yes".to_owned(), "yes".to_owned()];
+    assert!(matches!(
+        engine.create_poll(at_alice, "Really?", &twice, false, None),
+        Err(EngineError::InvalidPoll(_))
+    ));
+    assert!(matches!(
+        engine.create_poll(
+            at_alice,
+            "Past?",
+            &["Yes".into(), "No".into()],
+            false,
+            Some(t0 - 1)
+        ),
+        Err(EngineError::InvalidPoll(_))
+    ));
+    let options: Vec<String> = ["Bread", "Cheese", "Fruit"].map(String::from).to_vec();
+    let deadline = t0 + 60_000;
+    let poll = engine
+        .create_poll(
+            at_alice,
+            "What do we bring?",
+            &options,
+            true,
+            Some(deadline),
+        )
+        .expect("a poll")
+        .id;
+    net.settle();
+    let seen = net.users[1].engine.poll(at_bob, poll).expect("Bob has it");
+    assert!(seen.multiple && !seen.closed && seen.closes_at == Some(deadline));
+    assert!(!seen.author.me);
+    assert_eq!(seen.author.name, "Alice");
+    assert!(seen.can_close, "in a 1:1 conversation, both may close");
+
+    net.advance_user(1, 10 * SECOND);
+    let mine = net.users[1]
+        .engine
+        .vote(at_bob, poll, &[2, 0, 2])
+        .expect("voted");
+    assert_eq!(mine.my_choices, vec![0, 2]);
+    net.settle();
+    assert_eq!(
+        net.users[0]
+            .engine
+            .poll(at_alice, poll)
+            .expect("poll")
+            .voters
+            .len(),
+        1
+    );
+    // Alice's clock passes the deadline: for her, voting is over.
+    net.advance_user(0, 120 * SECOND);
+    let over = net.users[0].engine.poll(at_alice, poll).expect("poll");
+    assert!(over.closed);
+    assert_eq!(over.ended_at, Some(deadline));
+    assert!(matches!(
+        net.users[0].engine.vote(at_alice, poll, &[1]),
+        Err(EngineError::PollClosed)
+    ));
+    // Bob's clock has not: he changes his vote, and it counts for both.
+    net.advance_user(1, 10 * SECOND);
+    net.users[1].engine.vote(at_bob, poll, &[1]).expect("voted");
+    net.settle();
+    let alice_view = net.users[0].engine.poll(at_alice, poll).expect("poll");
+    assert_eq!(
+        alice_view
+            .options
+            .iter()
+            .map(|o| o.votes)
+            .collect::<Vec<_>>(),
+        [0, 1, 0]
+    );
+    assert_eq!(alice_view.options[1].voters[0].name, "Bob");
+    // Past the deadline for Bob too.
+    net.advance_user(1, 60 * SECOND);
+    assert!(matches!(
+        net.users[1].engine.vote(at_bob, poll, &[0]),
+        Err(EngineError::PollClosed)
+    ));
+    let bob_view = net.users[1].engine.poll(at_bob, poll).expect("poll");
+    assert_eq!(
+        bob_view.options.iter().map(|o| o.votes).collect::<Vec<_>>(),
+        [0, 1, 0]
+    );
+    assert_eq!(net.users[0].engine.polls(at_alice).expect("polls").len(), 1);
+    // The poll is a message Bob received, and acknowledged as delivered.
+    let entry = history(&net, 0, at_alice)
+        .into_iter()
+        .find(|m| m.id == poll)
+        .expect("in the history");
+    assert_eq!(entry.delivery, Some(DeliveryState::Delivered));
+}
