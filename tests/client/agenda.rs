@@ -12,7 +12,7 @@ use boucle_client_core::{
 };
 use boucle_test_support::{RelayOptions, RelayProcess};
 
-use crate::polls::{T0, users_in_a_loop};
+use crate::clocked::{T0, users_in_a_loop};
 use crate::support::User;
 
 const HOUR: u64 = 3600 * 1000;

@@ -14,7 +14,7 @@ use boucle_client_core::{
 };
 use boucle_test_support::{RelayOptions, RelayProcess};
 
-use crate::polls::{T0, clocked_user};
+use crate::clocked::{T0, clocked_user};
 use crate::support::{PASSPHRASE, User, introduce, message, options, text};
 
 const DAY: u64 = 24 * 3600 * 1000;

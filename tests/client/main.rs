@@ -2,11 +2,12 @@
 //! invitations, conversations, loops, outbox, durability, privacy, failures. Behaviour
 //! that needs no relay process moves to the in-memory net of engines
 //! (`crates/client-core/src/pair/`), where it runs deterministically and without
-//! waiting; the roles scenarios are there already.
+//! waiting; the roles and poll scenarios are there already.
 
 mod support;
 
 mod agenda;
+mod clocked;
 mod conversations;
 mod disappearing;
 mod durability;
@@ -14,6 +15,5 @@ mod failures;
 mod files;
 mod invited;
 mod loops;
-mod polls;
 mod privacy;
 mod sharing;

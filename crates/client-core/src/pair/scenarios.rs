@@ -598,3 +598,177 @@ fn a_poll_between_two_closes_by_its_deadline() {
         .expect("in the history");
     assert_eq!(entry.delivery, Some(DeliveryState::Delivered));
 }
+
+/// Per option, the voters' names.
+fn names_per_option(view: &crate::PollView) -> Vec<std::collections::BTreeSet<String>> {
+    view.options
+        .iter()
+        .map(|o| o.voters.iter().map(|p| p.name.clone()).collect())
+        .collect()
+}
+
+/// Moved from `tests/client/polls.rs`: votes changed, some cast offline or after the
+/// close by a stale clock, and everyone computes the same tally.
+#[test]
+fn five_voters_change_votes_and_all_compute_the_same_tally() {
+    const SECOND: Duration = Duration::from_secs(1);
+    let mut net = Net::new(12, &["Alice", "Bob", "Carol", "Dave", "Erin"]);
+    let contacts: Vec<_> = (1..5).map(|b| net.introduce(0, b).0).collect();
+    let id = net.create_loop(0, "Assemblée", &contacts);
+    net.settle();
+    let t0 = net.users[0].clock.now_ms();
+    let in_loop = ConversationId::Loop(id);
+    let options: Vec<String> = ["Monday", "Tuesday", "Wednesday", "Thursday"]
+        .map(String::from)
+        .to_vec();
+    net.advance_user(0, SECOND);
+    let poll = net.users[0]
+        .engine
+        .create_poll(
+            in_loop,
+            "Which evening for the assembly?",
+            &options,
+            false,
+            Some(t0 + 86_400_000),
+        )
+        .expect("a poll")
+        .id;
+    net.settle();
+    for user in 0..5 {
+        let entry = history(&net, user, in_loop)
+            .into_iter()
+            .find(|m| m.id == poll)
+            .expect("the poll is in the history");
+        assert_eq!(
+            entry.body,
+            MessageBody::Poll {
+                question: "Which evening for the assembly?".into()
+            }
+        );
+    }
+    // Refused: a choice that does not exist, two on a one-choice poll, a member's close.
+    let bob = &net.users[1].engine;
+    assert!(matches!(
+        bob.vote(in_loop, poll, &[4]),
+        Err(EngineError::InvalidVote(_))
+    ));
+    assert!(matches!(
+        bob.vote(in_loop, poll, &[0, 1]),
+        Err(EngineError::InvalidVote(_))
+    ));
+    assert!(matches!(
+        bob.close_poll(in_loop, poll),
+        Err(EngineError::NotOrganizer)
+    ));
+
+    // Round 1: Alice Monday, Bob and Carol Tuesday, Dave Wednesday, Erin Thursday.
+    for (user, choice) in [0u8, 1, 1, 2, 3].into_iter().enumerate() {
+        net.advance_user(user, 10 * SECOND);
+        net.users[user]
+            .engine
+            .vote(in_loop, poll, &[choice])
+            .expect("voted");
+    }
+    net.settle();
+    for user in 0..5 {
+        let view = net.users[user].engine.poll(in_loop, poll).expect("poll");
+        assert_eq!(view.voters.len(), 5, "user {user}");
+    }
+    // Erin votes offline, and closes her profile before it could leave.
+    net.set_online(4, false);
+    net.advance_user(4, 20 * SECOND);
+    let erin_offline = net.users[4]
+        .engine
+        .vote(in_loop, poll, &[1])
+        .expect("voted");
+    assert_eq!(erin_offline.my_choices, vec![1]);
+    net.restart(4);
+    // Round 2 while Erin is away: Bob to Wednesday, Carol twice, Dave to Tuesday.
+    net.advance_user(1, 30 * SECOND);
+    net.users[1]
+        .engine
+        .vote(in_loop, poll, &[2])
+        .expect("voted");
+    net.advance_user(2, 30 * SECOND);
+    net.users[2]
+        .engine
+        .vote(in_loop, poll, &[0])
+        .expect("voted");
+    net.advance_user(2, SECOND);
+    net.users[2]
+        .engine
+        .vote(in_loop, poll, &[2])
+        .expect("voted");
+    net.advance_user(3, 30 * SECOND);
+    net.users[3]
+        .engine
+        .vote(in_loop, poll, &[1])
+        .expect("voted");
+    net.settle();
+    let expected: Vec<std::collections::BTreeSet<String>> =
+        [&["Alice"][..], &["Dave"], &["Bob", "Carol"], &["Erin"]]
+            .iter()
+            .map(|names| names.iter().map(|n| n.to_string()).collect())
+            .collect();
+    let at_alice = net.users[0].engine.poll(in_loop, poll).expect("poll");
+    assert_eq!(
+        names_per_option(&at_alice),
+        expected,
+        "Erin's offline vote is not out yet"
+    );
+    // Dave goes offline too, before Alice closes the poll.
+    net.set_online(3, false);
+    net.advance_user(0, 60 * SECOND);
+    let closed = net.users[0]
+        .engine
+        .close_poll(in_loop, poll)
+        .expect("closed");
+    assert!(closed.closed && !closed.can_close);
+    let ended = closed.ended_at.expect("an end");
+    net.settle();
+    for user in [0, 1, 2] {
+        assert!(matches!(
+            net.users[user].engine.vote(in_loop, poll, &[0]),
+            Err(EngineError::PollClosed)
+        ));
+    }
+    // Dave, who has not heard of the close, votes Thursday after it by his clock; his
+    // profile restarts before he is back. Everyone ignores the late vote.
+    net.advance_user(3, 120 * SECOND);
+    let late = net.users[3]
+        .engine
+        .vote(in_loop, poll, &[3])
+        .expect("voted");
+    assert!(!late.closed, "Dave has not heard of the close yet");
+    net.restart(3);
+    net.set_online(3, true);
+    // Erin comes back: her vote, cast before the close, is delivered after it: it counts.
+    net.set_online(4, true);
+    net.settle();
+    let views: Vec<crate::PollView> = (0..5)
+        .map(|u| net.users[u].engine.poll(in_loop, poll).expect("the poll"))
+        .collect();
+    for (user, view) in views.iter().enumerate() {
+        assert!(view.closed, "user {user}");
+        assert_eq!(
+            view.options.iter().map(|o| o.votes).collect::<Vec<_>>(),
+            [1, 2, 2, 0],
+            "user {user}"
+        );
+        assert_eq!(view.ended_at, Some(ended), "user {user}: same end");
+        let voters: Vec<&String> = view.voters.iter().map(|p| &p.id).collect();
+        let first: Vec<&String> = views[0].voters.iter().map(|p| &p.id).collect();
+        assert_eq!(voters, first, "user {user}: same voters in the same order");
+        assert_eq!(names_per_option(view).len(), 4);
+    }
+    let mine: Vec<Vec<u8>> = views.iter().map(|v| v.my_choices.clone()).collect();
+    assert_eq!(mine, vec![vec![0], vec![2], vec![2], vec![1], vec![1]]);
+    // Votes are not chat messages: the loop's history holds the poll and nothing else.
+    for user in 0..5 {
+        assert_eq!(
+            history(&net, user, in_loop).len(),
+            1,
+            "only the poll, for user {user}"
+        );
+    }
+}
