@@ -178,6 +178,8 @@ pub(crate) struct Net {
     pub users: Vec<User>,
     /// Users cut off from the relay: [`Net::settle`] neither sends nor delivers for them.
     offline: HashSet<usize>,
+    /// Profiles that stood in for a user's during a restart, removed with the net.
+    scratch: Vec<tempfile::TempDir>,
 }
 
 impl Net {
@@ -190,6 +192,7 @@ impl Net {
                 .expect("a valid address"),
             users: Vec::new(),
             offline: HashSet::new(),
+            scratch: Vec::new(),
         };
         for name in names {
             net.add_user(name);
@@ -256,14 +259,14 @@ impl Net {
         let old = std::mem::replace(&mut self.users[user].engine, stand_in);
         drop(old);
         let clock = self.users[user].clock.clone();
-        let placeholder = self.open(&dir, seed, &clock);
-        self.users[user].engine = placeholder;
+        let reopened = self.open(&dir, seed, &clock);
+        self.users[user].engine = reopened;
         self.users[user].events = self.users[user].engine.events();
         self.users[user].held.clear();
     }
 
     /// An engine on a throwaway profile, to hold a user's place while theirs reopens.
-    fn open_placeholder(&self) -> Engine {
+    fn open_placeholder(&mut self) -> Engine {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store =
             ProfileStore::create(dir.path(), PASSPHRASE, KdfParams::for_tests()).expect("store");
@@ -278,8 +281,7 @@ impl Net {
         .expect("a profile");
         drop(store);
         let engine = self.open(dir.path(), [0; 32], &Clock::manual(T0));
-        // The directory may go: the store keeps its file open until the engine drops.
-        std::mem::forget(dir);
+        self.scratch.push(dir);
         engine
     }
 
