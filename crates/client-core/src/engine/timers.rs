@@ -7,9 +7,9 @@
 //! conversation either side sets it with a `Timer` message and the latest one wins; in a
 //! loop an admin sets it with a signed `SetTimer` change. A message stored while a timer
 //! is set gets an expiry, fixed once, when it is first stored (`on_first_store`): the
-//! earlier of its sending and its arrival, plus the timer. A sweep (at unlock, every
-//! few seconds, and on demand) deletes every expired message with everything derived from
-//! it. The timer itself lives in `TIMERS`, written in the same transaction as the
+//! earlier of its sending and its arrival, plus the timer. A sweep (at unlock, when the
+//! next message is due, and on demand) deletes every expired message with everything
+//! derived from it. The timer itself lives in `TIMERS`, written in the same transaction as the
 //! "timer changed" line of the history, so the two never disagree.
 
 use boucle_crypto::{Content, ControlOp, Message, MessageId, Timestamp};
@@ -110,7 +110,7 @@ impl Engine {
     }
 
     /// Deletes every message whose time is up, now (the engine also does it by itself
-    /// every few seconds). Returns how many were deleted; each conversation concerned
+    /// when the next one is due). Returns how many were deleted; each conversation concerned
     /// gets an [`Event::MessagesExpired`].
     pub fn sweep_expired(&self) -> Result<usize, EngineError> {
         let expired = {
