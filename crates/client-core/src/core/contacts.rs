@@ -5,7 +5,9 @@
 use boucle_crypto::MailboxAddress as CardAddress;
 use boucle_wire::{MailboxAddress, RelayAddress, SealKey};
 
-use boucle_crypto::{Content, Message, MessageId, PairwiseSession, Timestamp, seal_pairwise};
+use boucle_crypto::{
+    ContactCard, Content, Message, MessageId, PairwiseSession, Timestamp, seal_pairwise,
+};
 use ed25519_dalek::SigningKey;
 
 use super::{Core, Mailbox};
@@ -84,6 +86,42 @@ pub(crate) fn invite(core: &mut Core, mailbox: Mailbox) -> Result<Invitation, En
     Ok(invitation)
 }
 
+/// Our introduction to someone whose card we hold (an invitation's, or a shared one's):
+/// a new session with them, and the sealed `Introduction` with our card for `mailbox`
+/// and the secret half of its sender key.
+pub(crate) fn introduce_to(
+    core: &mut Core,
+    their_card: &ContactCard,
+    mailbox: &Mailbox,
+    sender: &SigningKey,
+) -> Result<(PairwiseSession, boucle_crypto::Envelope), EngineError> {
+    let my_card = core
+        .account
+        .contact_card(mailbox.keys.seal_key(), card_address(mailbox));
+    let mut session = PairwiseSession::outbound(&core.account, their_card)
+        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    let introduction = Message {
+        id: MessageId::random(&mut *core.rng()),
+        sent_at: Timestamp(core.now()),
+        content: Content::Introduction {
+            card: my_card,
+            name: core.profile.name.clone(),
+            sender_key: Some(sender.to_bytes()),
+        },
+    };
+    let ciphertext = session
+        .encrypt(&introduction)
+        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    let envelope = seal_pairwise(
+        &mut *core.rng(),
+        &core.account.sender_proof(),
+        &ciphertext,
+        their_card.seal_key(),
+    )
+    .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    Ok((session, envelope))
+}
+
 /// Refuses our own invitation, and one from someone who is a contact already.
 pub(crate) fn check_invitation(core: &Core, invitation: &Invitation) -> Result<(), EngineError> {
     if invitation.card.identity() == &core.account.identity_keys() {
@@ -106,30 +144,7 @@ pub(crate) fn accept(
     mailbox: Mailbox,
     sender: &SigningKey,
 ) -> Result<Contact, EngineError> {
-    let my_card = core
-        .account
-        .contact_card(mailbox.keys.seal_key(), card_address(&mailbox));
-    let mut session = PairwiseSession::outbound(&core.account, &invitation.card)
-        .map_err(|e| EngineError::Crypto(e.to_string()))?;
-    let introduction = Message {
-        id: MessageId::random(&mut *core.rng()),
-        sent_at: Timestamp(core.now()),
-        content: Content::Introduction {
-            card: my_card,
-            name: core.profile.name.clone(),
-            sender_key: Some(sender.to_bytes()),
-        },
-    };
-    let ciphertext = session
-        .encrypt(&introduction)
-        .map_err(|e| EngineError::Crypto(e.to_string()))?;
-    let envelope = seal_pairwise(
-        &mut *core.rng(),
-        &core.account.sender_proof(),
-        &ciphertext,
-        invitation.card.seal_key(),
-    )
-    .map_err(|e| EngineError::Crypto(e.to_string()))?;
+    let (session, envelope) = introduce_to(core, &invitation.card, &mailbox, sender)?;
     let now = core.now();
     let record = ContactRecord {
         name: invitation.name.clone(),

@@ -17,11 +17,10 @@
 
 use std::sync::Arc;
 
-use boucle_crypto::{ContactCard, Content, MessageId, PairwiseSession, seal_pairwise};
+use boucle_crypto::{ContactCard, Content, MessageId};
 use boucle_wire::MailboxAddress;
 
-use super::contacts::card_address;
-use super::messages::{decode_view, find_view, new_message, put_view};
+use super::messages::{decode_view, find_view, put_view};
 use super::{Core, Engine, Event, Inner};
 use crate::error::EngineError;
 use crate::ids::{ContactId, ConversationId};
@@ -98,29 +97,8 @@ impl Engine {
             self.mark_added(conversation, message, existing)?;
             return Ok(existing);
         }
-        let my_card = core
-            .account
-            .contact_card(mailbox.keys.seal_key(), card_address(&mailbox));
-        let mut session = PairwiseSession::outbound(&core.account, &card)
-            .map_err(|e| EngineError::Crypto(e.to_string()))?;
-        let introduction = new_message(
-            &core,
-            Content::Introduction {
-                card: my_card,
-                name: core.profile.name.clone(),
-                sender_key: Some(sender.to_bytes()),
-            },
-        );
-        let ciphertext = session
-            .encrypt(&introduction)
-            .map_err(|e| EngineError::Crypto(e.to_string()))?;
-        let envelope = seal_pairwise(
-            &mut *core.rng(),
-            &core.account.sender_proof(),
-            &ciphertext,
-            card.seal_key(),
-        )
-        .map_err(|e| EngineError::Crypto(e.to_string()))?;
+        let (session, envelope) =
+            crate::core::contacts::introduce_to(&mut core, &card, &mailbox, &sender)?;
         let now = core.now();
         let record = ContactRecord {
             name: clean_name(&name),
