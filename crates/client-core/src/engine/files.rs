@@ -9,7 +9,6 @@ use zeroize::Zeroizing;
 
 use super::{Engine, Inner};
 use crate::core::files::blob::{self, CHUNK_SIZE};
-use crate::core::files::outbound::persist_with;
 pub(crate) use crate::core::files::*;
 use crate::core::messages::{encrypt_for, new_message, put_view};
 use crate::error::EngineError;
@@ -363,7 +362,7 @@ pub(crate) fn queue_file(
         }
         Ok(())
     };
-    persist_with(&mut core, conversation, items, extra)?;
+    crate::core::messages::persist_with(&mut core, conversation, None, items, extra)?;
     drop(core);
     tracing::debug!(chunks = own_chunks.len(), "file queued");
     inner.changed();

@@ -4,47 +4,10 @@
 use super::{
     ATTACHMENTS, AttachmentRecord, Stored, UPLOADS, UploadRecord, crosses_step, sent_bytes,
 };
+use crate::core::Event;
 use crate::core::messages::decode_view;
-use crate::core::{Core, Event, loops};
-use crate::error::EngineError;
-use crate::ids::ConversationId;
-use crate::model::{
-    CONTACTS, DeliveryState, MESSAGES, MessageView, OUTBOX, OutboxRecord, SESSIONS, message_key,
-};
+use crate::model::{DeliveryState, MESSAGES, MessageView, OUTBOX, message_key};
 use crate::store::{StoreError, WriteBatch};
-
-/// Stores the advanced session state, the outbox items and `extra`, in one write (as
-/// `messages::persist` does for one message).
-pub(crate) fn persist_with(
-    core: &mut Core,
-    conversation: ConversationId,
-    items: Vec<OutboxRecord>,
-    extra: impl FnOnce(&mut WriteBatch<'_>) -> Result<(), StoreError>,
-) -> Result<(), EngineError> {
-    let now = core.now();
-    match conversation {
-        ConversationId::Contact(contact) => {
-            let mut record = core.contact_record(&contact)?;
-            record.last_activity = now;
-            let session = core.session_pickle(&contact).unwrap_or_default();
-            let Core {
-                store, counters, ..
-            } = &mut *core;
-            store.write(|batch| {
-                extra(batch)?;
-                batch.put(SESSIONS, &contact.0, &session)?;
-                batch.put_value(CONTACTS, &contact.0, &record)?;
-                loops::queue(counters, batch, items)
-            })?;
-        }
-        ConversationId::Loop(id) => {
-            let mut record = loops::loop_record(core, id)?;
-            record.last_activity = now;
-            loops::commit_loop(core, id, &mut record, items, extra)?;
-        }
-    }
-    Ok(())
-}
 
 /// Called by the outbox, inside the write that removes item `key`, with the state the
 /// item ended in. For a chunk of one of our uploads: counts it, reports progress, ends
