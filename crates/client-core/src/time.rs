@@ -196,9 +196,9 @@ pub fn parse_date_time(text: &str) -> Result<DateTime, TimeError> {
 
 /// Unix milliseconds of `YYYY-MM-DD[ T]HH:MM[:SS]` as a clock in `zone_name` shows it,
 /// or of that time with an explicit offset (`Z`, `+02:00`), which then wins over the
-/// zone. A time that a daylight-saving change skips or repeats is taken as the clocks
-/// read before the change (RFC 5545's rule, jiff's `compatible`): a script that names
-/// such a time still gets an event, one hour off the skipped clock at most.
+/// zone. The same rules as the desktop's ([`Zone::instant`]): a clock time the zone
+/// skips that night is refused ([`TimeError::Skipped`], nobody means a time that never
+/// shows), one it shows twice is the first of the two.
 pub fn parse_in_zone(text: &str, zone_name: &str) -> Result<u64, TimeError> {
     let text = text.trim();
     let unreadable = || TimeError::Unreadable(text.to_owned());
@@ -216,10 +216,7 @@ pub fn parse_in_zone(text: &str, zone_name: &str) -> Result<u64, TimeError> {
             .replacen(' ', "T", 1)
             .parse()
             .map_err(|_| unreadable())?;
-        civil
-            .to_zoned_datetime(zone.tz)
-            .map_err(|_| unreadable())?
-            .timestamp()
+        return zone.instant(civil);
     };
     u64::try_from(instant.as_millisecond()).map_err(|_| TimeError::TooEarly(text.to_owned()))
 }
@@ -328,13 +325,6 @@ mod tests {
     }
 
     #[test]
-    fn a_skipped_clock_time_is_read_as_before_the_change() {
-        // 2026-03-29 02:30 does not exist in Paris (02:00 → 03:00): it is 03:30 CEST.
-        let ms = parse_in_zone("2026-03-29 02:30", "Europe/Paris").unwrap();
-        assert_eq!(wall_clock(ms, "Europe/Paris"), "2026-03-29 03:30");
-    }
-
-    #[test]
     fn the_wall_clock_is_shown_in_the_zone() {
         assert_eq!(
             wall_clock(PARIS_SUMMER_18H, "Europe/Paris"),
@@ -398,6 +388,25 @@ mod tests {
         let montreal = Zone::fixed("America/Montreal", -240);
         assert_eq!(montreal.name(), "America/Montreal");
         assert_eq!(montreal.wall_clock(utc).hour(), 14);
+    }
+
+    #[test]
+    fn the_cli_refuses_a_skipped_clock_time_as_the_desktop_does() {
+        assert_eq!(
+            parse_in_zone("2026-03-29 02:30", "Europe/Paris"),
+            Err(TimeError::Skipped {
+                clock: "2026-03-29 02:30".into(),
+                zone: "Europe/Paris".into(),
+            })
+        );
+        // Shown twice: the first, in the CLI as in the desktop.
+        let cli = parse_in_zone("2026-10-25 02:30", "Europe/Paris").expect("exists");
+        let desktop = paris()
+            .instant(parse_date_time("2026-10-25 02:30").expect("a time"))
+            .expect("exists");
+        assert_eq!(cli, desktop);
+        // An explicit offset is an instant: no zone rule applies.
+        assert!(parse_in_zone("2026-03-29 02:30+01:00", "Europe/Paris").is_ok());
     }
 
     #[test]

@@ -2,8 +2,7 @@
 //!
 //! Invitations, contacts, safety numbers.
 
-use boucle_crypto::MailboxAddress as CardAddress;
-use boucle_wire::{MailboxAddress, RelayAddress, SealKey};
+use boucle_wire::{MailboxAddress, RelayAddress};
 
 use boucle_crypto::{
     ContactCard, Content, Message, MessageId, PairwiseSession, Timestamp, seal_pairwise,
@@ -16,17 +15,6 @@ use crate::ids::ContactId;
 use crate::invite::Invitation;
 use crate::model::{CONTACTS, Contact, ContactRecord};
 use crate::model::{MAILBOXES, OUTBOX, OutboxRecord, SESSIONS};
-
-/// The address others write to, as carried in a card.
-pub(crate) fn card_address(mailbox: &Mailbox) -> CardAddress {
-    let address = MailboxAddress {
-        relay: mailbox.relay.clone(),
-        send_id: boucle_wire::SendId::from_bytes(mailbox.record.send_id),
-        seal_key: SealKey::from_bytes(mailbox.keys.seal_key().0),
-    };
-    // An address always encodes.
-    CardAddress(postcard::to_allocvec(&address).unwrap_or_default())
-}
 
 pub(crate) fn view(id: ContactId, record: &ContactRecord) -> Contact {
     let relay_host = boucle_crypto::ContactCard::from_bytes(&record.card)
@@ -71,7 +59,7 @@ pub(crate) fn find_by_identity(
 
 /// Records a fresh invitation mailbox and returns the invitation that leads to it.
 pub(crate) fn invite(core: &mut Core, mailbox: Mailbox) -> Result<Invitation, EngineError> {
-    let address = card_address(&mailbox);
+    let address = mailbox.card_address();
     let card = core.account.contact_card(mailbox.keys.seal_key(), address);
     let account = core.account_pickle();
     core.store.write(|batch| {
@@ -97,7 +85,7 @@ pub(crate) fn introduce_to(
 ) -> Result<(PairwiseSession, boucle_crypto::Envelope), EngineError> {
     let my_card = core
         .account
-        .contact_card(mailbox.keys.seal_key(), card_address(mailbox));
+        .contact_card(mailbox.keys.seal_key(), mailbox.card_address());
     let mut session = PairwiseSession::outbound(&core.account, their_card)
         .map_err(|e| EngineError::Crypto(e.to_string()))?;
     let introduction = Message {

@@ -10,30 +10,16 @@
 use boucle_crypto::{ContactCard, Content, Message, PairwiseSession, open};
 use boucle_wire::{Envelope, ReceiveId, SendId, Seq};
 
-use super::messages::{apply_change, find_view, put_view, seal_for};
-use super::seen::Seen;
-use super::{Core, Event, conversation_of};
+use super::messages::is_prekey;
+use super::messages::seal_for;
+use super::seen::{Seen, mark_seen};
+use super::{Core, Event, Handled, conversation_of};
 use crate::error::EngineError;
-use crate::ids::ContactId;
+use crate::ids::{ContactId, MemberKey};
 use crate::invite::clean_name;
 use crate::model::{
-    ACCOUNT_KEY, CONTACTS, ContactRecord, DeliveryState, MAILBOXES, MESSAGE_INDEX, META,
-    MailboxPurpose, MessageBody, MessageView, OUTBOX, SESSIONS,
+    ACCOUNT_KEY, CONTACTS, ContactRecord, MAILBOXES, META, MailboxPurpose, OUTBOX, SESSIONS,
 };
-
-/// Work that needs the network, started once an envelope is handled.
-pub(crate) enum Followup {
-    /// A contact invited us into a loop: create our member mailbox and answer.
-    JoinLoop { loop_id: boucle_crypto::LoopId },
-    /// A new contact: offer them our shareable card.
-    OfferCard { contact: ContactId },
-    /// We joined a loop: what its member mailbox (this receive id) holds can be read now.
-    Joined { mailbox: ReceiveId },
-    /// A contact's old mailbox is no longer written to: delete it (`rehome.rs`).
-    Retire { mailbox: ReceiveId },
-}
-
-pub(crate) type Handled = (Vec<Event>, Option<Followup>);
 
 /// What handling an envelope came to.
 pub(crate) enum Outcome {
@@ -82,7 +68,10 @@ pub(crate) fn handle_opened(
             Ok((events, followup))
         }
         MailboxPurpose::Introductions(via) => {
-            super::sharing::on_introductions(core, via, receive_id, &opened, seen)
+            match super::sharing::introduced_through(core, receive_id, &opened)? {
+                Some(contact) => from_contact(core, contact, receive_id, &opened, seen),
+                None => super::sharing::on_introductions(core, via, receive_id, &opened, seen),
+            }
         }
         MailboxPurpose::Contact(contact) => from_contact(core, contact, receive_id, &opened, seen),
         MailboxPurpose::Loop(id) => Ok((
@@ -93,11 +82,6 @@ pub(crate) fn handle_opened(
         // here is someone else's.
         MailboxPurpose::Retiring => Ok((Vec::new(), None)),
     }
-}
-
-pub(crate) fn mark_seen(core: &Core, seen: &Seen) -> Result<(), EngineError> {
-    core.store.write(|batch| seen.record(batch))?;
-    Ok(())
 }
 
 /// The first message on an invitation mailbox: whoever accepted introduces themselves.
@@ -218,8 +202,14 @@ pub(crate) fn from_contact(
             return Ok((Vec::new(), None));
         }
     };
-    if super::blocking::is_blocked(core, &contact) {
-        // Read (so that the session moves on) and dropped: nothing of it is kept.
+    let from = super::content::From {
+        conversation: conversation_of(contact),
+        author: MemberKey::of(&known),
+        label: None,
+    };
+    if !super::content::admits(core, &from, &message.content) {
+        // A blocked contact (`content::admits`): read, so that the session moves on, and
+        // dropped, loop invitations and all. Nothing of it is kept.
         drop(message);
         let session = core.session_pickle(&contact).unwrap_or_default();
         let account = core.account_pickle();
@@ -249,62 +239,21 @@ pub(crate) fn from_contact(
     let session = core.session_pickle(&contact).unwrap_or_default();
     // Only a first (pre-key) message changes the account: it uses up a one-time key.
     let account = is_prekey(opened).then(|| core.account_pickle());
-    let duplicate = core.store.get(MESSAGE_INDEX, &message.id.0)?.is_some()
-        && matches!(
-            message.content,
-            Content::Text(_)
-                | Content::Reply { .. }
-                | Content::SharedContact { .. }
-                | Content::Timer { .. }
-                | Content::Attachment(_)
-        );
-    let mut events = Vec::new();
-    let mut views: Vec<MessageView> = Vec::new();
-    let mut receipt = None;
-    if !duplicate {
-        apply(
-            core,
-            contact,
-            &message,
-            &mut record,
-            &mut views,
-            &mut receipt,
-        )?;
-    }
-    let files = crate::core::files::on_message(
-        core,
-        conversation_of(contact),
-        &known.ed25519,
-        &message,
-        duplicate,
-    )?;
-    for view in &views {
-        // A view carrying this message's own id is the new message; others are changes.
-        events.push(if view.id == message.id && !view.from_me {
-            Event::MessageReceived(view.clone())
-        } else {
-            Event::MessageUpdated(view.clone())
-        });
-    }
-    // Polls and agenda events: their own tables; a new one is also a history entry.
-    let sender = super::organized::Sender::contact(known.ed25519);
-    let organized = super::organized::receive(core, conversation_of(contact), &sender, &message)?;
-    if organized.visible {
+    let applied = super::content::apply(core, &from, &message)?;
+    let receipt_item = if applied.counted {
         record.unread += 1;
         record.last_activity = core.now();
-        receipt = Some(vec![message.id]);
-    }
-    events.extend(organized.events.iter().cloned());
-    let receipt_item = match receipt {
-        Some(ids) => {
-            let receipt = Message {
-                id: boucle_crypto::MessageId::random(&mut *core.rng()),
-                sent_at: boucle_crypto::Timestamp(core.now()),
-                content: Content::Receipt { ids, read: false },
-            };
-            Some(seal_for(core, contact, &receipt, None)?)
-        }
-        None => None,
+        let receipt = Message {
+            id: boucle_crypto::MessageId::random(&mut *core.rng()),
+            sent_at: boucle_crypto::Timestamp(core.now()),
+            content: Content::Receipt {
+                ids: vec![message.id],
+                read: false,
+            },
+        };
+        Some(seal_for(core, contact, &receipt, None)?)
+    } else {
+        None
     };
     let session = match receipt_item {
         Some(_) => core.session_pickle(&contact).unwrap_or(session),
@@ -316,10 +265,7 @@ pub(crate) fn from_contact(
     let outbox_key = core.counters.outbox.to_be_bytes();
     let core_ref = &*core;
     core_ref.store.write(|batch| {
-        for view in &views {
-            put_view(batch, view)?;
-        }
-        organized.write(batch)?;
+        applied.write(batch)?;
         if let Some(item) = &receipt_item {
             batch.put_value(OUTBOX, &outbox_key, item)?;
         }
@@ -329,114 +275,9 @@ pub(crate) fn from_contact(
             batch.put(META, ACCOUNT_KEY, account)?;
         }
         seen.record(batch)?;
-        files.write(batch)?;
         core_ref.save_counters(batch)
     })?;
-    events.extend(files.events);
-    Ok((events, None))
-}
-
-/// Applies a decrypted message to the conversation; collects changed views and the ids
-/// to acknowledge with a delivery receipt.
-pub(crate) fn apply(
-    core: &mut Core,
-    contact: ContactId,
-    message: &Message,
-    record: &mut ContactRecord,
-    views: &mut Vec<MessageView>,
-    receipt: &mut Option<Vec<boucle_crypto::MessageId>>,
-) -> Result<(), EngineError> {
-    let conversation = conversation_of(contact);
-    let now = core.now();
-    let new_view = |core: &mut Core, body: MessageBody, reply_to| {
-        core.counters.message += 1;
-        MessageView {
-            id: message.id,
-            conversation,
-            from_me: false,
-            sender: None,
-            sent_at: message.sent_at.0,
-            received_at: now,
-            body,
-            reply_to,
-            reactions: Vec::new(),
-            edited: false,
-            deleted: false,
-            delivery: None,
-            position: core.counters.message,
-        }
-    };
-    match &message.content {
-        Content::Text(text) => {
-            views.push(new_view(core, MessageBody::Text(text.clone()), None));
-        }
-        Content::Reply { to, text } => {
-            views.push(new_view(core, MessageBody::Text(text.clone()), Some(*to)));
-        }
-        Content::Reaction { to, .. }
-        | Content::Edit { target: to, .. }
-        | Content::Delete { target: to } => {
-            if let Some(mut view) = find_view(core, to)?
-                && view.conversation == conversation
-            {
-                let theirs_only = matches!(
-                    message.content,
-                    Content::Edit { .. } | Content::Delete { .. }
-                );
-                if !(theirs_only && view.from_me) {
-                    apply_change(&mut view, &message.content, false);
-                    views.push(view);
-                }
-            }
-            return Ok(());
-        }
-        Content::Receipt { ids, .. } => {
-            for id in ids {
-                if let Some(mut view) = find_view(core, id)?
-                    && view.from_me
-                    && view.conversation == conversation
-                    && view.delivery != Some(DeliveryState::Delivered)
-                {
-                    view.delivery = Some(DeliveryState::Delivered);
-                    views.push(view);
-                }
-            }
-            return Ok(());
-        }
-        Content::Unsupported { kind, .. } => {
-            views.push(new_view(
-                core,
-                MessageBody::Unsupported { kind: *kind },
-                None,
-            ));
-        }
-        Content::Attachment(reference) => {
-            views.push(new_view(core, crate::core::files::body(reference), None));
-        }
-        Content::SharedContact { card, name } => {
-            match super::sharing::received(core, Some(contact), card, name)? {
-                Some(body) => views.push(new_view(core, body, None)),
-                None => return Ok(()),
-            }
-        }
-        Content::Timer { seconds } => {
-            if super::timers::contact_timer_applies(core, conversation, message, *seconds)? {
-                let body = MessageBody::TimerChanged { seconds: *seconds };
-                views.push(new_view(core, body, None));
-            }
-            return Ok(());
-        }
-        _ => return Ok(()),
-    }
-    record.unread += 1;
-    record.last_activity = now;
-    *receipt = Some(vec![message.id]);
-    Ok(())
-}
-
-/// Whether a pairwise message starts a session (and so consumed one of our one-time keys).
-pub(crate) fn is_prekey(opened: &boucle_crypto::Opened) -> bool {
-    opened.ciphertext_bytes().first() == Some(&1)
+    Ok((applied.events(), None))
 }
 
 /// Handles one envelope delivered on one of our mailboxes: already seen, not ours, held

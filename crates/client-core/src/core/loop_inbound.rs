@@ -8,18 +8,15 @@ use boucle_crypto::{
     SignedControl,
 };
 
-use super::inbound::{Followup, mark_seen};
+use super::Followup;
 use super::loops::{self, commit_loop, decode_history, loop_record, save_loop, sender_label};
-use super::messages::{
-    apply_change, find_view, new_message, put_sender, put_view, seal_for, sender_of,
-};
+use super::messages::{new_message, seal_for};
 use super::seen::Seen;
+use super::seen::mark_seen;
 use super::{Core, Event, Mailbox};
 use crate::error::EngineError;
 use crate::ids::{ContactId, MemberKey};
-use crate::model::{
-    ACCOUNT_KEY, LOOPS, LoopPhase, LoopRecord, META, MessageBody, MessageView, SESSIONS,
-};
+use crate::model::{ACCOUNT_KEY, LOOPS, LoopPhase, LoopRecord, META, SESSIONS};
 
 /// An envelope on one of our member mailboxes.
 pub(crate) fn on_loop_mailbox(
@@ -140,119 +137,26 @@ pub(crate) fn loop_message(
         }
     };
     let mut record = loop_record(core, id)?;
-    let conversation = loops::conversation(id);
     let author = MemberKey::of(&sender);
-    let label = sender_label(core, &author);
-    // A post from a member who may not post here (announcement loop) is dropped.
-    // A member we blocked as a contact: their posts and reactions are not kept here
-    // (votes and answers still count, so that tallies agree with the other members').
-    let blocked = super::blocking::blocks_identity(core, &author);
-    let allowed = super::roles::accepts(core, id, &author, &message.content) && !blocked;
-    if !allowed {
-        tracing::debug!("ignored a post from a member who may not post in this loop");
-    }
-    let now = core.now();
-    let duplicate = core
-        .store
-        .get(crate::model::MESSAGE_INDEX, &message.id.0)?
-        .is_some();
-    let mut views = Vec::new();
-    let mut new = false;
-    let body = match &message.content {
-        Content::Text(text) | Content::Reply { text, .. } => Some(MessageBody::Text(text.clone())),
-        Content::Unsupported { kind, .. } => Some(MessageBody::Unsupported { kind: *kind }),
-        Content::SharedContact { card, name } if allowed => {
-            super::sharing::received(core, None, card, name)?
-        }
-        Content::Attachment(reference) => Some(crate::core::files::body(reference)),
-        _ => None,
+    let from = super::content::From {
+        conversation: loops::conversation(id),
+        author,
+        label: Some(sender_label(core, &author)),
     };
-    if let Some(body) = body
-        && !duplicate
-        && allowed
-    {
-        core.counters.message += 1;
-        views.push(MessageView {
-            id: message.id,
-            conversation,
-            from_me: false,
-            sender: Some(label.clone()),
-            sent_at: message.sent_at.0,
-            received_at: now,
-            body,
-            reply_to: match &message.content {
-                Content::Reply { to, .. } => Some(*to),
-                _ => None,
-            },
-            reactions: Vec::new(),
-            edited: false,
-            deleted: false,
-            delivery: None,
-            position: core.counters.message,
-        });
+    let applied = super::content::apply(core, &from, &message)?;
+    if applied.counted {
         record.unread += 1;
-        record.last_activity = now;
-        new = true;
-    } else if let Content::Reaction { to, .. }
-    | Content::Edit { target: to, .. }
-    | Content::Delete { target: to } = &message.content
-        && allowed
-        && let Some(mut view) = find_view(core, to)?
-        && view.conversation == conversation
-    {
-        // Only a message's author may edit or delete it (by key: names can repeat).
-        let authored = !view.from_me && sender_of(core, to)? == Some(author);
-        if matches!(message.content, Content::Reaction { .. }) || authored {
-            apply_change(&mut view, &message.content, false);
-            views.push(view);
-        }
+        record.last_activity = core.now();
     }
-    // Polls and agenda events: their own tables; a new one is also a history entry.
-    let member = super::organized::Sender::member(core, id, &sender.ed25519, label);
-    let organized = if blocked && super::roles::is_post(&message.content) {
-        Default::default()
-    } else {
-        super::organized::receive(core, conversation, &member, &message)?
-    };
-    if organized.visible {
-        record.unread += 1;
-        record.last_activity = now;
-    }
-    // Files: an attachment and its chunks are posts, dropped with the rest when the
-    // sender may not post.
-    let files = if allowed {
-        crate::core::files::on_message(core, conversation, &sender.ed25519, &message, duplicate)?
-    } else {
-        Default::default()
-    };
     save_loop(core, id, &mut record)?;
     let counters = core.counters;
-    let first_arrival = new || organized.visible;
     core.store.write(|batch| {
-        files.write(batch)?;
-        for view in &views {
-            put_view(batch, view)?;
-        }
-        if first_arrival {
-            put_sender(batch, &message.id, &author)?;
-        }
-        organized.write(batch)?;
+        applied.write(batch)?;
         batch.put_value(LOOPS, &id.0, &record)?;
         batch.put_value(META, crate::model::COUNTERS_KEY, &counters)?;
         seen.record(batch)
     })?;
-    Ok(views
-        .into_iter()
-        .map(|view| {
-            if new {
-                Event::MessageReceived(view)
-            } else {
-                Event::MessageUpdated(view)
-            }
-        })
-        .chain(organized.events)
-        .chain(files.events)
-        .collect())
+    Ok(applied.events())
 }
 
 /// A contact sent a loop's history: an invitation, or (once the admin added us) the
@@ -384,7 +288,7 @@ pub(crate) fn on_join(
     let welcome = new_message(core, Content::LoopInvitation { history });
     items.push(seal_for(core, contact, &welcome, None)?);
     // What we posted since inviting them, to them alone and in order (`kept.rs`).
-    let (backlog, kept) = super::kept::deliver(core, id, contact, &card)?;
+    let (backlog, kept) = super::loops::kept::deliver(core, id, contact, &card)?;
     items.extend(backlog);
     record.invited.retain(|c| *c != contact);
     let session_pickle = core.session_pickle(&contact).unwrap_or(session_pickle);
@@ -429,10 +333,9 @@ pub(crate) fn join(core: &mut Core, id: LoopId, mailbox: Mailbox) -> Result<bool
     let LoopPhase::Invited { inviter } = record.phase else {
         return Ok(false);
     };
-    let card = core.account.member_card(
-        mailbox.keys.seal_key(),
-        super::contacts::card_address(&mailbox),
-    );
+    let card = core
+        .account
+        .member_card(mailbox.keys.seal_key(), mailbox.card_address());
     let join = new_message(core, Content::LoopJoin { loop_id: id, card });
     let item = seal_for(core, inviter, &join, None)?;
     record.phase = LoopPhase::Joining { inviter };

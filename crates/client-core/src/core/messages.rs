@@ -163,9 +163,6 @@ pub(crate) fn apply_change(view: &mut MessageView, content: &Content, mine: bool
 /// Stores a message's view. A message stored for the first time also gets its expiry
 /// (or, for a timer change, sets the conversation's timer): see `timers.rs`.
 pub(crate) fn put_view(batch: &mut WriteBatch<'_>, view: &MessageView) -> Result<(), StoreError> {
-    if view.deleted {
-        crate::core::files::delete_attachment_data(batch, &view.id)?;
-    }
     let conversation = view.conversation.key();
     let new = batch.get(MESSAGE_INDEX, &view.id.0)?.is_none();
     batch.put_value(MESSAGES, &message_key(&conversation, view.position), view)?;
@@ -178,7 +175,7 @@ pub(crate) fn put_view(batch: &mut WriteBatch<'_>, view: &MessageView) -> Result
         },
     )?;
     if new {
-        super::timers::on_first_store(batch, view)?;
+        super::expiry::on_first_store(batch, view)?;
     }
     Ok(())
 }
@@ -208,6 +205,11 @@ pub(crate) fn put_sender(
     sender: &MemberKey,
 ) -> Result<(), StoreError> {
     batch.put(MESSAGE_SENDERS, &id.0, &sender.0)
+}
+
+/// Forgets who sent a message deleted for good.
+pub(crate) fn forget_sender(batch: &mut WriteBatch<'_>, id: &MessageId) -> Result<(), StoreError> {
+    batch.delete(MESSAGE_SENDERS, &id.0).map(drop)
 }
 
 /// Who sent a loop message, if recorded.
@@ -243,4 +245,9 @@ pub(crate) fn relabel(core: &Core, views: &mut [MessageView]) -> Result<(), Engi
 pub(crate) fn decode_view(bytes: &[u8]) -> Result<MessageView, EngineError> {
     postcard::from_bytes(bytes)
         .map_err(|_| StoreError::Corrupt("a message record is unreadable".into()).into())
+}
+
+/// Whether a pairwise message starts a session (and so consumed one of our one-time keys).
+pub(crate) fn is_prekey(opened: &boucle_crypto::Opened) -> bool {
+    opened.ciphertext_bytes().first() == Some(&1)
 }

@@ -10,12 +10,12 @@
 //!    delivered);
 //! 3. act on what it returned: events for front ends, follow-up network work.
 
-pub(crate) mod agenda;
 pub(crate) mod blocking;
 pub(crate) mod contacts;
+pub(crate) mod content;
+pub(crate) mod expiry;
 pub(crate) mod files;
 pub(crate) mod inbound;
-pub(crate) mod kept;
 pub(crate) mod loop_inbound;
 pub(crate) mod loops;
 pub(crate) mod messages;
@@ -52,6 +52,19 @@ pub(crate) struct Mailbox {
     pub relay: RelayAddress,
 }
 
+impl Mailbox {
+    /// The address others write to, as carried in a card.
+    pub(crate) fn card_address(&self) -> boucle_crypto::MailboxAddress {
+        let address = boucle_wire::MailboxAddress {
+            relay: self.relay.clone(),
+            send_id: SendId::from_bytes(self.record.send_id),
+            seal_key: boucle_wire::SealKey::from_bytes(self.keys.seal_key().0),
+        };
+        // An address always encodes.
+        boucle_crypto::MailboxAddress(postcard::to_allocvec(&address).unwrap_or_default())
+    }
+}
+
 /// Everything mutable, behind one lock: writes to the store are serialized through it.
 pub(crate) struct Core {
     pub store: ProfileStore,
@@ -77,7 +90,7 @@ pub(crate) struct Core {
     /// What encrypting loop messages left to keep for invited contacts, written with
     /// them by `loops::commit_loop` (`kept.rs`). Emptied whenever the lock is taken, so
     /// nothing of an operation that failed half-way is written by the next one.
-    pub kept: Vec<kept::Pending>,
+    pub kept: Vec<loops::kept::Pending>,
     /// Sender keys of our contacts' locked mailboxes, by send id: the outbox signs with
     /// them (`rehome.rs`).
     pub send_keys: HashMap<SendId, SigningKey>,
@@ -316,6 +329,20 @@ pub enum Event {
         upload: bool,
     },
 }
+
+/// Work that needs the network, started once an envelope is handled.
+pub(crate) enum Followup {
+    /// A contact invited us into a loop: create our member mailbox and answer.
+    JoinLoop { loop_id: LoopId },
+    /// A new contact: offer them our shareable card.
+    OfferCard { contact: ContactId },
+    /// We joined a loop: what its member mailbox (this receive id) holds can be read now.
+    Joined { mailbox: ReceiveId },
+    /// A contact's old mailbox is no longer written to: delete it (`rehome.rs`).
+    Retire { mailbox: ReceiveId },
+}
+
+pub(crate) type Handled = (Vec<Event>, Option<Followup>);
 
 /// Conversation key helpers shared by the submodules.
 pub(crate) fn conversation_of(contact: ContactId) -> ConversationId {

@@ -28,10 +28,11 @@ use boucle_wire::{MailboxAddress, ReceiveId, SendId};
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
-use super::inbound::{Followup, Handled, is_prekey};
+use super::messages::is_prekey;
 use super::messages::{new_message, seal_for};
 use super::seen::Seen;
 use super::{Core, Mailbox};
+use super::{Followup, Handled};
 use crate::error::EngineError;
 use crate::ids::ContactId;
 use crate::model::{
@@ -313,10 +314,9 @@ pub(crate) fn move_contact(
         return Ok(false);
     }
     let mut record = core.contact_record(&contact)?;
-    let card = core.account.member_card(
-        mailbox.keys.seal_key(),
-        super::contacts::card_address(&mailbox),
-    );
+    let card = core
+        .account
+        .member_card(mailbox.keys.seal_key(), mailbox.card_address());
     let message = new_message(
         core,
         Content::Rehome {

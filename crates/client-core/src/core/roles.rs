@@ -7,9 +7,10 @@
 //! In an announcement loop (`Posting::Admins`) only admins post; everyone still reacts,
 //! votes and answers events. The rule is enforced twice: a member's own client refuses
 //! to send a post it may not make, and every receiver ignores a post from a member who
-//! may not make it (a modified client, or one that had not yet heard of the policy).
+//! may not make it (a modified client, or one that had not yet heard of the policy):
+//! `content::admits`, the one admission rule for what arrives.
 
-use boucle_crypto::{Content, LoopId};
+use boucle_crypto::Content;
 
 use super::Core;
 use crate::error::EngineError;
@@ -64,13 +65,6 @@ pub(crate) fn check_may_post(
         return Err(EngineError::NotAllowedToPost);
     }
     Ok(())
-}
-
-/// Whether a loop message from `sender` is accepted under the loop's policy as this
-/// member knows it now.
-pub(crate) fn accepts(core: &Core, id: LoopId, sender: &MemberKey, content: &Content) -> bool {
-    core.loops.contains_key(&id)
-        && (!is_post(content) || may_post(core, ConversationId::Loop(id), sender))
 }
 
 #[cfg(test)]

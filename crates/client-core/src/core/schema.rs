@@ -8,11 +8,11 @@ use crate::model::{
 };
 use crate::store::Table;
 
-use super::kept::{KEPT, KEPT_INDEX};
+use super::expiry::{EXPIRES, EXPIRY, TIMERS};
+use super::loops::kept::{KEPT, KEPT_INDEX};
 use super::rehome::CONTACT_KEYS;
 use super::seen::{LEGACY_SEEN, PROCESSED};
 use super::sharing::{CARD_OFFERS, INTRODUCED};
-use super::timers::{EXPIRES, EXPIRY, TIMERS};
 use crate::core::files::{ATTACHMENTS, FILE_CHUNKS, ORPHAN_CHUNKS, UPLOADS};
 
 pub(crate) const TABLES: &[Table] = &[

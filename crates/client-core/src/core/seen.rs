@@ -12,6 +12,8 @@
 
 use boucle_wire::{ReceiveId, Seq};
 
+use super::Core;
+use crate::error::EngineError;
 use crate::model::BY_ID;
 use crate::store::{KeyPart, ProfileStore, StoreError, Table, WriteBatch};
 
@@ -100,6 +102,12 @@ pub(crate) fn convert_legacy(store: &ProfileStore) -> Result<(), StoreError> {
         mailboxes = marks.len(),
         "per-envelope records replaced by one mark per mailbox"
     );
+    Ok(())
+}
+
+/// Records an envelope as processed when it changed nothing else (dropped, refused).
+pub(crate) fn mark_seen(core: &Core, seen: &Seen) -> Result<(), EngineError> {
+    core.store.write(|batch| seen.record(batch))?;
     Ok(())
 }
 

@@ -22,10 +22,11 @@ use boucle_crypto::{
 use boucle_wire::{MailboxAddress, ReceiveId, SendId};
 use serde::{Deserialize, Serialize};
 
-use super::inbound::{Followup, Handled, mark_seen};
 use super::messages::find_view;
 use super::seen::Seen;
+use super::seen::mark_seen;
 use super::{Core, Event};
+use super::{Followup, Handled};
 use crate::error::EngineError;
 use crate::ids::{ContactId, ConversationId};
 use crate::invite::clean_name;
@@ -136,8 +137,24 @@ pub(crate) fn received(
     Ok(Some(shared_body(core, card, name)?))
 }
 
-/// An envelope on one of our introduction mailboxes: from someone already introduced
-/// through it (an ordinary contact message), or a new introduction.
+/// Whether an envelope on one of our introduction mailboxes is from someone already
+/// introduced through it: then it is an ordinary message from that contact, which the
+/// dispatch (`inbound.rs`) hands to the contact's conversation.
+pub(crate) fn introduced_through(
+    core: &Core,
+    receive_id: &ReceiveId,
+    opened: &Opened,
+) -> Result<Option<ContactId>, EngineError> {
+    Ok(contact_by_identity(&core.store, &opened.sender)?
+        .filter(|(id, record)| {
+            record.my_mailbox == *receive_id.as_bytes()
+                || super::rehome::is_old_mailbox(core, id, receive_id)
+        })
+        .map(|(id, _)| id))
+}
+
+/// A new introduction on one of our introduction mailboxes (after
+/// [`introduced_through`] said it is from no one introduced yet).
 pub(crate) fn on_introductions(
     core: &mut Core,
     via: ContactId,
@@ -145,12 +162,6 @@ pub(crate) fn on_introductions(
     opened: &Opened,
     seen: &Seen,
 ) -> Result<Handled, EngineError> {
-    if let Some((id, record)) = contact_by_identity(&core.store, &opened.sender)?
-        && (record.my_mailbox == *receive_id.as_bytes()
-            || super::rehome::is_old_mailbox(core, &id, receive_id))
-    {
-        return super::inbound::from_contact(core, id, receive_id, opened, seen);
-    }
     let drop_it = |core: &Core, why: &str| -> Result<Handled, EngineError> {
         tracing::info!("dropped an envelope on an introduction mailbox: {why}");
         mark_seen(core, seen)?;

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use boucle_wire::{ReceiveId, RelayAddress};
 use tokio::sync::mpsc;
 
+use crate::core::Followup;
 use crate::driver::relays::Inbound;
 use crate::engine::{Event, Inner};
 use crate::error::EngineError;

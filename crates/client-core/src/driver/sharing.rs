@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use boucle_crypto::Content;
 
-use crate::engine::contacts::card_address;
 use crate::engine::messages::{new_message, seal_for};
 use crate::engine::{Core, Engine, Inner};
 use crate::error::EngineError;
@@ -45,7 +44,7 @@ pub(crate) async fn offer_card(inner: Arc<Inner>, contact: ContactId) {
                     let mut core = inner.core()?;
                     let card = core
                         .account
-                        .member_card(mailbox.keys.seal_key(), card_address(&mailbox));
+                        .member_card(mailbox.keys.seal_key(), mailbox.card_address());
                     let offer = new_message(
                         &core,
                         Content::SharedContact {

@@ -38,7 +38,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             next_offer = now + OFFER_RETRY;
         }
         let until_expiry = match inner.core() {
-            Ok(core) => match crate::core::timers::next_expiry(&core) {
+            Ok(core) => match crate::core::expiry::next_expiry(&core) {
                 Ok(Some(at)) => {
                     Duration::from_millis(at.saturating_sub(core.now()).saturating_add(1))
                 }

@@ -16,7 +16,7 @@ use crate::model::{EVENTS, MessageView};
 use crate::organize::{EventDetails, EventView, check_event, ics};
 use crate::store::StoreError;
 
-pub(crate) use crate::core::agenda::*;
+pub(crate) use crate::core::organized::agenda::*;
 
 impl Engine {
     /// Plans an event in a conversation. Returns its entry in the history; its id is the

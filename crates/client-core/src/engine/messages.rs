@@ -205,7 +205,14 @@ impl Engine {
         apply_change(&mut view, &content, true);
         let message = new_message(&core, content);
         let items = encrypt_for(&mut core, conversation, &message, None)?;
-        persist(&mut core, conversation, Some(&view), items)?;
+        // A deleted message takes its file with it, as when its author deletes it.
+        let deleted = view.deleted;
+        persist_with(&mut core, conversation, Some(&view), items, |batch| {
+            if deleted {
+                crate::core::files::delete_attachment_data(batch, &target)?;
+            }
+            Ok(())
+        })?;
         drop(core);
         self.inner.changed();
         self.inner.emit(Event::MessageUpdated(view.clone()));

@@ -15,7 +15,8 @@ pub(crate) mod sharing;
 pub(crate) mod timers;
 pub(crate) mod token;
 
-pub(crate) use crate::core::{kept, schema, seen};
+pub(crate) use crate::core::loops::kept;
+pub(crate) use crate::core::{schema, seen};
 pub(crate) mod inbound {
     pub(crate) use crate::core::inbound::*;
     pub(crate) use crate::driver::inbound::*;
@@ -25,7 +26,7 @@ pub(crate) mod loop_inbound {
     pub(crate) use crate::driver::loop_inbound::*;
 }
 
-pub use crate::core::kept::AwaitingMembers;
+pub use crate::core::loops::kept::AwaitingMembers;
 pub use crate::core::timers::TIMER_CHOICES;
 
 use std::path::Path;

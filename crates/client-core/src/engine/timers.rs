@@ -21,6 +21,7 @@ use crate::error::EngineError;
 use crate::ids::ConversationId;
 use crate::model::{CONTACTS, SESSIONS};
 
+pub(crate) use crate::core::expiry::*;
 pub(crate) use crate::core::timers::*;
 pub(crate) use crate::driver::timers::*;
 
@@ -115,7 +116,7 @@ impl Engine {
     pub fn sweep_expired(&self) -> Result<usize, EngineError> {
         let expired = {
             let mut core = self.inner.core()?;
-            sweep(&mut core)?
+            sweep(&mut core, crate::core::content::erase)?
         };
         let count = expired.iter().map(|(_, ids)| ids.len()).sum();
         for (conversation, ids) in expired {

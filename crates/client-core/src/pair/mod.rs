@@ -36,7 +36,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tokio::sync::broadcast;
 
-use crate::core::inbound::{Followup, Outcome};
+use crate::core::Followup;
+use crate::core::inbound::Outcome;
 use crate::core::outbox::{Next, Round};
 use crate::core::{Core, Mailbox};
 use crate::engine::{Engine, Event};

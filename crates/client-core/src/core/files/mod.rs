@@ -34,7 +34,7 @@ use crate::model::{BY_ID, BY_POSITION, OUTBOX, message_key};
 use crate::store::{KeyPart, StoreError, Table, WriteBatch};
 use blob::Locator;
 pub use blob::MAX_FILE_SIZE;
-pub(crate) use inbound::{on_message, prune_orphans};
+pub(crate) use inbound::{FileEffects, on_message, prune_orphans};
 pub(crate) use outbound::on_outbox_done;
 
 /// message id → [`AttachmentRecord`].

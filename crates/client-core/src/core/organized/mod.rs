@@ -8,6 +8,8 @@
 //! Our own messages go through the same rules as everyone's, before they are sent, so
 //! what we show is what every member computes.
 
+pub(crate) mod agenda;
+
 use boucle_crypto::{Content, Message, MessageId};
 use serde::{Deserialize, Serialize};
 

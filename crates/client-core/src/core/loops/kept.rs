@@ -23,9 +23,10 @@ use std::collections::BTreeSet;
 use boucle_crypto::{ContactCard, Content, LoopId, Message, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::Core;
-use super::loops::{self, loop_record, to_member};
-use super::messages::new_message;
+use super::{loop_record, to_member};
+use crate::core::Core;
+use crate::core::loops;
+use crate::core::messages::new_message;
 use crate::error::EngineError;
 use crate::ids::ContactId;
 use crate::model::{BY_ID, DeliveryState, OutboxRecord};

@@ -5,13 +5,13 @@
 
 use boucle_crypto::MessageId;
 
-use super::organized::{Sender, load_event};
+use super::{Sender, load_event};
 use crate::error::EngineError;
 use crate::ids::ConversationId;
 
 /// Only an event's author or an admin may edit or cancel it, and not once cancelled.
 pub(crate) fn organizer_check(
-    core: &super::Core,
+    core: &crate::core::Core,
     conversation: ConversationId,
     event: MessageId,
     me: &Sender,

@@ -11,6 +11,8 @@
 //! pairwise, with the members of the new state only: a removed member cannot read what is
 //! sent after its removal.
 
+pub(crate) mod kept;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -82,7 +84,7 @@ pub(crate) fn issue(
     if effect.removed_me {
         core.loops.remove(&id);
         record.phase = LoopPhase::Left;
-        core.kept.push(super::kept::Pending::ForgetLoop(id));
+        core.kept.push(kept::Pending::ForgetLoop(id));
     }
     Ok(items)
 }
@@ -112,7 +114,7 @@ pub(crate) fn loop_message(
         }
     }
     // Contacts we invited who have not joined yet get it when they do.
-    super::kept::note(core, id, message, visible)?;
+    kept::note(core, id, message, visible)?;
     let me = core.account.identity_keys();
     items.extend(seal_to(
         &mut *core.rng(),
@@ -227,8 +229,8 @@ pub(crate) fn commit_loop(
 ) -> Result<(), EngineError> {
     save_loop(core, id, record)?;
     let members = member_session_pickles(core);
-    let timer_line = super::timers::loop_timer_line(core, id, record)?;
-    let kept = super::kept::prepare(core)?;
+    let timer_line = timer_line(core, id, record)?;
+    let kept = kept::prepare(core)?;
     let Core {
         store, counters, ..
     } = &mut *core;
@@ -351,10 +353,9 @@ pub(crate) fn create(
     for contact in contacts {
         core.contact_record(contact)?;
     }
-    let card = core.account.member_card(
-        mailbox.keys.seal_key(),
-        super::contacts::card_address(&mailbox),
-    );
+    let card = core
+        .account
+        .member_card(mailbox.keys.seal_key(), mailbox.card_address());
     let (session, create) = boucle_crypto::LoopSession::create(
         &core.account,
         id,
@@ -416,4 +417,49 @@ pub(crate) fn create(
     })?;
     core.mailboxes.insert(mailbox.record.receive(), mailbox);
     Ok(())
+}
+
+/// If a loop's timer (in its signed state) differs from the stored one, the history line
+/// saying so, ready to store with `put_view` (which records the new timer). Called
+/// before every write of a loop's state.
+fn timer_line(
+    core: &mut Core,
+    id: LoopId,
+    record: &LoopRecord,
+) -> Result<Option<crate::model::MessageView>, EngineError> {
+    let Some(session) = core.loops.get(&id) else {
+        return Ok(None);
+    };
+    let seconds = session.state().timer_secs();
+    let conversation = conversation(id);
+    let stored = super::expiry::timer_record(core, conversation)?.map_or(0, |r| r.seconds);
+    if seconds == stored {
+        return Ok(None);
+    }
+    let now = core.now();
+    let me = core.account.identity_keys().ed25519;
+    let setter = decode_history(&record.history)?
+        .iter()
+        .rev()
+        .find(|c| matches!(c.body().op, ControlOp::SetTimer(_)))
+        .map(|c| (c.body().author.ed25519, c.body().issued_at.0));
+    let who = match setter {
+        Some((author, _)) if author == me => (true, None),
+        Some((author, _)) => (
+            false,
+            Some(sender_label(core, &crate::ids::MemberKey(author))),
+        ),
+        None => (false, None),
+    };
+    let sent_at = setter.map_or(now, |(_, at)| at);
+    core.counters.message += 1;
+    Ok(Some(super::expiry::timer_line(
+        conversation,
+        boucle_crypto::MessageId::random(&mut *core.rng()),
+        seconds,
+        who,
+        sent_at,
+        now,
+        core.counters.message,
+    )))
 }
