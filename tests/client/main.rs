@@ -6,7 +6,6 @@
 
 mod support;
 
-mod agenda;
 mod clocked;
 mod conversations;
 mod disappearing;

@@ -20,6 +20,8 @@
 //! relay-side limits (quotas, sizes).
 
 #[cfg(test)]
+mod agenda;
+#[cfg(test)]
 mod fuzz;
 #[cfg(test)]
 mod scenarios;
