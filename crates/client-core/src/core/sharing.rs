@@ -25,8 +25,10 @@ use serde::{Deserialize, Serialize};
 use super::messages::find_view;
 use super::seen::Seen;
 use super::seen::mark_seen;
-use super::{Core, Event};
+use super::{Core, Event, Mailbox};
 use super::{Followup, Handled};
+use ed25519_dalek::SigningKey;
+
 use crate::error::EngineError;
 use crate::ids::{ContactId, ConversationId};
 use crate::invite::clean_name;
@@ -306,4 +308,169 @@ pub(crate) fn contact_by_identity(
         }
     }
     Ok(None)
+}
+
+/// What adding the person of a shared-contact message comes to, before any mailbox is
+/// made for them.
+pub(crate) enum ToAdd {
+    /// They are a contact already.
+    Existing(ContactId),
+    /// A new contact: their card, the name it was shared under, and who shared it.
+    New {
+        card: Box<ContactCard>,
+        name: String,
+        introducer: String,
+    },
+}
+
+/// Reads the shared-contact message `message` of `conversation` ([`add`] follows, once a
+/// locked mailbox for the new contact is made).
+pub(crate) fn prepare_add(
+    core: &Core,
+    conversation: ConversationId,
+    message: MessageId,
+) -> Result<ToAdd, EngineError> {
+    let view = shared_view(core, conversation, message)?;
+    let (card, name) = view_card(&view)?;
+    if card.identity() == &core.account.identity_keys() {
+        return Err(EngineError::OwnCard);
+    }
+    if let Some((existing, _)) = contact_by_identity(&core.store, card.identity())? {
+        return Ok(ToAdd::Existing(existing));
+    }
+    let introducer = match (conversation, view.from_me) {
+        (_, true) => core.profile.name.clone(),
+        (ConversationId::Contact(from), false) => core.contact_record(&from)?.name,
+        (_, false) => view.sender.clone().unwrap_or_default(),
+    };
+    Ok(ToAdd::New {
+        card: Box::new(card),
+        name,
+        introducer,
+    })
+}
+
+/// What [`add`] did.
+pub(crate) enum Added {
+    /// They became a contact meanwhile (added twice at once, or they reached us first).
+    Existing(ContactId),
+    /// A new contact, introduced to (the introduction is queued), and the shared-contact
+    /// message marked as added.
+    New {
+        contact: Box<Contact>,
+        updated: Option<Box<MessageView>>,
+    },
+}
+
+/// Adds the person of a shared-contact message as contact `id`, reading on `mailbox`
+/// (locked with `sender`): a session from their card and an introduction, as when
+/// accepting an invitation.
+pub(crate) fn add(
+    core: &mut Core,
+    message: MessageId,
+    id: ContactId,
+    (card, name, introducer): (&ContactCard, &str, String),
+    mailbox: Mailbox,
+    sender: &SigningKey,
+) -> Result<Added, EngineError> {
+    let address: MailboxAddress = postcard::from_bytes(&card.mailbox().0)
+        .map_err(|_| StoreError::Corrupt("a shared card's address is unreadable".into()))?;
+    if let Some((existing, _)) = contact_by_identity(&core.store, card.identity())? {
+        return Ok(Added::Existing(existing));
+    }
+    let (session, envelope) = super::contacts::introduce_to(core, card, &mailbox, sender)?;
+    let now = core.now();
+    let record = ContactRecord {
+        name: clean_name(name),
+        card: card.to_bytes(),
+        my_mailbox: mailbox.record.receive_id,
+        verified: false,
+        identity_changed: false,
+        unread: 0,
+        last_activity: now,
+        created_at: now,
+    };
+    let intro = IntroRecord {
+        by: introducer,
+        via: None,
+    };
+    let item = crate::model::OutboxRecord {
+        message: None,
+        relay: address.relay.to_string(),
+        recipients: vec![(*address.send_id.as_bytes(), envelope.header)],
+        body: envelope.body,
+        attempts: 0,
+    };
+    let updated = find_view(core, &message)?.map(|view| added(view, id));
+    core.sessions.insert(id, session);
+    let session = core.session_pickle(&id).unwrap_or_default();
+    let account = core.account_pickle();
+    let Core {
+        store, counters, ..
+    } = &mut *core;
+    let written = store.write(|batch| {
+        batch.put_value(CONTACTS, &id.0, &record)?;
+        batch.put_value(INTRODUCED, &id.0, &intro)?;
+        batch.put(SESSIONS, &id.0, &session)?;
+        batch.put(META, ACCOUNT_KEY, &account)?;
+        super::rehome::put(batch, &id, &super::rehome::introducing())?;
+        batch.put_value(
+            crate::model::MAILBOXES,
+            &mailbox.record.receive_id,
+            &mailbox.record,
+        )?;
+        if let Some(view) = &updated {
+            super::messages::put_view(batch, view)?;
+        }
+        super::loops::queue(counters, batch, vec![item])
+    });
+    if let Err(error) = written {
+        core.sessions.remove(&id);
+        return Err(error.into());
+    }
+    core.mailboxes.insert(mailbox.record.receive(), mailbox);
+    let mut contact = super::contacts::view(id, &record);
+    annotate(core, &mut contact);
+    Ok(Added::New {
+        contact: Box::new(contact),
+        updated: updated.map(Box::new),
+    })
+}
+
+/// Offers `contact` our shareable card, for the introduction mailbox `mailbox` (new,
+/// on our home relay): a `SharedContact` of ourselves, queued. The driver watches the
+/// mailbox after.
+pub(crate) fn offer(
+    core: &mut Core,
+    contact: ContactId,
+    mailbox: Mailbox,
+) -> Result<(), EngineError> {
+    let card = core
+        .account
+        .member_card(mailbox.keys.seal_key(), mailbox.card_address());
+    let offer = super::messages::new_message(
+        core,
+        Content::SharedContact {
+            card,
+            name: core.profile.name.clone(),
+        },
+    );
+    let item = super::messages::seal_for(core, contact, &offer, None)?;
+    let session = core.session_pickle(&contact).unwrap_or_default();
+    let account = core.account_pickle();
+    let Core {
+        store, counters, ..
+    } = &mut *core;
+    store.write(|batch| {
+        batch.put_value(
+            crate::model::MAILBOXES,
+            &mailbox.record.receive_id,
+            &mailbox.record,
+        )?;
+        batch.put(SESSIONS, &contact.0, &session)?;
+        batch.put(META, ACCOUNT_KEY, &account)?;
+        super::loops::queue(counters, batch, vec![item])
+    })?;
+    core.mailboxes.insert(mailbox.record.receive(), mailbox);
+    Ok(())
 }

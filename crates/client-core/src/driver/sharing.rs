@@ -18,13 +18,9 @@
 use crate::engine::sharing::*;
 use std::sync::Arc;
 
-use boucle_crypto::Content;
-
-use crate::engine::messages::{new_message, seal_for};
-use crate::engine::{Core, Engine, Inner};
-use crate::error::EngineError;
+use crate::engine::{Engine, Inner};
 use crate::ids::ContactId;
-use crate::model::{ACCOUNT_KEY, MAILBOXES, META, MailboxPurpose, SESSIONS};
+use crate::model::MailboxPurpose;
 
 /// Offers a contact our shareable card: a new introduction mailbox on our home relay,
 /// and a card for it with our fallback key, sent as a `SharedContact` of ourselves. If
@@ -40,34 +36,14 @@ pub(crate) async fn offer_card(inner: Arc<Inner>, contact: ContactId) {
             .await
         {
             Ok(mailbox) if pending(&inner) => {
-                let result = (|| -> Result<(), EngineError> {
-                    let mut core = inner.core()?;
-                    let card = core
-                        .account
-                        .member_card(mailbox.keys.seal_key(), mailbox.card_address());
-                    let offer = new_message(
-                        &core,
-                        Content::SharedContact {
-                            card,
-                            name: core.profile.name.clone(),
-                        },
-                    );
-                    let item = seal_for(&mut core, contact, &offer, None)?;
-                    let session = core.session_pickle(&contact).unwrap_or_default();
-                    let account = core.account_pickle();
-                    let Core {
-                        store, counters, ..
-                    } = &mut *core;
-                    store.write(|batch| {
-                        batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
-                        batch.put(SESSIONS, &contact.0, &session)?;
-                        batch.put(META, ACCOUNT_KEY, &account)?;
-                        crate::engine::loops::queue(counters, batch, vec![item])
-                    })?;
-                    inner.watch_mailbox(&mailbox);
-                    core.mailboxes.insert(mailbox.record.receive(), mailbox);
+                let result = inner.core().and_then(|mut core| {
+                    let watched = mailbox.record.receive();
+                    crate::core::sharing::offer(&mut core, contact, mailbox)?;
+                    if let Some(mailbox) = core.mailboxes.get(&watched) {
+                        inner.watch_mailbox(mailbox);
+                    }
                     Ok(())
-                })();
+                });
                 match result {
                     Ok(()) => inner.outbox_wake.notify_one(),
                     Err(error) => tracing::warn!(%error, "could not offer a shareable card"),

@@ -18,17 +18,12 @@
 use std::sync::Arc;
 
 use boucle_crypto::{ContactCard, Content, MessageId};
-use boucle_wire::MailboxAddress;
 
-use super::messages::{decode_view, find_view, put_view};
-use super::{Core, Engine, Event, Inner};
+use super::messages::{decode_view, put_view};
+use super::{Engine, Event, Inner};
 use crate::error::EngineError;
 use crate::ids::{ContactId, ConversationId};
-use crate::invite::clean_name;
-use crate::model::{
-    ACCOUNT_KEY, CONTACTS, ContactRecord, MAILBOXES, MESSAGE_INDEX, META, MailboxPurpose,
-    MessageLocation, MessageView, OutboxRecord, SESSIONS, message_key,
-};
+use crate::model::{MESSAGE_INDEX, MailboxPurpose, MessageLocation, MessageView, message_key};
 use crate::store::StoreError;
 
 pub(crate) use crate::core::sharing::*;
@@ -69,90 +64,46 @@ impl Engine {
     ) -> Result<ContactId, EngineError> {
         let (card, name, introducer) = {
             let core = self.inner.core()?;
-            let view = shared_view(&core, conversation, message)?;
-            let (card, name) = view_card(&view)?;
-            if card.identity() == &core.account.identity_keys() {
-                return Err(EngineError::OwnCard);
+            match prepare_add(&core, conversation, message)? {
+                ToAdd::Existing(existing) => {
+                    drop(core);
+                    self.mark_added(conversation, message, existing)?;
+                    return Ok(existing);
+                }
+                ToAdd::New {
+                    card,
+                    name,
+                    introducer,
+                } => (card, name, introducer),
             }
-            if let Some((existing, _)) = contact_by_identity(&core.store, card.identity())? {
+        };
+        let id = ContactId::random();
+        let (mailbox, sender) = self.new_locked_mailbox(MailboxPurpose::Contact(id)).await?;
+        let mut core = self.inner.core()?;
+        let watched = mailbox.record.clone();
+        let (contact, updated) = match add(
+            &mut core,
+            message,
+            id,
+            (&card, &name, introducer),
+            mailbox,
+            &sender,
+        )? {
+            Added::Existing(existing) => {
                 drop(core);
                 self.mark_added(conversation, message, existing)?;
                 return Ok(existing);
             }
-            let introducer = match (conversation, view.from_me) {
-                (_, true) => core.profile.name.clone(),
-                (ConversationId::Contact(from), false) => core.contact_record(&from)?.name,
-                (_, false) => view.sender.clone().unwrap_or_default(),
-            };
-            (card, name, introducer)
+            Added::New { contact, updated } => (contact, updated),
         };
-        let address: MailboxAddress = postcard::from_bytes(&card.mailbox().0)
-            .map_err(|_| StoreError::Corrupt("a shared card's address is unreadable".into()))?;
-        let id = ContactId::random();
-        let (mailbox, sender) = self.new_locked_mailbox(MailboxPurpose::Contact(id)).await?;
-        let mut core = self.inner.core()?;
-        // Added meanwhile (twice at once, or they reached us first)? Keep that one.
-        if let Some((existing, _)) = contact_by_identity(&core.store, card.identity())? {
-            drop(core);
-            self.mark_added(conversation, message, existing)?;
-            return Ok(existing);
+        if let Some(mailbox) = core.mailboxes.get(&watched.receive()) {
+            self.inner.watch_mailbox(mailbox);
         }
-        let (session, envelope) =
-            crate::core::contacts::introduce_to(&mut core, &card, &mailbox, &sender)?;
-        let now = core.now();
-        let record = ContactRecord {
-            name: clean_name(&name),
-            card: card.to_bytes(),
-            my_mailbox: mailbox.record.receive_id,
-            verified: false,
-            identity_changed: false,
-            unread: 0,
-            last_activity: now,
-            created_at: now,
-        };
-        let intro = IntroRecord {
-            by: introducer,
-            via: None,
-        };
-        let item = OutboxRecord {
-            message: None,
-            relay: address.relay.to_string(),
-            recipients: vec![(*address.send_id.as_bytes(), envelope.header)],
-            body: envelope.body,
-            attempts: 0,
-        };
-        let updated = find_view(&core, &message)?.map(|view| added(view, id));
-        core.sessions.insert(id, session);
-        let session = core.session_pickle(&id).unwrap_or_default();
-        let account = core.account_pickle();
-        let Core {
-            store, counters, ..
-        } = &mut *core;
-        let written = store.write(|batch| {
-            batch.put_value(CONTACTS, &id.0, &record)?;
-            batch.put_value(INTRODUCED, &id.0, &intro)?;
-            batch.put(SESSIONS, &id.0, &session)?;
-            batch.put(META, ACCOUNT_KEY, &account)?;
-            super::rehome::put(batch, &id, &super::rehome::introducing())?;
-            batch.put_value(MAILBOXES, &mailbox.record.receive_id, &mailbox.record)?;
-            if let Some(view) = &updated {
-                put_view(batch, view)?;
-            }
-            super::loops::queue(counters, batch, vec![item])
-        });
-        if let Err(error) = written {
-            core.sessions.remove(&id);
-            return Err(error.into());
-        }
-        self.inner.watch_mailbox(&mailbox);
-        core.mailboxes.insert(mailbox.record.receive(), mailbox);
-        let mut contact = super::contacts::view(id, &record);
-        annotate(&core, &mut contact);
         drop(core);
         self.inner.changed();
-        self.inner.emit(Event::ContactAdded(contact));
+        self.inner.emit(Event::ContactAdded(*contact));
         if let Some(view) = updated {
-            self.inner.emit(Event::MessageUpdated(view));
+            self.inner.emit(Event::MessageUpdated(*view));
         }
         spawn_offer(&self.inner, id);
         Ok(id)

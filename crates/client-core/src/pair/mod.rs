@@ -15,9 +15,12 @@
 //! [`Net::deliver_next`] one step at a time (the fuzzer does that, and duplicates,
 //! reorders and restarts between steps).
 //!
-//! What the net does not do yet: shared contact cards (the `OfferCard` follow-up is
-//! dropped), files' blocking encryption thread (use the real-process tests), and
-//! relay-side limits (quotas, sizes).
+//! It also plays the driver's follow-ups: joining a loop, moving a new contact to a
+//! locked mailbox, retiring old mailboxes, offering shareable cards (an introduction
+//! mailbox per contact), and adding a shared contact ([`Net::add_shared`]).
+//!
+//! What the net does not do yet: files (their sealing runs on a blocking thread of the
+//! driver: use the real-process tests) and relay-side limits (quotas, sizes).
 
 #[cfg(test)]
 mod agenda;
@@ -25,6 +28,8 @@ mod agenda;
 mod fuzz;
 #[cfg(test)]
 mod scenarios;
+#[cfg(test)]
+mod sharing;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -370,6 +375,7 @@ impl Net {
             .engine
             .inner
             .emit(Event::ContactAdded(contact.clone()));
+        self.offer_card(user, contact.id);
         contact
     }
 
@@ -491,12 +497,13 @@ impl Net {
                 self.users[user].held.remove(&mailbox);
             }
             Some(Followup::Retire { mailbox }) => self.retire(user, mailbox),
-            // Shared cards are not on the net yet (see the module's documentation).
-            Some(Followup::OfferCard { .. }) | None => {}
+            Some(Followup::OfferCard { contact }) => self.offer_card(user, contact),
+            None => {}
         }
         for event in &events {
             if let Event::ContactAdded(contact) = event {
                 self.rehome(user, contact.id);
+                self.offer_card(user, contact.id);
             }
         }
         self.users[user].engine.inner.emit_all(events);
@@ -563,6 +570,61 @@ impl Net {
         let (mailbox, sender) = self.new_locked_mailbox(user, MailboxPurpose::Contact(contact));
         let mut core = self.users[user].core();
         crate::core::rehome::move_contact(&mut core, contact, mailbox, &sender).expect("moved");
+    }
+
+    /// Offers `user`'s shareable card to a contact, as the driver does for every new
+    /// contact (an introduction mailbox of its own, then the offer).
+    fn offer_card(&mut self, user: usize, contact: ContactId) {
+        if !crate::core::sharing::needs_offer(&self.users[user].core(), contact) {
+            return;
+        }
+        let mailbox = self.new_mailbox(user, MailboxPurpose::Introductions(contact));
+        let mut core = self.users[user].core();
+        crate::core::sharing::offer(&mut core, contact, mailbox).expect("offered");
+    }
+
+    /// `user` adds the person a shared-contact message showed, in one action (what
+    /// `Engine::add_shared_contact` does, with the net's mailboxes).
+    pub(crate) fn add_shared(
+        &mut self,
+        user: usize,
+        conversation: crate::ConversationId,
+        message: boucle_crypto::MessageId,
+    ) -> Result<ContactId, crate::EngineError> {
+        use crate::core::sharing::{Added, ToAdd, add, prepare_add};
+        let prepared = prepare_add(&self.users[user].core(), conversation, message)?;
+        let (card, name, introducer) = match prepared {
+            ToAdd::Existing(existing) => return Ok(existing),
+            ToAdd::New {
+                card,
+                name,
+                introducer,
+            } => (card, name, introducer),
+        };
+        let id = ContactId(self.rng.random());
+        let (mailbox, sender) = self.new_locked_mailbox(user, MailboxPurpose::Contact(id));
+        let added = {
+            let mut core = self.users[user].core();
+            add(
+                &mut core,
+                message,
+                id,
+                (&card, &name, introducer),
+                mailbox,
+                &sender,
+            )?
+        };
+        match added {
+            Added::Existing(existing) => Ok(existing),
+            Added::New { contact, .. } => {
+                self.users[user]
+                    .engine
+                    .inner
+                    .emit(Event::ContactAdded(*contact));
+                self.offer_card(user, id);
+                Ok(id)
+            }
+        }
     }
 
     fn retire(&mut self, user: usize, receive_id: ReceiveId) {

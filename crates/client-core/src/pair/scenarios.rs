@@ -1,6 +1,6 @@
 //! Behaviour scenarios on the in-memory net: conversations, loops, polls, the agenda,
 //! roles, blocking and disappearing messages, each deterministic and without a relay
-//! process. (Durability, kill -9, full disks, privacy scans and network failures stay
+//! process (the longer agenda and sharing scenarios have files of their own). (Durability, kill -9, full disks, privacy scans and network failures stay
 //! real-process tests in `tests/client/`.)
 
 use std::time::Duration;
@@ -43,7 +43,27 @@ fn two_people_meet_move_to_locked_mailboxes_and_talk() {
         !purposes.contains(&MailboxPurpose::Invitation),
         "the used invitation mailbox is retired: {purposes:?}"
     );
-    assert!(net.relay.boxes.values().all(|m| m.sender_key.is_some()));
+    // Every mailbox a contact writes to is locked with a sender key; only the mailboxes
+    // for people introduced through a contact (one per contact, for its card offer) are
+    // open, as a card shared on must be usable by someone not known yet.
+    let introductions = (0..2)
+        .flat_map(|user| {
+            let core = net.users[user].core();
+            core.mailboxes
+                .values()
+                .filter(|m| matches!(m.record.purpose, MailboxPurpose::Introductions(_)))
+                .map(|m| m.record.receive())
+                .collect::<Vec<_>>()
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(introductions.len(), 2, "one card offer each way");
+    for (receive_id, mailbox) in &net.relay.boxes {
+        assert_eq!(
+            mailbox.sender_key.is_some(),
+            !introductions.contains(receive_id),
+            "locked unless for introductions"
+        );
+    }
     let sent = net.users[0]
         .engine
         .send_text(ConversationId::Contact(bob), "hello Bob")
