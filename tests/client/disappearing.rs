@@ -208,45 +208,6 @@ async fn a_disappearing_message_is_gone_from_every_store_after_its_timer() -> an
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_a_chat_the_latest_timer_change_wins_on_both_sides() -> anyhow::Result<()> {
-    let relay = RelayProcess::start(RelayOptions::default())?;
-    let clock = Clock::manual(1_750_000_000_000);
-    let with_clock = || EngineOptions {
-        clock: clock.clone(),
-        ..options()
-    };
-    let mut alice = User::with_options("Alice", &relay, with_clock()).await?;
-    let mut bob = User::with_options("Bob", &relay, with_clock()).await?;
-    let (bob_for_alice, alice_for_bob) = introduce(&mut alice, &mut bob).await?;
-    let to_bob = ConversationId::Contact(bob_for_alice);
-    let to_alice = ConversationId::Contact(alice_for_bob);
-    // Both change it at the same moment, before hearing of the other's change.
-    alice.engine.set_timer(to_bob, 86_400)?;
-    bob.engine.set_timer(to_alice, 604_800)?;
-    alice.engine.sync(Duration::from_secs(10)).await;
-    bob.engine.sync(Duration::from_secs(10)).await;
-    let agreed = alice
-        .until(|e| {
-            let mine = e.timer(to_bob).ok()?;
-            let theirs = bob.engine.timer(to_alice).ok()?;
-            let lines = timer_lines(e, to_bob).len() + timer_lines(&bob.engine, to_alice).len();
-            // Each side shows its own change, and the other's if it won.
-            (mine == theirs && lines >= 3).then_some(mine)
-        })
-        .await?;
-    assert!([86_400, 604_800].contains(&agreed));
-    // Turning it off later wins over both.
-    clock.advance(Duration::from_secs(1));
-    alice.engine.set_timer(to_bob, 0)?;
-    bob.until(|e| (e.timer(to_alice).ok()? == 0).then_some(()))
-        .await?;
-    assert_eq!(alice.engine.timer(to_bob)?, 0);
-    let after = bob.engine.send_text(to_alice, "no timer now")?;
-    assert_eq!(bob.engine.expires_at(after.id)?, None);
-    Ok(())
-}
-
 /// A message written under a timer while the relay is down, and whose time runs out
 /// before the relay is back, disappears from the outbox too: it never leaves the device.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -453,6 +453,58 @@ fn a_blocked_contact_is_not_heard_in_a_shared_loop_either() {
     );
 }
 
+/// The timer-change lines of a conversation's history: (from me, seconds).
+fn timer_lines(net: &Net, user: usize, conversation: ConversationId) -> Vec<(bool, u32)> {
+    history(net, user, conversation)
+        .iter()
+        .filter_map(|m| match m.body {
+            MessageBody::TimerChanged { seconds } => Some((m.from_me, seconds)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn in_a_chat_the_latest_timer_change_wins_on_both_sides() {
+    let mut net = Net::new(8, &["Alice", "Bob"]);
+    let (bob, alice) = net.introduce(0, 1);
+    let (to_bob, to_alice) = (ConversationId::Contact(bob), ConversationId::Contact(alice));
+    // Both change it at the same moment, before hearing of the other's change: the two
+    // changes cross on the net.
+    net.users[0].engine.set_timer(to_bob, 86_400).expect("set");
+    net.users[1]
+        .engine
+        .set_timer(to_alice, 604_800)
+        .expect("set");
+    net.settle();
+    let agreed = net.users[0].engine.timer(to_bob).expect("a timer");
+    assert_eq!(
+        net.users[1].engine.timer(to_alice).expect("a timer"),
+        agreed
+    );
+    assert!([86_400, 604_800].contains(&agreed));
+    // Each side shows its own change, and the other's if it won.
+    let lines = timer_lines(&net, 0, to_bob).len() + timer_lines(&net, 1, to_alice).len();
+    assert_eq!(
+        lines, 3,
+        "both changes, and the winner's on the loser's side"
+    );
+    // Turning it off later wins over both.
+    net.advance(Duration::from_secs(1));
+    net.users[0].engine.set_timer(to_bob, 0).expect("set");
+    net.settle();
+    assert_eq!(net.users[1].engine.timer(to_alice).expect("a timer"), 0);
+    assert_eq!(net.users[0].engine.timer(to_bob).expect("a timer"), 0);
+    let after = net.users[1]
+        .engine
+        .send_text(to_alice, "no timer now")
+        .expect("sent");
+    assert_eq!(
+        net.users[1].engine.expires_at(after.id).expect("read"),
+        None
+    );
+}
+
 #[test]
 fn a_disappearing_message_goes_on_both_sides_when_its_time_is_up() {
     let mut net = Net::new(7, &["Alice", "Bob"]);
